@@ -1,0 +1,99 @@
+"""The ``hypertool`` command: ``demo`` and ``stack build|up|down|status``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
+
+
+def _stack_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from hypertool_agent._stack import PORT_LABELS, Ports
+
+    stack = sub.add_parser("stack", help="run the collector, Prometheus and Alertmanager natively")
+    actions = stack.add_subparsers(dest="action", required=True)
+    actions.add_parser("build", help="build the native binaries (cached; Go >= 1.25)")
+    up = actions.add_parser("up", help="start the stack on loopback and wait until healthy")
+    actions.add_parser("down", help="stop the stack")
+    actions.add_parser("status", help="show each service's state")
+    for action in actions.choices.values():
+        action.add_argument("--state-dir", type=Path, default=None,
+                            help="data, logs and pids (default: ~/.cache/hypertool/stack)")
+    defaults = Ports()
+    for f in fields(Ports):
+        up.add_argument(f"--{f.name.replace('_', '-')}-port", dest=f.name, type=int, default=None,
+                        help=f"{PORT_LABELS[f.name]} (default {getattr(defaults, f.name)})")
+    up.add_argument("--scrape-interval", default=None,
+                    help="override prometheus.yml's scrape interval, e.g. 1s")
+    up.add_argument("--evaluation-interval", default=None,
+                    help="override prometheus.yml's rule evaluation interval, e.g. 1s")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hypertool", description="hypertool observability for multi-persona LLM agents"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run a seed workflow against the OTLP endpoint")
+    demo.add_argument("--workflow", default="package_release", choices=["package_release"])
+    demo.add_argument("--stage-seconds", type=float, default=0.5,
+                      help="simulated work per stage (default 0.5)")
+    demo.add_argument("--fail-stage", default=None, help="make this stage's quality gate fail")
+    demo.add_argument("--json", action="store_true",
+                      help="print what was emitted as JSON instead of the summary")
+    _stack_parser(sub)
+    return parser
+
+
+def _stack(args: argparse.Namespace) -> int:
+    from hypertool_agent._stack import Ports, Stack
+    from hypertool_agent._stackbuild import build_all, cache_dir, project_root
+
+    root = project_root()
+    if args.action == "build":
+        build_all(root)
+        return 0
+    state_dir = args.state_dir or cache_dir() / "stack"
+    if args.action == "up":
+        ports = Ports.from_env(**{f.name: getattr(args, f.name) for f in fields(Ports)})
+        stack = Stack(root, state_dir, ports, args.scrape_interval, args.evaluation_interval)
+        stack.up()
+        print("hypertool stack is up and healthy:")
+        for name, url in stack.endpoints().items():
+            print(f"  {name:42} {url}")
+        print(f"Point agents at it: export OTEL_EXPORTER_OTLP_ENDPOINT={stack.otlp_grpc_endpoint}")
+        print(f"Logs and data: {state_dir}")
+        return 0
+    stack = Stack(root, state_dir, Ports.from_env())
+    if args.action == "down":
+        stopped = stack.down()
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        return 0
+    report = stack.status()
+    for name, state in report.items():
+        print(f"  {name:12} {state}")
+    return 0 if all(s.startswith("healthy") for s in report.values()) else 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hypertool`` console script."""
+    from hypertool_agent._stackbuild import StackError
+
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from hypertool_agent._demo import run_demo
+
+            run_demo(args.workflow, stage_seconds=args.stage_seconds,
+                     fail_stage=args.fail_stage, as_json=args.json, out=sys.stdout)
+            return 0
+        return _stack(args)
+    except StackError as exc:
+        print(f"hypertool: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

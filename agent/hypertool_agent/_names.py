@@ -1,0 +1,153 @@
+"""The names contract: every metric, label, label value and span attribute hypertool uses.
+
+This module is the one source of truth. The collector config, the Prometheus rules and
+the dashboards spell the same names in YAML and JSON; ``tests/unit/test_names.py`` fails
+when any of them drifts from what is written here.
+
+A token's path: ``record_token_usage`` adds to the OTLP counter ``tokens_used.otel_name``
+(delta temporality). The collector's ``signaltometrics`` connector sums those deltas from
+every process into one stream, ``deltatocumulative`` turns it into a running total, and the
+``prometheus`` exporter publishes it as ``tokens_used.prometheus_name``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+# Label keys: the Prometheus label names, also the OTLP data point attribute keys.
+PERSONA: Final = "persona"
+CHATMODE: Final = "chatmode"
+MODEL: Final = "model"
+FROM_PERSONA: Final = "from_persona"
+TO_PERSONA: Final = "to_persona"
+WORKFLOW: Final = "workflow"
+STAGE: Final = "stage"
+RESULT: Final = "result"
+
+# Label values.
+RESULT_PASSED: Final = "passed"
+RESULT_FAILED: Final = "failed"
+QUALITY_GATE_RESULTS: Final = (RESULT_PASSED, RESULT_FAILED)
+#: ``from_persona`` of the first switch of a run. Prometheus drops empty label values, so
+#: "no persona yet" needs a visible value to keep the label set complete.
+NO_PERSONA: Final = "none"
+
+# Span attributes. Durations come from spans: the collector turns each stage span and
+# each persona span into one histogram observation, whatever process sent it.
+SPAN_TYPE: Final = "hypertool.span.type"
+SPAN_TYPE_WORKFLOW: Final = "workflow"
+SPAN_TYPE_STAGE: Final = "stage"
+SPAN_TYPE_PERSONA: Final = "persona"
+ATTR_WORKFLOW: Final = "hypertool.workflow.name"
+ATTR_STAGE: Final = "hypertool.stage.name"
+ATTR_PERSONA: Final = "hypertool.persona.name"
+ATTR_CHATMODE: Final = "hypertool.persona.chatmode"
+ATTR_QUALITY_GATE: Final = "hypertool.quality_gate.result"
+#: Span attribute -> Prometheus label, renamed by the collector's ``transform/labels``.
+SPAN_ATTRIBUTE_LABELS: Final = {
+    ATTR_WORKFLOW: WORKFLOW,
+    ATTR_STAGE: STAGE,
+    ATTR_PERSONA: PERSONA,
+    ATTR_CHATMODE: CHATMODE,
+}
+
+# OpenTelemetry GenAI semantic conventions used on spans.
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_OPERATION_INVOKE_WORKFLOW: Final = "invoke_workflow"
+GEN_AI_OPERATION_INVOKE_AGENT: Final = "invoke_agent"
+
+#: Instrumentation scope of everything the agent emits.
+SCOPE_NAME: Final = "hypertool_agent"
+
+Kind = Literal["counter", "gauge", "histogram"]
+Source = Literal["metric", "span"]
+
+
+@dataclass(frozen=True)
+class MetricName:
+    """One series family: its OTLP name and unit, and the Prometheus name they become."""
+
+    otel_name: str
+    unit: str
+    kind: Kind
+    labels: tuple[str, ...]
+    source: Source
+    description: str
+
+    @property
+    def prometheus_name(self) -> str:
+        """The name the collector's prometheus exporter publishes."""
+        base = self.otel_name.replace(".", "_")
+        if self.unit == "s":
+            base += "_seconds"
+        if self.kind == "counter":
+            base += "_total"
+        return base
+
+
+PERSONA_SWITCHES: Final = MetricName(
+    otel_name="hypertool.persona.switches",
+    unit="{switch}",
+    kind="counter",
+    labels=(FROM_PERSONA, TO_PERSONA, CHATMODE),
+    source="metric",
+    description="Persona switches.",
+)
+PERSONA_DURATION: Final = MetricName(
+    otel_name="hypertool.persona.duration",
+    unit="s",
+    kind="histogram",
+    labels=(PERSONA, CHATMODE),
+    source="span",
+    description="Time spent in a persona, observed when the persona is left.",
+)
+TOKENS_USED: Final = MetricName(
+    otel_name="hypertool.persona.tokens_used",
+    unit="{token}",
+    kind="counter",
+    labels=(PERSONA, CHATMODE, MODEL),
+    source="metric",
+    description="LLM tokens used.",
+)
+TOKEN_BUDGET_REMAINING: Final = MetricName(
+    otel_name="hypertool.persona.token_budget_remaining",
+    unit="{token}",
+    kind="gauge",
+    labels=(PERSONA,),
+    source="metric",
+    description="Tokens left in the persona's budget, as last reported by an agent process.",
+)
+STAGE_DURATION: Final = MetricName(
+    otel_name="hypertool.workflow.stage.duration",
+    unit="s",
+    kind="histogram",
+    labels=(WORKFLOW, STAGE, PERSONA),
+    source="span",
+    description="Workflow stage duration.",
+)
+QUALITY_GATE: Final = MetricName(
+    otel_name="hypertool.workflow.quality_gate",
+    unit="{gate}",
+    kind="counter",
+    labels=(WORKFLOW, STAGE, RESULT),
+    source="metric",
+    description="Quality-gate results.",
+)
+
+ALL_METRICS: Final = (
+    PERSONA_SWITCHES,
+    PERSONA_DURATION,
+    TOKENS_USED,
+    TOKEN_BUDGET_REMAINING,
+    STAGE_DURATION,
+    QUALITY_GATE,
+)
+
+#: Histogram bucket bounds in seconds, shared by the collector config (which builds the
+#: histograms) and the tests. Agent stages run from sub-second tool calls to long
+#: generations, so the bounds reach an hour.
+DURATION_BUCKETS_SECONDS: Final = (
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+)

@@ -1,0 +1,369 @@
+"""The native stack launcher: our collector, Prometheus and Alertmanager on loopback.
+
+It runs the same config files docker compose mounts. Where the environments must differ
+(addresses of the other services, scrape and rule intervals) the differences are applied
+to a runtime copy of prometheus.yml in the state folder, key by key, and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from hypertool_agent._stackbuild import (
+    Binaries,
+    StackError,
+    binaries,
+    cache_dir,
+)
+
+COLLECTOR_CONFIG = Path("collector-config") / "otelcol.yaml"
+PROMETHEUS_CONFIG = Path("prometheus") / "prometheus.yml"
+ALERTMANAGER_CONFIG = Path("prometheus") / "alertmanager.yml"
+
+#: Prometheus scrape jobs whose compose targets are replaced by loopback ports natively.
+JOB_COLLECTOR_EXPORTER = "hypertool-collector"
+JOB_COLLECTOR_TELEMETRY = "otel-collector"
+JOB_PROMETHEUS = "prometheus"
+
+PORT_LABELS = {
+    "otlp_grpc": "OTLP gRPC",
+    "otlp_http": "OTLP HTTP",
+    "prometheus": "Prometheus",
+    "alertmanager": "Alertmanager",
+    "collector_exporter": "collector's Prometheus exporter",
+    "collector_telemetry": "collector's own telemetry",
+    "collector_health": "collector health check",
+}
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Loopback ports of the native stack; each can be overridden."""
+
+    otlp_grpc: int = 4317
+    otlp_http: int = 4318
+    prometheus: int = 9090
+    alertmanager: int = 9093
+    collector_exporter: int = 8889
+    collector_telemetry: int = 8888
+    collector_health: int = 13133
+
+    @classmethod
+    def from_env(cls, **overrides: int | None) -> Ports:
+        """Defaults, then HYPERTOOL_<NAME>_PORT variables, then explicit overrides."""
+        values: dict[str, int] = {}
+        for f in fields(cls):
+            env = os.environ.get(f"HYPERTOOL_{f.name.upper()}_PORT")
+            if env:
+                try:
+                    values[f.name] = int(env)
+                except ValueError:
+                    raise StackError(
+                        f"HYPERTOOL_{f.name.upper()}_PORT={env!r}: expected a port number"
+                    ) from None
+            if overrides.get(f.name) is not None:
+                values[f.name] = int(overrides[f.name])  # type: ignore[arg-type]
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Service:
+    """One process of the stack."""
+
+    name: str
+    argv: list[str]
+    health_url: str
+    #: Ports field name -> port.
+    ports: dict[str, int]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Stack:
+    """A native stack rooted at a checkout, with its state (data, logs, pids) elsewhere."""
+
+    root: Path
+    state_dir: Path = field(default_factory=lambda: cache_dir() / "stack")
+    ports: Ports = field(default_factory=Ports)
+    scrape_interval: str | None = None
+    evaluation_interval: str | None = None
+    bins: Binaries | None = None
+    #: Processes this launcher started, reaped on `down` (the CLI's exit just lets go).
+    _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.bins is None:
+            self.bins = binaries(self.root)
+
+    # Endpoints -------------------------------------------------------------------------
+
+    @property
+    def otlp_grpc_endpoint(self) -> str:
+        """What agents put in OTEL_EXPORTER_OTLP_ENDPOINT."""
+        return f"http://127.0.0.1:{self.ports.otlp_grpc}"
+
+    @property
+    def prometheus_url(self) -> str:
+        """Prometheus' HTTP API and UI."""
+        return f"http://127.0.0.1:{self.ports.prometheus}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        """Alertmanager's HTTP API."""
+        return f"http://127.0.0.1:{self.ports.alertmanager}"
+
+    def endpoints(self) -> dict[str, str]:
+        """Human-readable endpoints, printed by `stack up` and `stack status`."""
+        return {
+            "OTLP gRPC": f"127.0.0.1:{self.ports.otlp_grpc}",
+            "OTLP HTTP": f"http://127.0.0.1:{self.ports.otlp_http}",
+            "Prometheus": self.prometheus_url,
+            "Alertmanager": self.alertmanager_url,
+            "Collector metrics (scraped by Prometheus)":
+                f"http://127.0.0.1:{self.ports.collector_exporter}/metrics",
+        }
+
+    # Configuration ---------------------------------------------------------------------
+
+    def prometheus_runtime_config(self) -> dict[str, Any]:
+        """prometheus.yml as compose mounts it, with only the native differences applied."""
+        import yaml  # the stack extra; agents never import this module
+
+        config: dict[str, Any] = yaml.safe_load((self.root / PROMETHEUS_CONFIG).read_text())
+        glob = config.setdefault("global", {})
+        if self.scrape_interval:
+            glob["scrape_interval"] = self.scrape_interval
+        if self.evaluation_interval:
+            glob["evaluation_interval"] = self.evaluation_interval
+        # Relative rule paths resolve against the config's folder; the runtime copy lives
+        # in the state folder, so point them back at the repository's files.
+        base = (self.root / PROMETHEUS_CONFIG).parent
+        config["rule_files"] = [str(base / p) for p in config.get("rule_files", [])]
+        targets = {
+            JOB_COLLECTOR_EXPORTER: f"127.0.0.1:{self.ports.collector_exporter}",
+            JOB_COLLECTOR_TELEMETRY: f"127.0.0.1:{self.ports.collector_telemetry}",
+            JOB_PROMETHEUS: f"127.0.0.1:{self.ports.prometheus}",
+        }
+        for job in config.get("scrape_configs", []):
+            if job["job_name"] in targets:
+                for static in job.get("static_configs", []):
+                    static["targets"] = [targets[job["job_name"]]]
+        for manager in config.get("alerting", {}).get("alertmanagers", []):
+            for static in manager.get("static_configs", []):
+                static["targets"] = [f"127.0.0.1:{self.ports.alertmanager}"]
+        return config
+
+    def services(self) -> list[Service]:
+        """The three processes, in start order."""
+        assert self.bins is not None  # noqa: S101 - set in __post_init__
+        p, state = self.ports, self.state_dir
+        return [
+            Service(
+                name="collector",
+                argv=[str(self.bins.collector), f"--config={self.root / COLLECTOR_CONFIG}"],
+                health_url=f"http://127.0.0.1:{p.collector_health}/",
+                ports={
+                    "otlp_grpc": p.otlp_grpc,
+                    "otlp_http": p.otlp_http,
+                    "collector_exporter": p.collector_exporter,
+                    "collector_telemetry": p.collector_telemetry,
+                    "collector_health": p.collector_health,
+                },
+                env={
+                    "HYPERTOOL_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{p.otlp_grpc}",
+                    "HYPERTOOL_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{p.otlp_http}",
+                    "HYPERTOOL_PROMETHEUS_EXPORTER_ENDPOINT": f"127.0.0.1:{p.collector_exporter}",
+                    "HYPERTOOL_COLLECTOR_TELEMETRY_HOST": "127.0.0.1",
+                    "HYPERTOOL_COLLECTOR_TELEMETRY_PORT": str(p.collector_telemetry),
+                    "HYPERTOOL_COLLECTOR_HEALTH_ENDPOINT": f"127.0.0.1:{p.collector_health}",
+                },
+            ),
+            Service(
+                name="prometheus",
+                argv=[
+                    str(self.bins.prometheus),
+                    f"--config.file={state / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={state / 'prometheus-data'}",
+                    f"--web.listen-address=127.0.0.1:{p.prometheus}",
+                    "--web.enable-lifecycle",
+                ],
+                health_url=f"{self.prometheus_url}/-/ready",
+                ports={"prometheus": p.prometheus},
+            ),
+            Service(
+                name="alertmanager",
+                argv=[
+                    str(self.bins.alertmanager),
+                    f"--config.file={self.root / ALERTMANAGER_CONFIG}",
+                    f"--storage.path={state / 'alertmanager-data'}",
+                    f"--web.listen-address=127.0.0.1:{p.alertmanager}",
+                    "--cluster.listen-address=",  # a single instance: no gossip port
+                ],
+                health_url=f"{self.alertmanager_url}/-/ready",
+                ports={"alertmanager": p.alertmanager},
+            ),
+        ]
+
+    # Lifecycle -------------------------------------------------------------------------
+
+    def _pidfile(self, name: str) -> Path:
+        return self.state_dir / f"{name}.pid"
+
+    def _logfile(self, name: str) -> Path:
+        return self.state_dir / f"{name}.log"
+
+    def _pid(self, name: str) -> int | None:
+        try:
+            pid = int(self._pidfile(name).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        return pid
+
+    def _check_binaries(self) -> None:
+        assert self.bins is not None  # noqa: S101 - set in __post_init__
+        missing = [p for p in (self.bins.collector, self.bins.prometheus, self.bins.alertmanager)
+                   if not p.is_file()]
+        if missing:
+            raise StackError(
+                "missing binaries: " + ", ".join(map(str, missing))
+                + ". Build them (Go >= 1.25, a few minutes the first time): hypertool stack build"
+            )
+
+    @staticmethod
+    def _check_port(service: str, port_name: str, port: int) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                raise StackError(
+                    f"port {port} ({PORT_LABELS[port_name]}, needed by the {service}) is "
+                    f"already in use. Stop what holds it (`ss -ltnp 'sport = :{port}'` names "
+                    "it; an earlier stack stops with `hypertool stack down`), or pick another "
+                    f"port: hypertool stack up --{port_name.replace('_', '-')}-port "
+                    f"{port + 10000} (or HYPERTOOL_{port_name.upper()}_PORT={port + 10000})."
+                ) from None
+
+    def up(self, timeout: float = 60.0) -> None:
+        """Start every service that is not running and wait until all are healthy."""
+        import yaml
+
+        self._check_binaries()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        services = self.services()
+        to_start = [s for s in services if self._pid(s.name) is None]
+        for service in to_start:
+            for port_name, port in service.ports.items():
+                self._check_port(service.name, port_name, port)
+        (self.state_dir / "prometheus.yml").write_text(
+            yaml.safe_dump(self.prometheus_runtime_config(), sort_keys=False)
+        )
+        for service in to_start:
+            with self._logfile(service.name).open("ab") as log:
+                process = subprocess.Popen(  # noqa: S603 - our binaries, fixed arguments
+                    service.argv,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env={**os.environ, **service.env},
+                    start_new_session=True,  # survives the launcher; `stack down` stops it
+                )
+            self._children[service.name] = process
+            self._pidfile(service.name).write_text(str(process.pid))
+        deadline = time.monotonic() + timeout
+        for service in services:
+            self._wait_healthy(service, deadline)
+
+    def _wait_healthy(self, service: Service, deadline: float) -> None:
+        while True:
+            if self._pid(service.name) is None:
+                raise StackError(
+                    f"the {service.name} exited during start-up. Last lines of "
+                    f"{self._logfile(service.name)}:\n{self._tail(service.name)}"
+                )
+            if _healthy(service.health_url):
+                return
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"the {service.name} is not healthy at {service.health_url} after waiting. "
+                    f"Last lines of {self._logfile(service.name)}:\n{self._tail(service.name)}"
+                )
+            time.sleep(0.1)
+
+    def _tail(self, name: str, lines: int = 15) -> str:
+        try:
+            return "\n".join(self._logfile(name).read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def down(self, timeout: float = 15.0) -> list[str]:
+        """Stop the services (SIGTERM, then SIGKILL after ``timeout``); return those stopped."""
+        stopped = []
+        for service in reversed(self.services()):
+            child = self._children.pop(service.name, None)
+            if child is not None and child.poll() is None:
+                # Our own child: waiting on it also reaps it (a zombie still answers kill 0).
+                child.terminate()
+                try:
+                    child.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+                stopped.append(service.name)
+            elif (pid := self._pid(service.name)) is not None:
+                _terminate(pid, timeout)
+                stopped.append(service.name)
+            with contextlib.suppress(FileNotFoundError):
+                self._pidfile(service.name).unlink()
+        return stopped
+
+    def status(self) -> dict[str, str]:
+        """Each service: running and healthy, running but unhealthy, or stopped."""
+        report = {}
+        for service in self.services():
+            pid = self._pid(service.name)
+            if pid is None:
+                report[service.name] = "stopped"
+            elif _healthy(service.health_url):
+                report[service.name] = f"healthy (pid {pid})"
+            else:
+                report[service.name] = f"running but not healthy (pid {pid}); see {self._logfile(service.name)}"
+        return report
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our loopback URL
+            return bool(response.status == 200)  # noqa: PLR2004 - HTTP OK
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _terminate(pid: int, timeout: float) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)

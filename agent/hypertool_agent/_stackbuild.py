@@ -1,0 +1,270 @@
+"""Builds and finds the native binaries of the stack: our collector, Prometheus, Alertmanager.
+
+Everything is built from source through the Go module proxy at the versions that
+docker compose pins (``.env`` and ``collector-config/builder-manifest.yaml``), and cached
+outside the repository under ``$HYPERTOOL_CACHE`` (default ``~/.cache/hypertool``). A build
+whose cache entry is current does nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+COLLECTOR_BINARY = "otelcol-hypertool"
+MANIFEST = Path("collector-config") / "builder-manifest.yaml"
+ENV_FILE = Path(".env")
+_VERSION_PKG = "github.com/prometheus/common/version"
+
+
+class StackError(RuntimeError):
+    """A problem the user can fix; the message says how."""
+
+
+def project_root() -> Path:
+    """The checkout whose configs the stack runs: $HYPERTOOL_HOME, or found upwards."""
+    env = os.environ.get("HYPERTOOL_HOME")
+    candidates = [Path(env)] if env else [Path.cwd(), *Path.cwd().parents]
+    here = Path(__file__).resolve()
+    candidates += list(here.parents)
+    for candidate in candidates:
+        if (candidate / MANIFEST).is_file() and (candidate / ENV_FILE).is_file():
+            return candidate
+    raise StackError(
+        "cannot find the hypertool configs (collector-config/, prometheus/, .env). "
+        "Run from a checkout of the repository, or set HYPERTOOL_HOME to one."
+    )
+
+
+def cache_dir() -> Path:
+    """Where built binaries live, outside the repository."""
+    return Path(os.environ.get("HYPERTOOL_CACHE", Path.home() / ".cache" / "hypertool"))
+
+
+def read_env_file(root: Path) -> dict[str, str]:
+    """The KEY=VALUE pins of .env, as docker compose reads them."""
+    pins: dict[str, str] = {}
+    for line in (root / ENV_FILE).read_text().splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#") and "=" in stripped:
+            key, value = stripped.split("=", 1)
+            pins[key.strip()] = value.strip()
+    return pins
+
+
+def image_tag(root: Path, key: str) -> str:
+    """The tag of the image pinned as ``key`` in .env."""
+    image = read_env_file(root).get(key)
+    if not image or ":" not in image:
+        raise StackError(f"{root / ENV_FILE}: {key} must pin an image as name:tag")
+    return image.rsplit(":", 1)[1]
+
+
+def manifest_version(root: Path) -> str:
+    """The collector version of the builder manifest (dist.version)."""
+    text = (root / MANIFEST).read_text()
+    match = re.search(r"^\s+version:\s*v?([0-9][0-9.]*)\s*$", text, re.MULTILINE)
+    if match is None:
+        raise StackError(f"{root / MANIFEST}: dist.version is missing")
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """Paths of the native binaries the stack runs."""
+
+    collector: Path
+    prometheus: Path
+    promtool: Path
+    alertmanager: Path
+    amtool: Path
+
+
+def collector_path(root: Path) -> Path:
+    """The cached collector, keyed by the manifest's content."""
+    digest = hashlib.sha256((root / MANIFEST).read_bytes()).hexdigest()[:16]
+    return cache_dir() / "otelcol" / digest / COLLECTOR_BINARY
+
+
+def prometheus_dir(root: Path) -> Path:
+    """The cache folder of the pinned Prometheus release."""
+    return cache_dir() / "prometheus" / image_tag(root, "PROMETHEUS_IMAGE")
+
+
+def alertmanager_dir(root: Path) -> Path:
+    """The cache folder of the pinned Alertmanager release."""
+    return cache_dir() / "alertmanager" / image_tag(root, "ALERTMANAGER_IMAGE")
+
+
+def binaries(root: Path) -> Binaries:
+    """Where each binary is (or will be once built)."""
+    prom, am = prometheus_dir(root), alertmanager_dir(root)
+    return Binaries(
+        collector=collector_path(root),
+        prometheus=prom / "prometheus",
+        promtool=prom / "promtool",
+        alertmanager=am / "alertmanager",
+        amtool=am / "amtool",
+    )
+
+
+def _log(message: str) -> None:
+    print(f"[hypertool build] {message}", file=sys.stderr, flush=True)
+
+
+def _go() -> str:
+    go = shutil.which("go")
+    if go is None:
+        raise StackError(
+            "Go is not installed; the stack's binaries are built from source with it. "
+            "Install Go >= 1.25 (https://go.dev/dl/) and run `hypertool stack build` again."
+        )
+    return go
+
+
+def _run(args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+    merged = {**os.environ, **(env or {})}
+    completed = subprocess.run(args, cwd=cwd, env=merged, check=False)
+    if completed.returncode != 0:
+        raise StackError(f"command failed with exit code {completed.returncode}: {' '.join(args)}")
+
+
+def _install_into(final_dir: Path, build: callable) -> None:  # type: ignore[valid-type]
+    # Build into a scratch folder beside the cache entry and rename it into place, so
+    # that an interrupted build never leaves a half-written entry that looks current.
+    final_dir.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{final_dir.name}.", dir=final_dir.parent))
+    try:
+        build(scratch)
+        if final_dir.exists():
+            shutil.rmtree(final_dir)
+        scratch.rename(final_dir)
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _version_ldflags(version: str, revision: str) -> str:
+    return (
+        f"-X {_VERSION_PKG}.Version={version} -X {_VERSION_PKG}.Revision={revision} "
+        f"-X {_VERSION_PKG}.Branch=go-module-proxy -X {_VERSION_PKG}.BuildUser=hypertool"
+    )
+
+
+def build_collector(root: Path) -> Path:
+    """Build our collector distribution with the builder (ocb) unless the cache is current."""
+    target = collector_path(root)
+    if target.is_file():
+        _log(f"collector is current: {target}")
+        return target
+    version = manifest_version(root)
+    go = _go()
+    tools = cache_dir() / "tools" / f"builder-v{version}"
+    builder = tools / "builder"
+    if not builder.is_file():
+        _log(f"installing the collector builder v{version}")
+        _run([go, "install", f"go.opentelemetry.io/collector/cmd/builder@v{version}"],
+             env={"GOBIN": str(tools)})
+
+    def build(scratch: Path) -> None:
+        manifest = scratch / "manifest.yaml"
+        text = (root / MANIFEST).read_text()
+        manifest.write_text(re.sub(r"output_path:.*", f"output_path: {scratch / 'src'}", text))
+        _run([str(builder), f"--config={manifest}"])
+        (scratch / "src" / COLLECTOR_BINARY).rename(scratch / COLLECTOR_BINARY)
+        shutil.rmtree(scratch / "src")
+        manifest.unlink()
+
+    started = time.monotonic()
+    _log(f"building the collector v{version} (first build takes minutes)")
+    _install_into(target.parent, build)
+    _log(f"collector built in {time.monotonic() - started:.0f}s: {target}")
+    return target
+
+
+def build_prometheus(root: Path) -> Path:
+    """``go install`` Prometheus and promtool at the compose-pinned release."""
+    final = prometheus_dir(root)
+    tag = final.name  # v3.16.0
+    if (final / "prometheus").is_file() and (final / "promtool").is_file():
+        _log(f"prometheus {tag} is current: {final}")
+        return final
+    major, minor, patch = tag.lstrip("v").split(".")
+    if major != "3":
+        raise StackError(f"PROMETHEUS_IMAGE {tag}: the native build supports Prometheus 3")
+    # Prometheus 3.x.y is published to Go as module version v0.3xx.y.
+    module_version = f"v0.{300 + int(minor)}.{patch}"
+    go = _go()
+    started = time.monotonic()
+    _log(f"building prometheus {tag} (module {module_version}; first build takes minutes)")
+    flags = _version_ldflags(tag.lstrip("v"), f"module-{module_version}")
+
+    def build(scratch: Path) -> None:
+        _run([go, "install", f"-ldflags={flags}",
+              f"github.com/prometheus/prometheus/cmd/prometheus@{module_version}",
+              f"github.com/prometheus/prometheus/cmd/promtool@{module_version}"],
+             env={"GOBIN": str(scratch)})
+
+    _install_into(final, build)
+    _log(f"prometheus built in {time.monotonic() - started:.0f}s: {final}")
+    return final
+
+
+def build_alertmanager(root: Path) -> Path:
+    """Build Alertmanager and amtool at the compose-pinned release.
+
+    The release's module embeds its web UI from ``ui/app/dist``, which is built by npm
+    and not part of the module, so ``go install`` fails. We build the same module source
+    with a one-page placeholder there: the API and amtool are the release's own.
+    """
+    final = alertmanager_dir(root)
+    tag = final.name
+    if (final / "alertmanager").is_file() and (final / "amtool").is_file():
+        _log(f"alertmanager {tag} is current: {final}")
+        return final
+    go = _go()
+    started = time.monotonic()
+    _log(f"building alertmanager {tag}")
+    module = f"github.com/prometheus/alertmanager@{tag}"
+    _run([go, "mod", "download", module])
+    listing = subprocess.run(
+        [go, "mod", "download", "-json", module], capture_output=True, text=True, check=True
+    )
+    source_dir = Path(re.search(r'"Dir":\s*"([^"]+)"', listing.stdout).group(1))  # type: ignore[union-attr]
+    flags = _version_ldflags(tag.lstrip("v"), f"module-{tag}")
+
+    def build(scratch: Path) -> None:
+        src = scratch / "src"
+        shutil.copytree(source_dir, src)
+        for path in src.rglob("*"):
+            path.chmod(path.stat().st_mode | 0o200)
+        src.chmod(src.stat().st_mode | 0o200)
+        dist = src / "ui" / "app" / "dist"
+        dist.mkdir(parents=True, exist_ok=True)
+        (dist / "index.html").write_text(
+            "<!doctype html><title>Alertmanager</title>"
+            "<p>Native hypertool build: the web UI is not included. Use the API or amtool.</p>"
+        )
+        _run([go, "build", f"-ldflags={flags}", "-o", str(scratch) + "/",
+              "./cmd/alertmanager", "./cmd/amtool"], cwd=src)
+        shutil.rmtree(src)
+
+    _install_into(final, build)
+    _log(f"alertmanager built in {time.monotonic() - started:.0f}s: {final}")
+    return final
+
+
+def build_all(root: Path) -> Binaries:
+    """Build whatever is not current yet; cheap when everything is cached."""
+    build_collector(root)
+    build_prometheus(root)
+    build_alertmanager(root)
+    return binaries(root)

@@ -1,0 +1,280 @@
+"""OpenTelemetry providers for the agent: standard OTEL_* configuration, OTLP gRPC export.
+
+Two promises to the host program: a short-lived process loses nothing when it exits (a
+final flush), and no process ever waits on the collector longer than a bound (the flush
+runs on a helper thread that exit does not wait for beyond ``shutdown_timeout``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import (
+    Counter,
+    Histogram,
+    MeterProvider,
+    ObservableCounter,
+    ObservableGauge,
+    ObservableUpDownCounter,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from hypertool_agent._names import SCOPE_NAME
+
+_log = logging.getLogger("hypertool_agent")
+
+DEFAULT_SERVICE_NAME = "hypertool-agent"
+DEFAULT_SHUTDOWN_TIMEOUT_S = 1.0
+DEFAULT_EXPORT_INTERVAL_MS = 10_000
+ENV_SHUTDOWN_TIMEOUT = "HYPERTOOL_SHUTDOWN_TIMEOUT"
+
+#: Counters and histograms are sent as deltas: the collector sums the deltas of every
+#: process into one fleet-wide total (see docs/accounting.md). Cumulative counters from
+#: many processes cannot be summed exactly, so this is not left to
+#: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE.
+_TEMPORALITY = {
+    Counter: AggregationTemporality.DELTA,
+    Histogram: AggregationTemporality.DELTA,
+    ObservableCounter: AggregationTemporality.DELTA,
+    UpDownCounter: AggregationTemporality.CUMULATIVE,
+    ObservableUpDownCounter: AggregationTemporality.CUMULATIVE,
+    ObservableGauge: AggregationTemporality.CUMULATIVE,
+}
+
+
+class ConfigurationError(ValueError):
+    """Raised at configuration time for settings that cannot work."""
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() == "true"
+
+
+def _env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r}: expected a number of seconds, e.g. 1.5"
+        ) from None
+    if not value > 0:
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r}: expected a positive number of seconds"
+        )
+    return value
+
+
+def _resource(service_name: str | None) -> Resource:
+    # Resource.create reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME itself; we only
+    # fill in what neither the caller nor the environment said.
+    attributes: dict[str, str] = {SERVICE_INSTANCE_ID: str(uuid.uuid4())}
+    env_names_service = bool(os.environ.get("OTEL_SERVICE_NAME")) or (
+        f"{SERVICE_NAME}=" in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
+    )
+    if service_name is not None:
+        attributes[SERVICE_NAME] = service_name
+    elif not env_names_service:
+        attributes[SERVICE_NAME] = DEFAULT_SERVICE_NAME
+    return Resource.create(attributes)
+
+
+@dataclass(eq=False)  # identity semantics: instruments are cached per Telemetry
+class Telemetry:
+    """The tracer and meter the agent records with, and the providers behind them."""
+
+    tracer: trace.Tracer
+    meter: metrics.Meter
+    enabled: bool
+    shutdown_timeout: float
+    _owned_tracer_provider: TracerProvider | None = None
+    _owned_meter_provider: MeterProvider | None = None
+    _exit_hooks: list[Callable[[], None]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _closed: bool = False
+
+    def add_exit_hook(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` before the final flush, e.g. to end a persona that is still open."""
+        with self._lock:
+            self._exit_hooks.append(hook)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Export everything recorded so far; True when it finished within ``timeout``."""
+        return self._bounded(self._flush_providers, timeout)
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """End open personas, export what is left and stop the providers we created."""
+        with self._lock:
+            if self._closed:
+                return True
+            self._closed = True
+            hooks = list(self._exit_hooks)
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:  # a failing hook must not cost the flush
+                _log.exception("hypertool: exit hook failed")
+        return self._bounded(self._shutdown_providers, timeout)
+
+    def _flush_providers(self) -> None:
+        millis = int(self.shutdown_timeout * 1000)
+        if self._owned_tracer_provider is not None:
+            self._owned_tracer_provider.force_flush(millis)
+        if self._owned_meter_provider is not None:
+            self._owned_meter_provider.force_flush(millis)
+
+    def _shutdown_providers(self) -> None:
+        self._flush_providers()
+        if self._owned_tracer_provider is not None:
+            self._owned_tracer_provider.shutdown()
+        if self._owned_meter_provider is not None:
+            self._owned_meter_provider.shutdown(int(self.shutdown_timeout * 1000))
+
+    def _bounded(self, work: Callable[[], None], timeout: float | None) -> bool:
+        # The SDK's own timeouts are per export and per retry; a daemon thread joined with a
+        # deadline is the only bound that holds whatever the exporter does.
+        if self._owned_tracer_provider is None and self._owned_meter_provider is None:
+            return True
+        limit = self.shutdown_timeout if timeout is None else timeout
+        worker = threading.Thread(target=work, name="hypertool-flush", daemon=True)
+        worker.start()
+        worker.join(limit)
+        if worker.is_alive():
+            _log.warning(
+                "hypertool: telemetry export did not finish within %.1fs; data not yet sent "
+                "is dropped. Is the collector at OTEL_EXPORTER_OTLP_ENDPOINT=%s reachable?",
+                limit,
+                os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4317"),
+            )
+            return False
+        return True
+
+
+def _build(
+    *,
+    service_name: str | None,
+    shutdown_timeout: float | None,
+    export_interval_ms: int | None,
+    tracer_provider: trace.TracerProvider | None,
+    meter_provider: metrics.MeterProvider | None,
+) -> Telemetry:
+    timeout = (
+        _env_seconds(ENV_SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT_S)
+        if shutdown_timeout is None
+        else shutdown_timeout
+    )
+    if not timeout > 0:
+        raise ConfigurationError(f"shutdown_timeout={timeout!r}: expected a positive number")
+    if _env_flag("OTEL_SDK_DISABLED"):
+        return Telemetry(
+            tracer=trace.NoOpTracer(),
+            meter=metrics.NoOpMeter(SCOPE_NAME),
+            enabled=False,
+            shutdown_timeout=timeout,
+        )
+
+    owned_tp: TracerProvider | None = None
+    owned_mp: MeterProvider | None = None
+    if tracer_provider is None or meter_provider is None:
+        # Imported here so that a disabled or injected setup never loads gRPC.
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        resource = _resource(service_name)
+        if tracer_provider is None:
+            owned_tp = TracerProvider(resource=resource, shutdown_on_exit=False)
+            owned_tp.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+            tracer_provider = owned_tp
+        if meter_provider is None:
+            interval = export_interval_ms
+            if interval is None and not os.environ.get("OTEL_METRIC_EXPORT_INTERVAL"):
+                interval = DEFAULT_EXPORT_INTERVAL_MS
+            reader = PeriodicExportingMetricReader(
+                OTLPMetricExporter(preferred_temporality=_TEMPORALITY),
+                export_interval_millis=interval,
+            )
+            owned_mp = MeterProvider(
+                resource=resource, metric_readers=[reader], shutdown_on_exit=False
+            )
+            meter_provider = owned_mp
+
+    telemetry = Telemetry(
+        tracer=tracer_provider.get_tracer(SCOPE_NAME),
+        meter=meter_provider.get_meter(SCOPE_NAME),
+        enabled=True,
+        shutdown_timeout=timeout,
+        _owned_tracer_provider=owned_tp,
+        _owned_meter_provider=owned_mp,
+    )
+    if owned_tp is not None or owned_mp is not None:
+        atexit.register(telemetry.shutdown)
+    return telemetry
+
+
+_current: Telemetry | None = None
+_current_lock = threading.Lock()
+
+
+def configure(
+    *,
+    service_name: str | None = None,
+    shutdown_timeout: float | None = None,
+    export_interval_ms: int | None = None,
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+) -> Telemetry:
+    """Set up the agent's telemetry; call once at start-up, or rely on the defaults.
+
+    Everything else comes from the standard variables: ``OTEL_EXPORTER_OTLP_ENDPOINT``
+    (default ``http://localhost:4317``), ``OTEL_SERVICE_NAME``,
+    ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP_HEADERS``, ``OTEL_SDK_DISABLED``.
+    Providers passed in are used as they are and never shut down by the agent.
+    """
+    global _current  # noqa: PLW0603 - the process-wide default, as in opentelemetry's API
+    built = _build(
+        service_name=service_name,
+        shutdown_timeout=shutdown_timeout,
+        export_interval_ms=export_interval_ms,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+    )
+    with _current_lock:
+        previous, _current = _current, built
+    if previous is not None:
+        previous.shutdown()
+    return built
+
+
+def get_telemetry() -> Telemetry:
+    """The configured telemetry, configured from the environment on first use."""
+    global _current  # noqa: PLW0603 - see configure()
+    with _current_lock:
+        if _current is None:
+            _current = _build(
+                service_name=None,
+                shutdown_timeout=None,
+                export_interval_ms=None,
+                tracer_provider=None,
+                meter_provider=None,
+            )
+        return _current
+
+
+def shutdown(timeout: float | None = None) -> bool:
+    """Flush and stop the agent's telemetry now instead of at exit."""
+    with _current_lock:
+        current = _current
+    return True if current is None else current.shutdown(timeout)

@@ -1,0 +1,164 @@
+"""WorkflowTracer: one span per workflow run, with a child span per stage."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, ExitStack
+from types import TracebackType
+from typing import Any, Self, TypeVar, cast
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, Status, StatusCode
+
+from hypertool_agent import _names as n
+from hypertool_agent._persona import PersonaMetricsCollector, end_personas_under
+from hypertool_agent._telemetry import Telemetry, get_telemetry
+
+T = TypeVar("T")
+
+_default_collector: PersonaMetricsCollector | None = None
+
+
+def _shared_collector(telemetry: Telemetry) -> PersonaMetricsCollector:
+    global _default_collector  # noqa: PLW0603 - one collector shared by tracers that name none
+    if _default_collector is None or _default_collector._telemetry is not telemetry:  # noqa: SLF001
+        _default_collector = PersonaMetricsCollector(telemetry=telemetry)
+    return _default_collector
+
+
+class _StageContext:
+    """A stage span usable with both ``with`` and ``async with``."""
+
+    def __init__(self, tracer: WorkflowTracer, stage: str, persona: str) -> None:
+        self._tracer = tracer
+        self._stage = stage
+        self._persona = persona
+        self._cm: AbstractContextManager[Span] | None = None
+
+    def __enter__(self) -> Span:
+        self._cm = self._tracer.collector.track_stage(
+            self._tracer.workflow_name, self._stage, self._persona
+        )
+        return self._cm.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        assert self._cm is not None  # noqa: S101 - __exit__ follows __enter__
+        return self._cm.__exit__(exc_type, exc, tb)
+
+    async def __aenter__(self) -> Span:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        return self.__exit__(exc_type, exc, tb)
+
+
+class WorkflowTracer:
+    """Traces a workflow run; each stage is a child span that also records stage metrics."""
+
+    def __init__(
+        self,
+        workflow_name: str,
+        collector: PersonaMetricsCollector | None = None,
+        *,
+        telemetry: Telemetry | None = None,
+    ) -> None:
+        """Prepare a run of ``workflow_name``; stages record through ``collector``."""
+        self.workflow_name = workflow_name
+        self._telemetry = telemetry if telemetry is not None else get_telemetry()
+        self.collector = (
+            collector if collector is not None else _shared_collector(self._telemetry)
+        )
+        self._stack: ExitStack | None = None
+        self._span: Span | None = None
+
+    @property
+    def span(self) -> Span | None:
+        """The workflow span while the run is open."""
+        return self._span
+
+    def __enter__(self) -> Self:
+        stack = ExitStack()
+        self._span = stack.enter_context(
+            self._telemetry.tracer.start_as_current_span(
+                f"{n.GEN_AI_OPERATION_INVOKE_WORKFLOW} {self.workflow_name}",
+                attributes={
+                    n.SPAN_TYPE: n.SPAN_TYPE_WORKFLOW,
+                    n.ATTR_WORKFLOW: self.workflow_name,
+                    n.GEN_AI_OPERATION_NAME: n.GEN_AI_OPERATION_INVOKE_WORKFLOW,
+                },
+                record_exception=False,
+                set_status_on_exception=False,
+            )
+        )
+        self._stack = stack
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        span, stack = self._span, self._stack
+        self._span, self._stack = None, None
+        if span is None or stack is None:
+            return
+        # The last persona of a run is timed up to the end of the run.
+        end_personas_under(span.get_span_context())
+        if exc is not None:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        stack.close()
+
+    async def __aenter__(self) -> Self:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def stage_context(self, stage: str, persona: str) -> _StageContext:
+        """A stage span for ``with`` or ``async with``; the gate fails if an exception escapes."""
+        return _StageContext(self, stage, persona)
+
+    async def trace_stage(
+        self,
+        stage: str,
+        persona: str,
+        func: Callable[..., T] | Callable[..., Awaitable[T]],
+        *args: Any,  # noqa: ANN401 - passed through to the caller's function unchanged
+        **kwargs: Any,  # noqa: ANN401 - passed through to the caller's function unchanged
+    ) -> T:
+        """Run ``func`` (sync or async) as a traced stage and return its result."""
+        with self.stage_context(stage, persona):
+            result = func(*args, **kwargs)
+            if inspect.isawaitable(result):
+                return cast(T, await result)
+            return cast(T, result)
+
+    def run_stage(
+        self,
+        stage: str,
+        persona: str,
+        func: Callable[..., T],
+        *args: Any,  # noqa: ANN401 - passed through to the caller's function unchanged
+        **kwargs: Any,  # noqa: ANN401 - passed through to the caller's function unchanged
+    ) -> T:
+        """Run the sync ``func`` as a traced stage, for code without an event loop."""
+        with self.stage_context(stage, persona):
+            return func(*args, **kwargs)

@@ -1,0 +1,139 @@
+"""Shared fixtures: the real native stack, a Prometheus client, and agent subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hypertool_agent._stack import Ports, Stack
+from hypertool_agent._stackbuild import binaries
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct loopback ports nobody listens on right now."""
+    with ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+
+
+@dataclass
+class Sample:
+    """One instant-vector element of a Prometheus query result."""
+
+    labels: dict[str, str]
+    value: float
+
+
+class PrometheusClient:
+    """The few Prometheus HTTP API calls the tests need."""
+
+    def __init__(self, url: str) -> None:
+        """Talk to the Prometheus at ``url``."""
+        self.url = url
+
+    def api(self, path: str, **params: str) -> Any:  # noqa: ANN401 - JSON from Prometheus
+        """GET an API path and return its ``data``."""
+        query = urllib.parse.urlencode(params)
+        with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=10) as response:  # noqa: S310
+            body = json.load(response)
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def query(self, promql: str) -> list[Sample]:
+        """Evaluate an instant query; vectors and scalars both come back as samples."""
+        data = self.api("/api/v1/query", query=promql)
+        if data["resultType"] == "scalar":
+            return [Sample({}, float(data["result"][1]))]
+        return [Sample(r["metric"], float(r["value"][1])) for r in data["result"]]
+
+    def wait_for(
+        self,
+        promql: str,
+        predicate: Callable[[list[Sample]], bool],
+        timeout: float = 30.0,
+    ) -> list[Sample]:
+        """Poll ``promql`` until ``predicate`` holds; return the last result either way."""
+        deadline = time.monotonic() + timeout
+        result = self.query(promql)
+        while not predicate(result) and time.monotonic() < deadline:
+            time.sleep(0.25)
+            result = self.query(promql)
+        return result
+
+
+@dataclass
+class NativeStack:
+    """A running stack and what tests need to talk to it."""
+
+    stack: Stack
+    prometheus: PrometheusClient
+
+    def agent_env(self, **extra: str) -> dict[str, str]:
+        """Environment for an agent process that exports to this stack."""
+        return {
+            **os.environ,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": self.stack.otlp_grpc_endpoint,
+            "OTEL_SERVICE_NAME": "hypertool-tests",
+            **extra,
+        }
+
+    def run_demo(self, *args: str) -> dict[str, Any]:
+        """Run `hypertool demo --json` in its own short-lived process; return what it emitted."""
+        completed = subprocess.run(
+            [sys.executable, "-m", "hypertool_agent._cli", "demo", "--json",
+             "--stage-seconds", "0.05", *args],
+            env=self.agent_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        emitted: dict[str, Any] = json.loads(completed.stdout)
+        return emitted
+
+
+def _require_binaries() -> None:
+    bins = binaries(ROOT)
+    missing = [str(p) for p in (bins.collector, bins.prometheus, bins.alertmanager)
+               if not p.is_file()]
+    if missing:
+        # Not a skip: the README's test command builds these first, so their absence is a
+        # broken set-up that must fail loudly rather than hide the end-to-end tests.
+        pytest.fail(f"native binaries missing {missing}; run `hypertool stack build`")
+
+
+@pytest.fixture(scope="module")
+def native_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeStack]:
+    """A fresh collector + Prometheus + Alertmanager per test module, on free ports."""
+    _require_binaries()
+    ports = Ports(**dict(zip([f.name for f in fields(Ports)], free_ports(len(fields(Ports))),
+                             strict=True)))
+    stack = Stack(
+        ROOT,
+        state_dir=tmp_path_factory.mktemp("stack"),
+        ports=ports,
+        scrape_interval="1s",
+        evaluation_interval="1s",
+    )
+    try:
+        stack.up()
+        yield NativeStack(stack, PrometheusClient(stack.prometheus_url))
+    finally:
+        stack.down()
