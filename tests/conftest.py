@@ -97,8 +97,16 @@ class NativeStack:
     def run_demo(self, *args: str) -> dict[str, Any]:
         """Run `hypertool demo --json` in its own short-lived process; return what it emitted."""
         completed = subprocess.run(
-            [sys.executable, "-m", "hypertool_agent._cli", "demo", "--json",
-             "--stage-seconds", "0.05", *args],
+            [
+                sys.executable,
+                "-m",
+                "hypertool_agent._cli",
+                "demo",
+                "--json",
+                "--stage-seconds",
+                "0.05",
+                *args,
+            ],
             env=self.agent_env(),
             capture_output=True,
             text=True,
@@ -111,8 +119,9 @@ class NativeStack:
 
 def _require_binaries() -> None:
     bins = binaries(ROOT)
-    missing = [str(p) for p in (bins.collector, bins.prometheus, bins.alertmanager)
-               if not p.is_file()]
+    missing = [
+        str(p) for p in (bins.collector, bins.prometheus, bins.alertmanager) if not p.is_file()
+    ]
     if missing:
         # Not a skip: the README's test command builds these first, so their absence is a
         # broken set-up that must fail loudly rather than hide the end-to-end tests.
@@ -123,8 +132,9 @@ def _require_binaries() -> None:
 def native_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeStack]:
     """A fresh collector + Prometheus + Alertmanager per test module, on free ports."""
     _require_binaries()
-    ports = Ports(**dict(zip([f.name for f in fields(Ports)], free_ports(len(fields(Ports))),
-                             strict=True)))
+    ports = Ports(
+        **dict(zip([f.name for f in fields(Ports)], free_ports(len(fields(Ports))), strict=True))
+    )
     stack = Stack(
         ROOT,
         state_dir=tmp_path_factory.mktemp("stack"),

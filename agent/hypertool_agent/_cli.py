@@ -19,16 +19,29 @@ def _stack_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     actions.add_parser("down", help="stop the stack")
     actions.add_parser("status", help="show each service's state")
     for action in actions.choices.values():
-        action.add_argument("--state-dir", type=Path, default=None,
-                            help="data, logs and pids (default: ~/.cache/hypertool/stack)")
+        action.add_argument(
+            "--state-dir",
+            type=Path,
+            default=None,
+            help="data, logs and pids (default: ~/.cache/hypertool/stack)",
+        )
     defaults = Ports()
     for f in fields(Ports):
-        up.add_argument(f"--{f.name.replace('_', '-')}-port", dest=f.name, type=int, default=None,
-                        help=f"{PORT_LABELS[f.name]} (default {getattr(defaults, f.name)})")
-    up.add_argument("--scrape-interval", default=None,
-                    help="override prometheus.yml's scrape interval, e.g. 1s")
-    up.add_argument("--evaluation-interval", default=None,
-                    help="override prometheus.yml's rule evaluation interval, e.g. 1s")
+        up.add_argument(
+            f"--{f.name.replace('_', '-')}-port",
+            dest=f.name,
+            type=int,
+            default=None,
+            help=f"{PORT_LABELS[f.name]} (default {getattr(defaults, f.name)})",
+        )
+    up.add_argument(
+        "--scrape-interval", default=None, help="override prometheus.yml's scrape interval, e.g. 1s"
+    )
+    up.add_argument(
+        "--evaluation-interval",
+        default=None,
+        help="override prometheus.yml's rule evaluation interval, e.g. 1s",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,11 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run a seed workflow against the OTLP endpoint")
     demo.add_argument("--workflow", default="package_release", choices=["package_release"])
-    demo.add_argument("--stage-seconds", type=float, default=0.5,
-                      help="simulated work per stage (default 0.5)")
+    demo.add_argument(
+        "--stage-seconds", type=float, default=0.5, help="simulated work per stage (default 0.5)"
+    )
     demo.add_argument("--fail-stage", default=None, help="make this stage's quality gate fail")
-    demo.add_argument("--json", action="store_true",
-                      help="print what was emitted as JSON instead of the summary")
+    demo.add_argument(
+        "--json", action="store_true", help="print what was emitted as JSON instead of the summary"
+    )
     _stack_parser(sub)
     return parser
 
@@ -86,8 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from hypertool_agent._demo import run_demo
 
-            run_demo(args.workflow, stage_seconds=args.stage_seconds,
-                     fail_stage=args.fail_stage, as_json=args.json, out=sys.stdout)
+            run_demo(
+                args.workflow,
+                stage_seconds=args.stage_seconds,
+                fail_stage=args.fail_stage,
+                as_json=args.json,
+                out=sys.stdout,
+            )
             return 0
         return _stack(args)
     except StackError as exc:

@@ -42,16 +42,34 @@ PACKAGE_RELEASE = DemoWorkflow(
     title="Package Release",
     stages=(
         DemoStage(
-            "version_bump", "Version Bump", "backend-engineer", "backend-dev", "gpt-4", 850,
-            "Update version to 1.2.0", "Backend implementation for",
+            "version_bump",
+            "Version Bump",
+            "backend-engineer",
+            "backend-dev",
+            "gpt-4",
+            850,
+            "Update version to 1.2.0",
+            "Backend implementation for",
         ),
         DemoStage(
-            "quality_validation", "Quality Validation", "testing-specialist", "testing", "gpt-4",
-            650, "Run full test suite", "Tests created for",
+            "quality_validation",
+            "Quality Validation",
+            "testing-specialist",
+            "testing",
+            "gpt-4",
+            650,
+            "Run full test suite",
+            "Tests created for",
         ),
         DemoStage(
-            "publish_deploy", "Publish & Deploy", "devops-engineer", "devops", "gpt-4", 550,
-            "Publish to PyPI and deploy", "Deployed",
+            "publish_deploy",
+            "Publish & Deploy",
+            "devops-engineer",
+            "devops",
+            "gpt-4",
+            550,
+            "Publish to PyPI and deploy",
+            "Deployed",
         ),
     ),
 )
@@ -96,8 +114,11 @@ async def run_workflow(
             say(f"\n📝 Stage {number}: {st.title}\n   Persona: {st.persona}")
             collector.switch_persona(previous, st.persona, st.chatmode)
             result.switches.append(
-                {"from_persona": previous or "none", "to_persona": st.persona,
-                 "chatmode": st.chatmode}
+                {
+                    "from_persona": previous or "none",
+                    "to_persona": st.persona,
+                    "chatmode": st.chatmode,
+                }
             )
             previous = st.persona
             passed = st.stage != fail_stage
@@ -112,18 +133,29 @@ async def run_workflow(
             else:
                 say(f"   ✅ {st.done}: {st.task}")
             result.tokens.append(
-                {"persona": st.persona, "chatmode": st.chatmode, "model": st.model,
-                 "tokens": st.tokens}
+                {
+                    "persona": st.persona,
+                    "chatmode": st.chatmode,
+                    "model": st.model,
+                    "tokens": st.tokens,
+                }
             )
             result.quality_gates.append(
-                {"workflow": workflow.name, "stage": st.stage,
-                 "result": "passed" if passed else "failed"}
+                {
+                    "workflow": workflow.name,
+                    "stage": st.stage,
+                    "result": "passed" if passed else "failed",
+                }
             )
             seconds = _span_seconds(span)
             if seconds is not None:
                 result.stage_seconds.append(
-                    {"workflow": workflow.name, "stage": st.stage, "persona": st.persona,
-                     "seconds": seconds}
+                    {
+                        "workflow": workflow.name,
+                        "stage": st.stage,
+                        "persona": st.persona,
+                        "seconds": seconds,
+                    }
                 )
             remaining = collector.get_remaining_budget(st.persona)
             result.budget_remaining[st.persona] = remaining
@@ -153,11 +185,18 @@ def run_demo(
     workflow = WORKFLOWS[workflow_name]
     telemetry = get_telemetry()
     collector = PersonaMetricsCollector(telemetry=telemetry)
-    say = (lambda _line: None) if as_json else (lambda line: print(line, file=out))
+
+    def say(line: str) -> None:
+        if not as_json:
+            print(line, file=out)
+
     started = time.monotonic()
     result = asyncio.run(
         run_workflow(
-            workflow, collector=collector, stage_seconds=stage_seconds, fail_stage=fail_stage,
+            workflow,
+            collector=collector,
+            stage_seconds=stage_seconds,
+            fail_stage=fail_stage,
             say=say,
         )
     )
@@ -167,6 +206,8 @@ def run_demo(
     else:
         endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4317")
         state = "sent" if flushed else "NOT confirmed (is the collector up?)"
-        say(f"\n📈 Telemetry {state} over OTLP to {endpoint} "
-            f"in {time.monotonic() - started:.1f}s; see Prometheus for hypertool_* series.")
+        say(
+            f"\n📈 Telemetry {state} over OTLP to {endpoint} "
+            f"in {time.monotonic() - started:.1f}s; see Prometheus for hypertool_* series."
+        )
     return result

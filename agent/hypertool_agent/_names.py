@@ -136,6 +136,17 @@ QUALITY_GATE: Final = MetricName(
     description="Quality-gate results.",
 )
 
+#: Made by the collector, not the agent: agent points the fleet totals cannot use.
+PIPELINE_REJECTED_POINTS: Final = MetricName(
+    otel_name="hypertool.pipeline.rejected_points",
+    unit="{point}",
+    kind="counter",
+    labels=(),
+    source="metric",
+    description="Agent data points the fleet totals cannot use (cumulative counters).",
+)
+
+#: The seed's six series families, what agents produce.
 ALL_METRICS: Final = (
     PERSONA_SWITCHES,
     PERSONA_DURATION,
@@ -145,9 +156,26 @@ ALL_METRICS: Final = (
     QUALITY_GATE,
 )
 
+#: Everything the collector publishes.
+COLLECTOR_METRICS: Final = (*ALL_METRICS, PIPELINE_REJECTED_POINTS)
+
 #: Histogram bucket bounds in seconds, shared by the collector config (which builds the
 #: histograms) and the tests. Agent stages run from sub-second tool calls to long
 #: generations, so the bounds reach an hour.
 DURATION_BUCKETS_SECONDS: Final = (
-    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    1800.0,
+    3600.0,
 )

@@ -73,7 +73,7 @@ _collectors: weakref.WeakSet[PersonaMetricsCollector] = weakref.WeakSet()
 def end_personas_under(parent: trace.SpanContext) -> None:
     """End every active persona whose span was opened inside the span ``parent``."""
     for collector in list(_collectors):
-        collector._end_persona_if_child_of(parent)  # noqa: SLF001 - module-private protocol
+        collector._end_persona_if_child_of(parent)
 
 
 class PersonaMetricsCollector:

@@ -129,8 +129,7 @@ class Stack:
             "OTLP HTTP": f"http://127.0.0.1:{self.ports.otlp_http}",
             "Prometheus": self.prometheus_url,
             "Alertmanager": self.alertmanager_url,
-            "Collector metrics (scraped by Prometheus)":
-                f"http://127.0.0.1:{self.ports.collector_exporter}/metrics",
+            "Collector metrics (scraped by Prometheus)": f"http://127.0.0.1:{self.ports.collector_exporter}/metrics",
         }
 
     # Configuration ---------------------------------------------------------------------
@@ -237,11 +236,15 @@ class Stack:
 
     def _check_binaries(self) -> None:
         assert self.bins is not None  # noqa: S101 - set in __post_init__
-        missing = [p for p in (self.bins.collector, self.bins.prometheus, self.bins.alertmanager)
-                   if not p.is_file()]
+        missing = [
+            p
+            for p in (self.bins.collector, self.bins.prometheus, self.bins.alertmanager)
+            if not p.is_file()
+        ]
         if missing:
             raise StackError(
-                "missing binaries: " + ", ".join(map(str, missing))
+                "missing binaries: "
+                + ", ".join(map(str, missing))
                 + ". Build them (Go >= 1.25, a few minutes the first time): hypertool stack build"
             )
 
@@ -276,7 +279,7 @@ class Stack:
         )
         for service in to_start:
             with self._logfile(service.name).open("ab") as log:
-                process = subprocess.Popen(  # noqa: S603 - our binaries, fixed arguments
+                process = subprocess.Popen(
                     service.argv,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -343,7 +346,9 @@ class Stack:
             elif _healthy(service.health_url):
                 report[service.name] = f"healthy (pid {pid})"
             else:
-                report[service.name] = f"running but not healthy (pid {pid}); see {self._logfile(service.name)}"
+                report[service.name] = (
+                    f"running but not healthy (pid {pid}); see {self._logfile(service.name)}"
+                )
         return report
 
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,7 +138,7 @@ def _run(args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None
         raise StackError(f"command failed with exit code {completed.returncode}: {' '.join(args)}")
 
 
-def _install_into(final_dir: Path, build: callable) -> None:  # type: ignore[valid-type]
+def _install_into(final_dir: Path, build: Callable[[Path], None]) -> None:
     # Build into a scratch folder beside the cache entry and rename it into place, so
     # that an interrupted build never leaves a half-written entry that looks current.
     final_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -171,8 +172,10 @@ def build_collector(root: Path) -> Path:
     builder = tools / "builder"
     if not builder.is_file():
         _log(f"installing the collector builder v{version}")
-        _run([go, "install", f"go.opentelemetry.io/collector/cmd/builder@v{version}"],
-             env={"GOBIN": str(tools)})
+        _run(
+            [go, "install", f"go.opentelemetry.io/collector/cmd/builder@v{version}"],
+            env={"GOBIN": str(tools)},
+        )
 
     def build(scratch: Path) -> None:
         manifest = scratch / "manifest.yaml"
@@ -208,10 +211,16 @@ def build_prometheus(root: Path) -> Path:
     flags = _version_ldflags(tag.lstrip("v"), f"module-{module_version}")
 
     def build(scratch: Path) -> None:
-        _run([go, "install", f"-ldflags={flags}",
-              f"github.com/prometheus/prometheus/cmd/prometheus@{module_version}",
-              f"github.com/prometheus/prometheus/cmd/promtool@{module_version}"],
-             env={"GOBIN": str(scratch)})
+        _run(
+            [
+                go,
+                "install",
+                f"-ldflags={flags}",
+                f"github.com/prometheus/prometheus/cmd/prometheus@{module_version}",
+                f"github.com/prometheus/prometheus/cmd/promtool@{module_version}",
+            ],
+            env={"GOBIN": str(scratch)},
+        )
 
     _install_into(final, build)
     _log(f"prometheus built in {time.monotonic() - started:.0f}s: {final}")
@@ -253,8 +262,18 @@ def build_alertmanager(root: Path) -> Path:
             "<!doctype html><title>Alertmanager</title>"
             "<p>Native hypertool build: the web UI is not included. Use the API or amtool.</p>"
         )
-        _run([go, "build", f"-ldflags={flags}", "-o", str(scratch) + "/",
-              "./cmd/alertmanager", "./cmd/amtool"], cwd=src)
+        _run(
+            [
+                go,
+                "build",
+                f"-ldflags={flags}",
+                "-o",
+                str(scratch) + "/",
+                "./cmd/alertmanager",
+                "./cmd/amtool",
+            ],
+            cwd=src,
+        )
         shutil.rmtree(src)
 
     _install_into(final, build)

@@ -43,7 +43,7 @@ ENV_SHUTDOWN_TIMEOUT = "HYPERTOOL_SHUTDOWN_TIMEOUT"
 #: process into one fleet-wide total (see docs/accounting.md). Cumulative counters from
 #: many processes cannot be summed exactly, so this is not left to
 #: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE.
-_TEMPORALITY = {
+_TEMPORALITY: dict[type, AggregationTemporality] = {
     Counter: AggregationTemporality.DELTA,
     Histogram: AggregationTemporality.DELTA,
     ObservableCounter: AggregationTemporality.DELTA,
@@ -125,7 +125,7 @@ class Telemetry:
         for hook in hooks:
             try:
                 hook()
-            except Exception:  # a failing hook must not cost the flush
+            except Exception:  # noqa: BLE001 - a failing hook must not cost the flush
                 _log.exception("hypertool: exit hook failed")
         return self._bounded(self._shutdown_providers, timeout)
 
@@ -243,7 +243,7 @@ def configure(
     ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP_HEADERS``, ``OTEL_SDK_DISABLED``.
     Providers passed in are used as they are and never shut down by the agent.
     """
-    global _current  # noqa: PLW0603 - the process-wide default, as in opentelemetry's API
+    global _current
     built = _build(
         service_name=service_name,
         shutdown_timeout=shutdown_timeout,

@@ -6,9 +6,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, ExitStack
 from types import TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import ParamSpec, Self, TypeVar, cast, overload
 
-from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
 from hypertool_agent import _names as n
@@ -16,13 +15,14 @@ from hypertool_agent._persona import PersonaMetricsCollector, end_personas_under
 from hypertool_agent._telemetry import Telemetry, get_telemetry
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 _default_collector: PersonaMetricsCollector | None = None
 
 
 def _shared_collector(telemetry: Telemetry) -> PersonaMetricsCollector:
     global _default_collector  # noqa: PLW0603 - one collector shared by tracers that name none
-    if _default_collector is None or _default_collector._telemetry is not telemetry:  # noqa: SLF001
+    if _default_collector is None or _default_collector._telemetry is not telemetry:
         _default_collector = PersonaMetricsCollector(telemetry=telemetry)
     return _default_collector
 
@@ -76,9 +76,7 @@ class WorkflowTracer:
         """Prepare a run of ``workflow_name``; stages record through ``collector``."""
         self.workflow_name = workflow_name
         self._telemetry = telemetry if telemetry is not None else get_telemetry()
-        self.collector = (
-            collector if collector is not None else _shared_collector(self._telemetry)
-        )
+        self.collector = collector if collector is not None else _shared_collector(self._telemetry)
         self._stack: ExitStack | None = None
         self._span: Span | None = None
 
@@ -136,28 +134,43 @@ class WorkflowTracer:
         """A stage span for ``with`` or ``async with``; the gate fails if an exception escapes."""
         return _StageContext(self, stage, persona)
 
+    @overload
     async def trace_stage(
         self,
         stage: str,
         persona: str,
-        func: Callable[..., T] | Callable[..., Awaitable[T]],
-        *args: Any,  # noqa: ANN401 - passed through to the caller's function unchanged
-        **kwargs: Any,  # noqa: ANN401 - passed through to the caller's function unchanged
+        func: Callable[P, Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T: ...
+
+    @overload
+    async def trace_stage(
+        self, stage: str, persona: str, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T: ...
+
+    async def trace_stage(
+        self,
+        stage: str,
+        persona: str,
+        func: Callable[P, T] | Callable[P, Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> T:
         """Run ``func`` (sync or async) as a traced stage and return its result."""
         with self.stage_context(stage, persona):
             result = func(*args, **kwargs)
             if inspect.isawaitable(result):
                 return cast(T, await result)
-            return cast(T, result)
+            return result
 
     def run_stage(
         self,
         stage: str,
         persona: str,
-        func: Callable[..., T],
-        *args: Any,  # noqa: ANN401 - passed through to the caller's function unchanged
-        **kwargs: Any,  # noqa: ANN401 - passed through to the caller's function unchanged
+        func: Callable[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> T:
         """Run the sync ``func`` as a traced stage, for code without an event loop."""
         with self.stage_context(stage, persona):

@@ -88,7 +88,9 @@ def test_seed_budgets_reported_by_the_last_process(
 ) -> None:
     """The budget gauge shows each persona's remaining budget as its last process saw it."""
     result = native_stack.prometheus.query(f"hypertool_persona_token_budget_remaining{{{JOB}}}")
-    assert by(result, n.PERSONA) == {(p,): float(v) for p, v in runs[-1]["budget_remaining"].items()}
+    assert by(result, n.PERSONA) == {
+        (p,): float(v) for p, v in runs[-1]["budget_remaining"].items()
+    }
     # The seed's numbers: 2000 - 850, 1500 - 650, 1800 - 550.
     assert by(result, n.PERSONA) == {
         ("backend-engineer",): 1150.0,
@@ -125,12 +127,14 @@ def test_stage_durations_equal_the_stage_spans(
     sums: Counter[tuple[str, ...]] = Counter()
     for run in runs:
         for s in run["stage_seconds"]:
-            key = (s["workflow"], s["stage"], s["persona"])
+            key: tuple[str, ...] = (s["workflow"], s["stage"], s["persona"])
             counts[key] += 1
             sums[key] += s["seconds"]
     prom = native_stack.prometheus
     labels = (n.WORKFLOW, n.STAGE, n.PERSONA)
-    got_counts = by(prom.query(f"hypertool_workflow_stage_duration_seconds_count{{{JOB}}}"), *labels)
+    got_counts = by(
+        prom.query(f"hypertool_workflow_stage_duration_seconds_count{{{JOB}}}"), *labels
+    )
     got_sums = by(prom.query(f"hypertool_workflow_stage_duration_seconds_sum{{{JOB}}}"), *labels)
     assert got_counts == {k: float(v) for k, v in counts.items()}
     assert got_sums.keys() == sums.keys()
@@ -145,8 +149,9 @@ def test_time_in_persona_is_observed_for_every_persona_including_the_last(
 ) -> None:
     """Each persona's time is observed once per run, with its own chatmode, covering its stage."""
     prom = native_stack.prometheus
-    counts = by(prom.query(f"hypertool_persona_duration_seconds_count{{{JOB}}}"),
-                n.PERSONA, n.CHATMODE)
+    counts = by(
+        prom.query(f"hypertool_persona_duration_seconds_count{{{JOB}}}"), n.PERSONA, n.CHATMODE
+    )
     sums = by(prom.query(f"hypertool_persona_duration_seconds_sum{{{JOB}}}"), n.PERSONA, n.CHATMODE)
     chatmode = {t["persona"]: t["chatmode"] for t in runs[0]["tokens"]}
     assert counts == {(p, c): float(len(runs)) for p, c in chatmode.items()}

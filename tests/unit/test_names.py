@@ -1,0 +1,133 @@
+"""The names contract: the agent, the collector config, the pins and compose agree."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hypertool_agent import _names as n
+from hypertool_agent._stackbuild import image_tag, manifest_version, read_env_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load(relative: str) -> Any:  # noqa: ANN401 - parsed YAML
+    """Parse a YAML file of the repository."""
+    return yaml.safe_load((ROOT / relative).read_text())
+
+
+def collector_metrics() -> dict[str, dict[str, Any]]:
+    """Every metric signal_to_metrics defines, by name."""
+    connector = load("collector-config/otelcol.yaml")["connectors"]["signal_to_metrics"]
+    return {m["name"]: m for signal in connector.values() for m in signal}
+
+
+def renamed(key: str) -> str:
+    """The Prometheus label transform/labels makes of a span attribute key."""
+    return n.SPAN_ATTRIBUTE_LABELS.get(key, key)
+
+
+def test_prometheus_names_follow_the_exporter_rules() -> None:
+    """Each contract entry's Prometheus name is the seed's name."""
+    assert [m.prometheus_name for m in n.ALL_METRICS] == [
+        "hypertool_persona_switches_total",
+        "hypertool_persona_duration_seconds",
+        "hypertool_persona_tokens_used_total",
+        "hypertool_persona_token_budget_remaining",
+        "hypertool_workflow_stage_duration_seconds",
+        "hypertool_workflow_quality_gate_total",
+    ]
+
+
+def test_collector_publishes_exactly_the_contract_metrics() -> None:
+    """signal_to_metrics defines each contract metric with its unit, type and labels."""
+    defined = collector_metrics()
+    assert set(defined) == {m.otel_name for m in n.COLLECTOR_METRICS}
+    for metric in n.COLLECTOR_METRICS:
+        spec = defined[metric.otel_name]
+        assert spec["unit"] == metric.unit, metric.otel_name
+        assert spec["description"] == metric.description, metric.otel_name
+        labels = tuple(renamed(a["key"]) for a in spec.get("attributes", []))
+        assert labels == metric.labels, metric.otel_name
+        kind = {"sum": "counter", "gauge": "gauge", "histogram": "histogram"}
+        (shape,) = [k for k in kind if k in spec]
+        assert kind[shape] == metric.kind, metric.otel_name
+        if shape == "sum":
+            assert spec["sum"]["monotonic"] is True
+        if shape == "histogram":
+            assert tuple(spec["histogram"]["buckets"]) == n.DURATION_BUCKETS_SECONDS
+
+
+def test_agent_metrics_are_selected_by_their_contract_names() -> None:
+    """Each agent-fed metric's condition names the OTLP metric the agent sends."""
+    for metric in n.ALL_METRICS:
+        spec = collector_metrics()[metric.otel_name]
+        conditions = " ".join(spec["conditions"])
+        if metric.source == "metric":
+            assert f'metric.name == "{metric.otel_name}"' in conditions
+        else:
+            span_type = {
+                "hypertool.workflow.stage.duration": n.SPAN_TYPE_STAGE,
+                "hypertool.persona.duration": n.SPAN_TYPE_PERSONA,
+            }[metric.otel_name]
+            assert f'attributes["{n.SPAN_TYPE}"] == "{span_type}"' in conditions
+
+
+def test_label_transform_renames_every_span_attribute() -> None:
+    """transform/labels renames each namespaced span attribute to its Prometheus label."""
+    processor = load("collector-config/otelcol.yaml")["processors"]["transform/labels"]
+    statements = " ".join(processor["metric_statements"][0]["statements"])
+    for attribute, label in n.SPAN_ATTRIBUTE_LABELS.items():
+        assert (
+            f'set(datapoint.attributes["{label}"], datapoint.attributes["{attribute}"])'
+            in statements
+        )
+
+
+def test_manifest_builds_exactly_the_components_the_config_uses() -> None:
+    """The builder manifest lists each component type the collector config uses, no more."""
+    config = load("collector-config/otelcol.yaml")
+    used = {
+        section: {key.split("/")[0] for key in config.get(section, {})}
+        for section in ("receivers", "processors", "exporters", "connectors", "extensions")
+    }
+    manifest = load("collector-config/builder-manifest.yaml")
+    module_type = {
+        "otlpreceiver": "otlp",
+        "memorylimiterprocessor": "memory_limiter",
+        "batchprocessor": "batch",
+        "deltatocumulativeprocessor": "delta_to_cumulative",
+        "transformprocessor": "transform",
+        "prometheusexporter": "prometheus",
+        "signaltometricsconnector": "signal_to_metrics",
+        "healthcheckextension": "health_check",
+    }
+    for section, types in used.items():
+        modules = [entry["gomod"].split()[0].rsplit("/", 1)[1] for entry in manifest[section]]
+        assert {module_type[m] for m in modules} == types, section
+
+
+def test_collector_versions_are_pinned_together() -> None:
+    """Every manifest module, the dist version and the compose image share one version."""
+    manifest_text = (ROOT / "collector-config/builder-manifest.yaml").read_text()
+    version = manifest_version(ROOT)
+    component_versions = set(re.findall(r"gomod: \S+ v(0\.\d+\.\d+)", manifest_text))
+    assert component_versions == {version}
+    assert image_tag(ROOT, "OTELCOL_IMAGE") == version
+    assert read_env_file(ROOT)["OTELCOL_IMAGE"].startswith("otel/opentelemetry-collector-contrib:")
+
+
+def test_images_are_pinned_in_env_and_never_latest() -> None:
+    """Compose takes every image from .env, and .env pins each to a version."""
+    compose = load("docker-compose.yml")
+    pins = read_env_file(ROOT)
+    for name, service in compose["services"].items():
+        image = service["image"]
+        match = re.fullmatch(r"\$\{(\w+)\}", image)
+        assert match is not None, f"{name}: image must come from .env, got {image}"
+        pinned = pins[match.group(1)]
+        assert not pinned.endswith(":latest"), pinned
+        assert re.search(r":v?\d+\.\d+\.\d+$", pinned), pinned

@@ -1,0 +1,150 @@
+"""The native launcher and build cache, without starting anything."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hypertool_agent import _stackbuild
+from hypertool_agent._stack import (
+    ALERTMANAGER_CONFIG,
+    COLLECTOR_CONFIG,
+    PROMETHEUS_CONFIG,
+    Ports,
+    Stack,
+)
+from hypertool_agent._stackbuild import Binaries, StackError, collector_path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def stack_with(tmp_path: Path, **kwargs: Any) -> Stack:  # noqa: ANN401 - Stack fields
+    """A Stack over the repository whose binaries are plain files in ``tmp_path``."""
+    bins = Binaries(
+        *(
+            tmp_path / name
+            for name in ("otelcol", "prometheus", "promtool", "alertmanager", "amtool")
+        )
+    )
+    for path in (bins.collector, bins.prometheus, bins.alertmanager):
+        path.write_text("")
+    return Stack(ROOT, state_dir=tmp_path / "state", bins=bins, **kwargs)
+
+
+def test_runtime_prometheus_config_changes_only_addresses_intervals_and_rule_paths(
+    tmp_path: Path,
+) -> None:
+    """The native copy of prometheus.yml differs from compose's only where it must."""
+    ports = Ports(
+        prometheus=19090, alertmanager=19093, collector_exporter=18889, collector_telemetry=18888
+    )
+    stack = stack_with(tmp_path, ports=ports, scrape_interval="1s", evaluation_interval="2s")
+    compose = yaml.safe_load((ROOT / PROMETHEUS_CONFIG).read_text())
+    native = stack.prometheus_runtime_config()
+
+    assert native["global"] == {
+        **compose["global"],
+        "scrape_interval": "1s",
+        "evaluation_interval": "2s",
+    }
+    assert native["rule_files"] == [str(ROOT / "prometheus" / p) for p in compose["rule_files"]]
+    targets = {
+        job["job_name"]: job["static_configs"][0]["targets"] for job in native["scrape_configs"]
+    }
+    assert targets == {
+        "hypertool-collector": ["127.0.0.1:18889"],
+        "otel-collector": ["127.0.0.1:18888"],
+        "prometheus": ["127.0.0.1:19090"],
+    }
+    assert native["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
+        "127.0.0.1:19093"
+    ]
+    # Blank out the keys above: what is left must be compose's file, unchanged.
+    for config in (compose, native):
+        config.pop("global")
+        config.pop("rule_files")
+        for job in config["scrape_configs"]:
+            job["static_configs"][0].pop("targets")
+        config["alerting"]["alertmanagers"][0]["static_configs"][0].pop("targets")
+    assert native == compose
+
+
+def test_launcher_runs_the_files_compose_mounts(tmp_path: Path) -> None:
+    """The collector and Alertmanager run the repository's files, the ones compose mounts."""
+    stack = stack_with(tmp_path)
+    argv = {s.name: " ".join(s.argv) for s in stack.services()}
+    assert f"--config={ROOT / COLLECTOR_CONFIG}" in argv["collector"]
+    assert f"--config.file={ROOT / ALERTMANAGER_CONFIG}" in argv["alertmanager"]
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    mounts = {v.split(":")[0] for s in compose["services"].values() for v in s.get("volumes", [])}
+    assert {f"./{COLLECTOR_CONFIG}", f"./{PROMETHEUS_CONFIG}", f"./{ALERTMANAGER_CONFIG}"} <= mounts
+
+
+def test_compose_mounts_exist_and_ports_stay_on_loopback() -> None:
+    """Every file compose mounts exists, and every published port binds to 127.0.0.1."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+
+
+def test_a_taken_port_is_named_with_its_fix(tmp_path: Path) -> None:
+    """Starting on a port in use fails before anything starts, naming the port and the flag."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        stack = stack_with(tmp_path, ports=Ports(otlp_grpc=port))
+        with pytest.raises(StackError) as raised:
+            stack.up()
+    message = str(raised.value)
+    assert f"port {port} (OTLP gRPC, needed by the collector) is already in use" in message
+    assert "--otlp-grpc-port" in message
+    assert "HYPERTOOL_OTLP_GRPC_PORT" in message
+    assert not (tmp_path / "state" / "collector.pid").exists()
+
+
+def test_missing_binaries_name_the_build_command(tmp_path: Path) -> None:
+    """A stack without its binaries says which are missing and how to build them."""
+    stack = stack_with(tmp_path)
+    assert stack.bins is not None
+    stack.bins.prometheus.unlink()
+    with pytest.raises(StackError, match=r"missing binaries: .*prometheus.*hypertool stack build"):
+        stack.up()
+
+
+def test_collector_cache_key_is_the_manifest_content(tmp_path: Path) -> None:
+    """Changing the manifest changes the cached binary's path; the same content keeps it."""
+    copy = tmp_path / "repo"
+    (copy / "collector-config").mkdir(parents=True)
+    shutil.copy(ROOT / "collector-config/builder-manifest.yaml", copy / "collector-config")
+    assert collector_path(copy) == collector_path(ROOT)
+    manifest = copy / "collector-config/builder-manifest.yaml"
+    manifest.write_text(manifest.read_text() + "\n# changed\n")
+    assert collector_path(copy) != collector_path(ROOT)
+
+
+def test_build_does_nothing_when_the_cache_is_current(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every cache entry present, a build runs no command at all."""
+    monkeypatch.setenv("HYPERTOOL_CACHE", str(tmp_path))
+    bins = _stackbuild.binaries(ROOT)
+    for path in (bins.collector, bins.prometheus, bins.promtool, bins.alertmanager, bins.amtool):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+
+    def no_commands(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a current cache must not run {args}")
+
+    monkeypatch.setattr(_stackbuild, "_run", no_commands)
+    assert _stackbuild.build_all(ROOT) == bins

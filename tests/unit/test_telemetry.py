@@ -1,0 +1,81 @@
+"""Agent telemetry set-up: standard variables, no-op when disabled, bounded exit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from hypertool_agent import ConfigurationError, PersonaMetricsCollector, configure
+from tests.conftest import free_ports
+
+RECORD_AND_EXIT = textwrap.dedent(
+    """
+    from hypertool_agent import PersonaMetricsCollector, get_telemetry
+    collector = PersonaMetricsCollector()
+    collector.switch_persona(None, "backend-engineer", "code-gen")
+    collector.record_token_usage("backend-engineer", "code-gen", "gpt-4", 850)
+    with collector.track_stage("wf", "stage", "backend-engineer"):
+        pass
+    print("enabled" if get_telemetry().enabled else "disabled", flush=True)
+    """
+)
+
+
+def run_agent(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run RECORD_AND_EXIT in a fresh interpreter; a hang fails the test by its timeout."""
+    return subprocess.run(
+        [sys.executable, "-c", RECORD_AND_EXIT],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_sdk_disabled_makes_everything_a_noop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With OTEL_SDK_DISABLED=true the agent records nothing and every call still works."""
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    telemetry = configure()
+    assert telemetry.enabled is False
+    collector = PersonaMetricsCollector(telemetry=telemetry)
+    collector.switch_persona(None, "backend-engineer", "code-gen")
+    collector.record_token_usage("backend-engineer", "code-gen", "gpt-4", 10)
+    with collector.track_stage("wf", "stage", "backend-engineer") as span:
+        assert span.is_recording() is False
+    assert collector.get_remaining_budget("backend-engineer") == 1990
+    assert telemetry.flush() is True
+
+
+def test_disabled_process_exits_cleanly() -> None:
+    """A process with OTEL_SDK_DISABLED=true runs the API and exits 0 without output noise."""
+    done = run_agent({"OTEL_SDK_DISABLED": "true"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "disabled"
+    assert done.stderr == ""
+
+
+def test_process_exits_when_the_collector_is_down() -> None:
+    """With nothing listening at the endpoint the process still exits, and says what it lost."""
+    (port,) = free_ports(1)
+    done = run_agent(
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+            "HYPERTOOL_SHUTDOWN_TIMEOUT": "1",
+        }
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "enabled"
+    assert "did not finish within 1.0s" in done.stderr
+    assert f"127.0.0.1:{port}" in done.stderr
+
+
+def test_bad_shutdown_timeout_fails_at_configuration_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A malformed HYPERTOOL_SHUTDOWN_TIMEOUT is a configuration error naming the variable."""
+    monkeypatch.setenv("HYPERTOOL_SHUTDOWN_TIMEOUT", "soon")
+    with pytest.raises(ConfigurationError, match="HYPERTOOL_SHUTDOWN_TIMEOUT='soon'"):
+        configure()
