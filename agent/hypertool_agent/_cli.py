@@ -14,7 +14,7 @@ def _stack_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     stack = sub.add_parser("stack", help="run the collector, Prometheus and Alertmanager natively")
     actions = stack.add_subparsers(dest="action", required=True)
-    actions.add_parser("build", help="build the native binaries (cached; Go >= 1.25)")
+    actions.add_parser("build", help="build the native binaries (cached; Go >= 1.21)")
     up = actions.add_parser("up", help="start the stack on loopback and wait until healthy")
     actions.add_parser("down", help="stop the stack")
     actions.add_parser("status", help="show each service's state")
@@ -81,7 +81,7 @@ def _stack(args: argparse.Namespace) -> int:
         print(f"Point agents at it: export OTEL_EXPORTER_OTLP_ENDPOINT={stack.otlp_grpc_endpoint}")
         print(f"Logs and data: {state_dir}")
         return 0
-    stack = Stack(root, state_dir, Ports.from_env())
+    stack = Stack.from_state(root, state_dir)
     if args.action == "down":
         stopped = stack.down()
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))

@@ -7,6 +7,7 @@ import threading
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 
@@ -55,8 +56,16 @@ def _create(meter: Meter) -> _Instruments:
 
 @cache
 def _instruments(telemetry: Telemetry) -> _Instruments:
-    # One set per Telemetry: every collector in a process adds to the same streams.
+    # One set per Telemetry: every collector in a process adds to the same streams. One
+    # exit hook per Telemetry, too, holding no collector alive.
+    telemetry.add_exit_hook(lambda: _end_all_personas(telemetry))
     return _create(telemetry.meter)
+
+
+def _end_all_personas(telemetry: Telemetry) -> None:
+    for collector in list(_collectors):
+        if collector._telemetry is telemetry:
+            collector.end_persona()
 
 
 @dataclass
@@ -64,16 +73,24 @@ class _ActivePersona:
     persona: str
     chatmode: str
     span: Span
+    #: The workflow run the persona was entered in, if any: its end ends the persona.
+    workflow_run: object | None
+
+
+#: The innermost WorkflowTracer run on this thread or task, set by WorkflowTracer.
+current_workflow_run: ContextVar[object | None] = ContextVar(
+    "hypertool_current_workflow_run", default=None
+)
 
 
 #: Live collectors, so that a workflow that ends can end the personas opened inside it.
 _collectors: weakref.WeakSet[PersonaMetricsCollector] = weakref.WeakSet()
 
 
-def end_personas_under(parent: trace.SpanContext) -> None:
-    """End every active persona whose span was opened inside the span ``parent``."""
+def end_personas_of(workflow_run: object) -> None:
+    """End every active persona entered during ``workflow_run``, in any collector."""
     for collector in list(_collectors):
-        collector._end_persona_if_child_of(parent)
+        collector._end_persona_of(workflow_run)
 
 
 class PersonaMetricsCollector:
@@ -96,7 +113,6 @@ class PersonaMetricsCollector:
         self._active: _ActivePersona | None = None
         self._lock = threading.Lock()
         _collectors.add(self)
-        self._telemetry.add_exit_hook(self.end_persona)
 
     # Persona switches and time in persona -------------------------------------------------
 
@@ -135,7 +151,10 @@ class PersonaMetricsCollector:
             },
         )
         with self._lock:
-            left, self._active = self._active, _ActivePersona(to_persona, chatmode, span)
+            left, self._active = (
+                self._active,
+                _ActivePersona(to_persona, chatmode, span, current_workflow_run.get()),
+            )
         if left is not None:
             left.span.end()
 
@@ -146,13 +165,10 @@ class PersonaMetricsCollector:
         if left is not None:
             left.span.end()
 
-    def _end_persona_if_child_of(self, parent: trace.SpanContext) -> None:
+    def _end_persona_of(self, workflow_run: object) -> None:
         with self._lock:
             active = self._active
-            if active is None:
-                return
-            span_parent = getattr(active.span, "parent", None)
-            if span_parent is None or span_parent.span_id != parent.span_id:
+            if active is None or active.workflow_run is not workflow_run:
                 return
             self._active = None
         active.span.end()

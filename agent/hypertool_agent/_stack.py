@@ -8,6 +8,7 @@ to a runtime copy of prometheus.yml in the state folder, key by key, and nothing
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -15,7 +16,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,18 @@ class Stack:
 
     # Lifecycle -------------------------------------------------------------------------
 
+    def _portsfile(self) -> Path:
+        return self.state_dir / "ports.json"
+
+    @classmethod
+    def from_state(cls, root: Path, state_dir: Path) -> Stack:
+        """The stack last started in ``state_dir``, with the ports it was started on."""
+        try:
+            ports = Ports(**json.loads((state_dir / "ports.json").read_text()))
+        except FileNotFoundError:
+            ports = Ports.from_env()
+        return cls(root, state_dir, ports)
+
     def _pidfile(self, name: str) -> Path:
         return self.state_dir / f"{name}.pid"
 
@@ -222,17 +235,19 @@ class Stack:
         return self.state_dir / f"{name}.log"
 
     def _pid(self, name: str) -> int | None:
+        """The pid of the running service, or None; a stale pid file is removed."""
         try:
             pid = int(self._pidfile(name).read_text())
         except (FileNotFoundError, ValueError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
+        binary = next(s.argv[0] for s in self.services() if s.name == name)
+        if _process_runs(pid, binary):
             return pid
-        return pid
+        # The process is gone, a zombie, or the pid now belongs to something else (pid
+        # files outlive reboots): never signal it, forget it.
+        with contextlib.suppress(FileNotFoundError):
+            self._pidfile(name).unlink()
+        return None
 
     def _check_binaries(self) -> None:
         assert self.bins is not None  # noqa: S101 - set in __post_init__
@@ -245,7 +260,7 @@ class Stack:
             raise StackError(
                 "missing binaries: "
                 + ", ".join(map(str, missing))
-                + ". Build them (Go >= 1.25, a few minutes the first time): hypertool stack build"
+                + ". Build them (Go >= 1.21, a few minutes the first time): hypertool stack build"
             )
 
     @staticmethod
@@ -274,11 +289,24 @@ class Stack:
         for service in to_start:
             for port_name, port in service.ports.items():
                 self._check_port(service.name, port_name, port)
+        self._portsfile().write_text(json.dumps(asdict(self.ports)))
         (self.state_dir / "prometheus.yml").write_text(
             yaml.safe_dump(self.prometheus_runtime_config(), sort_keys=False)
         )
-        for service in to_start:
-            with self._logfile(service.name).open("ab") as log:
+        try:
+            for service in to_start:
+                self._start(service)
+            deadline = time.monotonic() + timeout
+            for service in services:
+                self._wait_healthy(service, deadline)
+        except BaseException:
+            # Half a stack helps nobody, and would hold the ports for the next attempt.
+            self.down()
+            raise
+
+    def _start(self, service: Service) -> None:
+        with self._logfile(service.name).open("ab") as log:
+            try:
                 process = subprocess.Popen(
                     service.argv,
                     stdout=log,
@@ -287,11 +315,13 @@ class Stack:
                     env={**os.environ, **service.env},
                     start_new_session=True,  # survives the launcher; `stack down` stops it
                 )
-            self._children[service.name] = process
-            self._pidfile(service.name).write_text(str(process.pid))
-        deadline = time.monotonic() + timeout
-        for service in services:
-            self._wait_healthy(service, deadline)
+            except OSError as exc:
+                raise StackError(
+                    f"cannot start the {service.name} ({service.argv[0]}): {exc}. "
+                    "Rebuild it: hypertool stack build"
+                ) from None
+        self._children[service.name] = process
+        self._pidfile(service.name).write_text(str(process.pid))
 
     def _wait_healthy(self, service: Service, deadline: float) -> None:
         while True:
@@ -330,7 +360,7 @@ class Stack:
                     child.wait()
                 stopped.append(service.name)
             elif (pid := self._pid(service.name)) is not None:
-                _terminate(pid, timeout)
+                _terminate(pid, service.argv[0], timeout)
                 stopped.append(service.name)
             with contextlib.suppress(FileNotFoundError):
                 self._pidfile(service.name).unlink()
@@ -352,22 +382,35 @@ class Stack:
         return report
 
 
+def _process_runs(pid: int, binary: str) -> bool:
+    """Whether ``pid`` is a live (not zombie) process running ``binary``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return state != "Z" and cmdline[0].decode(errors="replace") == binary
+
+
+#: Loopback health checks must not go through an HTTP proxy from the environment.
+_direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _healthy(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our loopback URL
+        with _direct.open(url, timeout=1) as response:
             return bool(response.status == 200)  # noqa: PLR2004 - HTTP OK
     except (urllib.error.URLError, OSError):
         return False
 
 
-def _terminate(pid: int, timeout: float) -> None:
+def _terminate(pid: int, binary: str, timeout: float) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _process_runs(pid, binary):
             return
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):

@@ -8,7 +8,10 @@ whose cache entry is current does nothing.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -16,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,26 +129,38 @@ def _go() -> str:
     if go is None:
         raise StackError(
             "Go is not installed; the stack's binaries are built from source with it. "
-            "Install Go >= 1.25 (https://go.dev/dl/) and run `hypertool stack build` again."
+            "Install Go >= 1.21 (https://go.dev/dl/; it fetches the newer toolchain the "
+            "modules need) and run `hypertool stack build` again."
         )
     return go
 
 
 def _run(args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
-    merged = {**os.environ, **(env or {})}
+    # Any Go >= 1.21 can build: "auto" lets it fetch the toolchain the modules ask for
+    # through the module proxy, even where a distribution's Go defaults to "local".
+    merged = {"GOTOOLCHAIN": "auto", **os.environ, **(env or {})}
     completed = subprocess.run(args, cwd=cwd, env=merged, check=False)
     if completed.returncode != 0:
         raise StackError(f"command failed with exit code {completed.returncode}: {' '.join(args)}")
 
 
+@contextlib.contextmanager
+def _exclusive(entry: Path) -> Iterator[None]:
+    """Hold the lock of one cache entry: concurrent builds of it wait for each other."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    with (entry.parent / f".{entry.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _install_into(final_dir: Path, build: Callable[[Path], None]) -> None:
     # Build into a scratch folder beside the cache entry and rename it into place, so
     # that an interrupted build never leaves a half-written entry that looks current.
-    final_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Callers hold _exclusive(final_dir) and have seen no complete entry.
     scratch = Path(tempfile.mkdtemp(prefix=f".{final_dir.name}.", dir=final_dir.parent))
     try:
         build(scratch)
-        if final_dir.exists():
+        if final_dir.exists():  # an incomplete entry from an older layout
             shutil.rmtree(final_dir)
         scratch.rename(final_dir)
     finally:
@@ -163,68 +178,95 @@ def _version_ldflags(version: str, revision: str) -> str:
 def build_collector(root: Path) -> Path:
     """Build our collector distribution with the builder (ocb) unless the cache is current."""
     target = collector_path(root)
-    if target.is_file():
-        _log(f"collector is current: {target}")
-        return target
-    version = manifest_version(root)
-    go = _go()
-    tools = cache_dir() / "tools" / f"builder-v{version}"
-    builder = tools / "builder"
-    if not builder.is_file():
-        _log(f"installing the collector builder v{version}")
-        _run(
-            [go, "install", f"go.opentelemetry.io/collector/cmd/builder@v{version}"],
-            env={"GOBIN": str(tools)},
-        )
+    with _exclusive(target.parent):
+        if target.is_file():
+            _log(f"collector is current: {target}")
+            return target
+        version = manifest_version(root)
+        builder = _builder(version)
 
-    def build(scratch: Path) -> None:
-        manifest = scratch / "manifest.yaml"
-        text = (root / MANIFEST).read_text()
-        manifest.write_text(re.sub(r"output_path:.*", f"output_path: {scratch / 'src'}", text))
-        _run([str(builder), f"--config={manifest}"])
-        (scratch / "src" / COLLECTOR_BINARY).rename(scratch / COLLECTOR_BINARY)
-        shutil.rmtree(scratch / "src")
-        manifest.unlink()
+        def build(scratch: Path) -> None:
+            manifest = scratch / "manifest.yaml"
+            text = (root / MANIFEST).read_text()
+            manifest.write_text(re.sub(r"output_path:.*", f"output_path: {scratch / 'src'}", text))
+            _run([str(builder), f"--config={manifest}"])
+            (scratch / "src" / COLLECTOR_BINARY).rename(scratch / COLLECTOR_BINARY)
+            shutil.rmtree(scratch / "src")
+            manifest.unlink()
 
-    started = time.monotonic()
-    _log(f"building the collector v{version} (first build takes minutes)")
-    _install_into(target.parent, build)
+        started = time.monotonic()
+        _log(f"building the collector v{version} (first build takes minutes)")
+        _install_into(target.parent, build)
     _log(f"collector built in {time.monotonic() - started:.0f}s: {target}")
     return target
+
+
+def _builder(version: str) -> Path:
+    """The collector builder (ocb) of ``version``, installed once into the cache."""
+    tools = cache_dir() / "tools" / f"builder-v{version}"
+    with _exclusive(tools):
+        if not _current(tools, "builder"):
+            go = _go()
+            _log(f"installing the collector builder v{version}")
+            _install_into(
+                tools,
+                lambda scratch: _run(
+                    [go, "install", f"go.opentelemetry.io/collector/cmd/builder@v{version}"],
+                    env={"GOBIN": str(scratch)},
+                ),
+            )
+    return tools / "builder"
+
+
+def _current(final: Path, *names: str) -> bool:
+    return all((final / name).is_file() for name in names)
 
 
 def build_prometheus(root: Path) -> Path:
     """``go install`` Prometheus and promtool at the compose-pinned release."""
     final = prometheus_dir(root)
     tag = final.name  # v3.16.0
-    if (final / "prometheus").is_file() and (final / "promtool").is_file():
-        _log(f"prometheus {tag} is current: {final}")
-        return final
-    major, minor, patch = tag.lstrip("v").split(".")
-    if major != "3":
-        raise StackError(f"PROMETHEUS_IMAGE {tag}: the native build supports Prometheus 3")
-    # Prometheus 3.x.y is published to Go as module version v0.3xx.y.
-    module_version = f"v0.{300 + int(minor)}.{patch}"
-    go = _go()
-    started = time.monotonic()
-    _log(f"building prometheus {tag} (module {module_version}; first build takes minutes)")
-    flags = _version_ldflags(tag.lstrip("v"), f"module-{module_version}")
-
-    def build(scratch: Path) -> None:
-        _run(
-            [
-                go,
-                "install",
-                f"-ldflags={flags}",
-                f"github.com/prometheus/prometheus/cmd/prometheus@{module_version}",
-                f"github.com/prometheus/prometheus/cmd/promtool@{module_version}",
-            ],
-            env={"GOBIN": str(scratch)},
+    with _exclusive(final):
+        if _current(final, "prometheus", "promtool"):
+            _log(f"prometheus {tag} is current: {final}")
+            return final
+        major, minor, patch = tag.lstrip("v").split(".")
+        if major != "3":
+            raise StackError(f"PROMETHEUS_IMAGE {tag}: the native build supports Prometheus 3")
+        # Prometheus 3.x.y is published to Go as module version v0.3xx.y.
+        module_version = f"v0.{300 + int(minor)}.{patch}"
+        go = _go()
+        started = time.monotonic()
+        _log(f"building prometheus {tag} (module {module_version}; first build takes minutes)")
+        flags = _version_ldflags(tag.lstrip("v"), f"module-{module_version}")
+        _install_into(
+            final,
+            lambda scratch: _run(
+                [
+                    go,
+                    "install",
+                    f"-ldflags={flags}",
+                    f"github.com/prometheus/prometheus/cmd/prometheus@{module_version}",
+                    f"github.com/prometheus/prometheus/cmd/promtool@{module_version}",
+                ],
+                env={"GOBIN": str(scratch)},
+            ),
         )
-
-    _install_into(final, build)
     _log(f"prometheus built in {time.monotonic() - started:.0f}s: {final}")
     return final
+
+
+def _module_source(go: str, module: str) -> Path:
+    listing = subprocess.run(
+        [go, "mod", "download", "-json", module], capture_output=True, text=True, check=False
+    )
+    try:
+        return Path(json.loads(listing.stdout)["Dir"])
+    except (ValueError, KeyError):
+        raise StackError(
+            f"cannot download {module} through the Go module proxy "
+            f"(GOPROXY={os.environ.get('GOPROXY', 'default')}): {listing.stderr.strip()}"
+        ) from None
 
 
 def build_alertmanager(root: Path) -> Path:
@@ -236,47 +278,42 @@ def build_alertmanager(root: Path) -> Path:
     """
     final = alertmanager_dir(root)
     tag = final.name
-    if (final / "alertmanager").is_file() and (final / "amtool").is_file():
-        _log(f"alertmanager {tag} is current: {final}")
-        return final
-    go = _go()
-    started = time.monotonic()
-    _log(f"building alertmanager {tag}")
-    module = f"github.com/prometheus/alertmanager@{tag}"
-    _run([go, "mod", "download", module])
-    listing = subprocess.run(
-        [go, "mod", "download", "-json", module], capture_output=True, text=True, check=True
-    )
-    source_dir = Path(re.search(r'"Dir":\s*"([^"]+)"', listing.stdout).group(1))  # type: ignore[union-attr]
-    flags = _version_ldflags(tag.lstrip("v"), f"module-{tag}")
+    with _exclusive(final):
+        if _current(final, "alertmanager", "amtool"):
+            _log(f"alertmanager {tag} is current: {final}")
+            return final
+        go = _go()
+        started = time.monotonic()
+        _log(f"building alertmanager {tag}")
+        source_dir = _module_source(go, f"github.com/prometheus/alertmanager@{tag}")
+        flags = _version_ldflags(tag.lstrip("v"), f"module-{tag}")
 
-    def build(scratch: Path) -> None:
-        src = scratch / "src"
-        shutil.copytree(source_dir, src)
-        for path in src.rglob("*"):
-            path.chmod(path.stat().st_mode | 0o200)
-        src.chmod(src.stat().st_mode | 0o200)
-        dist = src / "ui" / "app" / "dist"
-        dist.mkdir(parents=True, exist_ok=True)
-        (dist / "index.html").write_text(
-            "<!doctype html><title>Alertmanager</title>"
-            "<p>Native hypertool build: the web UI is not included. Use the API or amtool.</p>"
-        )
-        _run(
-            [
-                go,
-                "build",
-                f"-ldflags={flags}",
-                "-o",
-                str(scratch) + "/",
-                "./cmd/alertmanager",
-                "./cmd/amtool",
-            ],
-            cwd=src,
-        )
-        shutil.rmtree(src)
+        def build(scratch: Path) -> None:
+            src = scratch / "src"
+            shutil.copytree(source_dir, src)
+            for path in [src, *src.rglob("*")]:
+                path.chmod(path.stat().st_mode | 0o200)  # the module cache is read-only
+            dist = src / "ui" / "app" / "dist"
+            dist.mkdir(parents=True, exist_ok=True)
+            (dist / "index.html").write_text(
+                "<!doctype html><title>Alertmanager</title><p>Native hypertool build: the web "
+                "UI is not included. Use the API or amtool.</p>"
+            )
+            _run(
+                [
+                    go,
+                    "build",
+                    f"-ldflags={flags}",
+                    "-o",
+                    f"{scratch}/",
+                    "./cmd/alertmanager",
+                    "./cmd/amtool",
+                ],
+                cwd=src,
+            )
+            shutil.rmtree(src)
 
-    _install_into(final, build)
+        _install_into(final, build)
     _log(f"alertmanager built in {time.monotonic() - started:.0f}s: {final}")
     return final
 

@@ -150,7 +150,13 @@ class Telemetry:
             return True
         limit = self.shutdown_timeout if timeout is None else timeout
         worker = threading.Thread(target=work, name="hypertool-flush", daemon=True)
-        worker.start()
+        try:
+            worker.start()
+        except RuntimeError:
+            # Python 3.12.0 and 3.12.1 refuse new threads in atexit handlers. Flushing inline
+            # is then bounded only by the exporter's own timeout (OTEL_EXPORTER_OTLP_TIMEOUT).
+            work()
+            return True
         worker.join(limit)
         if worker.is_alive():
             _log.warning(
@@ -161,6 +167,15 @@ class Telemetry:
             )
             return False
         return True
+
+
+def _disabled(timeout: float) -> Telemetry:
+    return Telemetry(
+        tracer=trace.NoOpTracer(),
+        meter=metrics.NoOpMeter(SCOPE_NAME),
+        enabled=False,
+        shutdown_timeout=timeout,
+    )
 
 
 def _build(
@@ -179,12 +194,7 @@ def _build(
     if not timeout > 0:
         raise ConfigurationError(f"shutdown_timeout={timeout!r}: expected a positive number")
     if _env_flag("OTEL_SDK_DISABLED"):
-        return Telemetry(
-            tracer=trace.NoOpTracer(),
-            meter=metrics.NoOpMeter(SCOPE_NAME),
-            enabled=False,
-            shutdown_timeout=timeout,
-        )
+        return _disabled(timeout)
 
     owned_tp: TracerProvider | None = None
     owned_mp: MeterProvider | None = None
@@ -259,17 +269,27 @@ def configure(
 
 
 def get_telemetry() -> Telemetry:
-    """The configured telemetry, configured from the environment on first use."""
+    """The configured telemetry, configured from the environment on first use.
+
+    Implicit set-up never raises into the host program: a bad setting is logged once and
+    the agent records nothing (call ``configure()`` to have it raised instead).
+    """
     global _current  # noqa: PLW0603 - see configure()
     with _current_lock:
         if _current is None:
-            _current = _build(
-                service_name=None,
-                shutdown_timeout=None,
-                export_interval_ms=None,
-                tracer_provider=None,
-                meter_provider=None,
-            )
+            try:
+                _current = _build(
+                    service_name=None,
+                    shutdown_timeout=None,
+                    export_interval_ms=None,
+                    tracer_provider=None,
+                    meter_provider=None,
+                )
+            except Exception:  # noqa: BLE001 - whatever the SDK raises, the host keeps running
+                _log.exception(
+                    "hypertool: telemetry set-up failed; recording nothing in this process"
+                )
+                _current = _disabled(DEFAULT_SHUTDOWN_TIMEOUT_S)
         return _current
 
 

@@ -11,7 +11,11 @@ from typing import ParamSpec, Self, TypeVar, cast, overload
 from opentelemetry.trace import Span, Status, StatusCode
 
 from hypertool_agent import _names as n
-from hypertool_agent._persona import PersonaMetricsCollector, end_personas_under
+from hypertool_agent._persona import (
+    PersonaMetricsCollector,
+    current_workflow_run,
+    end_personas_of,
+)
 from hypertool_agent._telemetry import Telemetry, get_telemetry
 
 T = TypeVar("T")
@@ -99,6 +103,8 @@ class WorkflowTracer:
                 set_status_on_exception=False,
             )
         )
+        token = current_workflow_run.set(self)
+        stack.callback(current_workflow_run.reset, token)
         self._stack = stack
         return self
 
@@ -113,7 +119,7 @@ class WorkflowTracer:
         if span is None or stack is None:
             return
         # The last persona of a run is timed up to the end of the run.
-        end_personas_under(span.get_span_context())
+        end_personas_of(self)
         if exc is not None:
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))

@@ -116,6 +116,12 @@ def test_collector_versions_are_pinned_together() -> None:
     version = manifest_version(ROOT)
     component_versions = set(re.findall(r"gomod: \S+ v(0\.\d+\.\d+)", manifest_text))
     assert component_versions == {version}
+    # The confmap providers live on the stable v1 line released with each v0 version.
+    provider_versions = set(
+        re.findall(r"gomod: \S+/confmap/provider/\S+ v(1\.\d+\.\d+)", manifest_text)
+    )
+    assert len(provider_versions) == 1
+    assert manifest_text.count("gomod:") == len(re.findall(r"gomod: \S+ v\d", manifest_text))
     assert image_tag(ROOT, "OTELCOL_IMAGE") == version
     assert read_env_file(ROOT)["OTELCOL_IMAGE"].startswith("otel/opentelemetry-collector-contrib:")
 

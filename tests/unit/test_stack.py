@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import socket
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from hypertool_agent._stack import (
     Stack,
 )
 from hypertool_agent._stackbuild import Binaries, StackError, collector_path
+from tests.conftest import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -148,3 +152,42 @@ def test_build_does_nothing_when_the_cache_is_current(
 
     monkeypatch.setattr(_stackbuild, "_run", no_commands)
     assert _stackbuild.build_all(ROOT) == bins
+
+
+def test_a_stale_pid_file_is_forgotten_and_never_signalled(tmp_path: Path) -> None:
+    """A pid file naming some other live process reads as stopped, and down leaves it be."""
+    stack = stack_with(tmp_path)
+    stack.state_dir.mkdir()
+    (stack.state_dir / "collector.pid").write_text(str(os.getpid()))  # this test process
+    assert stack.status()["collector"] == "stopped"
+    assert not (stack.state_dir / "collector.pid").exists()
+    assert stack.down() == []
+
+
+def test_a_service_that_dies_at_start_up_is_reported_with_its_log(tmp_path: Path) -> None:
+    """A binary that exits at once fails `up` straight away, quoting its log."""
+    stack = stack_with(
+        tmp_path,
+        ports=Ports(
+            **dict(
+                zip([f.name for f in fields(Ports)], free_ports(len(fields(Ports))), strict=True)
+            )
+        ),
+    )
+    assert stack.bins is not None
+    stack.bins.collector.write_text("#!/bin/sh\necho 'config is broken' >&2\nexit 3\n")
+    for healthy_enough in (stack.bins.prometheus, stack.bins.alertmanager):
+        healthy_enough.write_text("#!/bin/sh\nexec sleep 60\n")
+    for binary in (stack.bins.collector, stack.bins.prometheus, stack.bins.alertmanager):
+        binary.chmod(0o755)
+    with pytest.raises(StackError, match=r"(?s)collector exited during start-up.*config is broken"):
+        stack.up(timeout=30)
+    # The failed start cleaned up after itself: nothing is left running.
+    assert set(stack.status().values()) == {"stopped"}
+
+
+def test_status_and_down_use_the_ports_up_started_on(tmp_path: Path) -> None:
+    """The ports chosen at `up` are kept in the state folder for `status` and `down`."""
+    ports = Ports(prometheus=19999)
+    (tmp_path / "ports.json").write_text(json.dumps(asdict(ports)))
+    assert Stack.from_state(ROOT, tmp_path).ports == ports

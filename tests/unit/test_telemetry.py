@@ -74,6 +74,39 @@ def test_process_exits_when_the_collector_is_down() -> None:
     assert f"127.0.0.1:{port}" in done.stderr
 
 
+def test_process_exits_when_the_collector_accepts_but_never_answers() -> None:
+    """A collector that takes the connection and then hangs cannot hold the process either."""
+    import socket
+
+    with socket.socket() as black_hole:
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen(16)  # the kernel completes handshakes; nobody ever reads
+        port = black_hole.getsockname()[1]
+        done = run_agent(
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+                "HYPERTOOL_SHUTDOWN_TIMEOUT": "1",
+            }
+        )
+    assert done.returncode == 0, done.stderr
+    assert "did not finish within 1.0s" in done.stderr
+
+
+def test_implicit_setup_with_a_bad_setting_records_nothing_but_never_raises(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without configure(), a bad variable is logged and the agent turns into a no-op."""
+    from hypertool_agent import _telemetry
+
+    monkeypatch.setattr(_telemetry, "_current", None)
+    monkeypatch.setenv("HYPERTOOL_SHUTDOWN_TIMEOUT", "-1")
+    collector = PersonaMetricsCollector()
+    collector.record_token_usage("backend-engineer", "code-gen", "gpt-4", 5)
+    assert _telemetry.get_telemetry().enabled is False
+    assert "HYPERTOOL_SHUTDOWN_TIMEOUT='-1'" in caplog.text
+    assert "recording nothing in this process" in caplog.text
+
+
 def test_bad_shutdown_timeout_fails_at_configuration_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """A malformed HYPERTOOL_SHUTDOWN_TIMEOUT is a configuration error naming the variable."""
     monkeypatch.setenv("HYPERTOOL_SHUTDOWN_TIMEOUT", "soon")

@@ -115,3 +115,25 @@ def test_async_stage_context(recorded: Recorded) -> None:
 
     assert asyncio.run(run()) is True
     assert [s.name for s in recorded.spans(n.SPAN_TYPE_STAGE)] == ["stage publish"]
+
+
+def test_persona_entered_inside_a_stage_ends_with_its_workflow(recorded: Recorded) -> None:
+    """A switch made inside a stage still has its persona timed up to the workflow's end."""
+    collector = PersonaMetricsCollector(telemetry=recorded.telemetry)
+    with WorkflowTracer("feature", collector, telemetry=recorded.telemetry) as tracer:
+        with tracer.stage_context("frontend", "frontend-engineer"):
+            collector.switch_persona(None, "frontend-engineer", "ui")
+        assert recorded.spans(n.SPAN_TYPE_PERSONA) == []
+    (persona,) = recorded.spans(n.SPAN_TYPE_PERSONA)
+    assert (persona.attributes or {})[n.ATTR_PERSONA] == "frontend-engineer"
+    assert collector.current_persona is None
+
+
+def test_persona_outside_any_workflow_outlives_a_workflow(recorded: Recorded) -> None:
+    """Ending a workflow leaves alone a persona that was entered outside of it."""
+    collector = PersonaMetricsCollector(telemetry=recorded.telemetry)
+    collector.switch_persona(None, "data-scientist", "analysis")
+    with WorkflowTracer("other", collector, telemetry=recorded.telemetry):
+        pass
+    assert recorded.spans(n.SPAN_TYPE_PERSONA) == []
+    assert collector.current_persona == "data-scientist"
