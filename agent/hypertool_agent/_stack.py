@@ -237,13 +237,13 @@ class Stack:
     def _pid(self, name: str) -> int | None:
         """The pid of the running service, or None; a stale pid file is removed."""
         try:
-            pid = int(self._pidfile(name).read_text())
+            pid_text, started = self._pidfile(name).read_text().split()
+            pid = int(pid_text)
         except (FileNotFoundError, ValueError):
             return None
-        binary = next(s.argv[0] for s in self.services() if s.name == name)
-        if _process_runs(pid, binary):
+        if _process_runs(pid, started):
             return pid
-        # The process is gone, a zombie, or the pid now belongs to something else (pid
+        # The process is gone, a zombie, or the pid now belongs to another process (pid
         # files outlive reboots): never signal it, forget it.
         with contextlib.suppress(FileNotFoundError):
             self._pidfile(name).unlink()
@@ -321,7 +321,7 @@ class Stack:
                     "Rebuild it: hypertool stack build"
                 ) from None
         self._children[service.name] = process
-        self._pidfile(service.name).write_text(str(process.pid))
+        self._pidfile(service.name).write_text(f"{process.pid} {_start_time(process.pid)}")
 
     def _wait_healthy(self, service: Service, deadline: float) -> None:
         while True:
@@ -360,7 +360,7 @@ class Stack:
                     child.wait()
                 stopped.append(service.name)
             elif (pid := self._pid(service.name)) is not None:
-                _terminate(pid, service.argv[0], timeout)
+                _terminate(pid, _start_time(pid), timeout)
                 stopped.append(service.name)
             with contextlib.suppress(FileNotFoundError):
                 self._pidfile(service.name).unlink()
@@ -382,15 +382,27 @@ class Stack:
         return report
 
 
-def _process_runs(pid: int, binary: str) -> bool:
-    """Whether ``pid`` is a live (not zombie) process running ``binary``."""
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name, or None if there is no such pid."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()
+
+
+def _start_time(pid: int) -> str:
+    """When ``pid`` started, in clock ticks since boot: with the pid, a process identity."""
+    fields_after_name = _proc_stat(pid)
+    return fields_after_name[19] if fields_after_name else "0"
+
+
+def _process_runs(pid: int, started: str) -> bool:
+    """Whether the process that started at ``started`` as ``pid`` is alive (not a zombie)."""
+    fields_after_name = _proc_stat(pid)
+    if fields_after_name is None:
         return False
-    state = stat.rsplit(")", 1)[1].split()[0]
-    return state != "Z" and cmdline[0].decode(errors="replace") == binary
+    return fields_after_name[0] != "Z" and fields_after_name[19] == started
 
 
 #: Loopback health checks must not go through an HTTP proxy from the environment.
@@ -405,12 +417,12 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _terminate(pid: int, binary: str, timeout: float) -> None:
+def _terminate(pid: int, started: str, timeout: float) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _process_runs(pid, binary):
+        if not _process_runs(pid, started):
             return
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):

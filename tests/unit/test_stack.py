@@ -158,7 +158,8 @@ def test_a_stale_pid_file_is_forgotten_and_never_signalled(tmp_path: Path) -> No
     """A pid file naming some other live process reads as stopped, and down leaves it be."""
     stack = stack_with(tmp_path)
     stack.state_dir.mkdir()
-    (stack.state_dir / "collector.pid").write_text(str(os.getpid()))  # this test process
+    # This test process's pid, with a start time it did not start at: a reused pid.
+    (stack.state_dir / "collector.pid").write_text(f"{os.getpid()} 1")
     assert stack.status()["collector"] == "stopped"
     assert not (stack.state_dir / "collector.pid").exists()
     assert stack.down() == []
