@@ -4,14 +4,25 @@ The library emits OTLP only; the hypertool collector turns it into ``hypertool_*
 Prometheus series. The implementation lives in private modules; this module re-exports.
 """
 
+from hypertool_agent._budgets import DEFAULT_BUDGETS, Budget, load_budgets
+from hypertool_agent._llm import (
+    DEFAULT_PRICES,
+    LLMCall,
+    ObservableLLM,
+    Price,
+    PriceTable,
+    Usage,
+    extract_usage,
+)
 from hypertool_agent._names import (
     NO_PERSONA,
     QUALITY_GATE_RESULTS,
     RESULT_FAILED,
     RESULT_PASSED,
 )
-from hypertool_agent._persona import DEFAULT_BUDGETS, PersonaMetricsCollector
+from hypertool_agent._persona import PersonaMetricsCollector
 from hypertool_agent._telemetry import (
+    PREFERRED_TEMPORALITY,
     ConfigurationError,
     Telemetry,
     configure,
@@ -22,15 +33,25 @@ from hypertool_agent._workflow import WorkflowTracer
 
 __all__ = [
     "DEFAULT_BUDGETS",
+    "DEFAULT_PRICES",
     "NO_PERSONA",
+    "PREFERRED_TEMPORALITY",
     "QUALITY_GATE_RESULTS",
     "RESULT_FAILED",
     "RESULT_PASSED",
+    "Budget",
     "ConfigurationError",
+    "LLMCall",
+    "ObservableLLM",
     "PersonaMetricsCollector",
+    "Price",
+    "PriceTable",
     "Telemetry",
+    "Usage",
     "WorkflowTracer",
     "configure",
+    "extract_usage",
     "get_telemetry",
+    "load_budgets",
     "shutdown",
 ]

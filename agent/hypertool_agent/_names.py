@@ -24,6 +24,8 @@ TO_PERSONA: Final = "to_persona"
 WORKFLOW: Final = "workflow"
 STAGE: Final = "stage"
 RESULT: Final = "result"
+TOKEN_TYPE: Final = "token_type"  # noqa: S105 - a label name, not a secret
+REASON: Final = "reason"
 
 # Label values.
 RESULT_PASSED: Final = "passed"
@@ -32,6 +34,12 @@ QUALITY_GATE_RESULTS: Final = (RESULT_PASSED, RESULT_FAILED)
 #: ``from_persona`` of the first switch of a run. Prometheus drops empty label values, so
 #: "no persona yet" needs a visible value to keep the label set complete.
 NO_PERSONA: Final = "none"
+#: Where label values beyond the cardinality limit are folded.
+OTHER: Final = "other"
+#: Recorded for an empty or missing label value (persona, model, ...).
+UNKNOWN: Final = "unknown"
+TOKEN_TYPE_INPUT: Final = "input"  # noqa: S105 - a label value, not a secret
+TOKEN_TYPE_OUTPUT: Final = "output"  # noqa: S105 - a label value, not a secret
 
 # Span attributes. Durations come from spans: the collector turns each stage span and
 # each persona span into one histogram observation, whatever process sent it.
@@ -39,17 +47,21 @@ SPAN_TYPE: Final = "hypertool.span.type"
 SPAN_TYPE_WORKFLOW: Final = "workflow"
 SPAN_TYPE_STAGE: Final = "stage"
 SPAN_TYPE_PERSONA: Final = "persona"
+SPAN_TYPE_LLM_CALL: Final = "llm_call"
 ATTR_WORKFLOW: Final = "hypertool.workflow.name"
 ATTR_STAGE: Final = "hypertool.stage.name"
 ATTR_PERSONA: Final = "hypertool.persona.name"
 ATTR_CHATMODE: Final = "hypertool.persona.chatmode"
 ATTR_QUALITY_GATE: Final = "hypertool.quality_gate.result"
+ATTR_MODEL: Final = "hypertool.model"
+ATTR_COST_USD: Final = "hypertool.llm.cost_usd"
 #: Span attribute -> Prometheus label, renamed by the collector's ``transform/labels``.
 SPAN_ATTRIBUTE_LABELS: Final = {
     ATTR_WORKFLOW: WORKFLOW,
     ATTR_STAGE: STAGE,
     ATTR_PERSONA: PERSONA,
     ATTR_CHATMODE: CHATMODE,
+    ATTR_MODEL: MODEL,
 }
 
 # OpenTelemetry GenAI semantic conventions used on spans.
@@ -57,6 +69,11 @@ GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
 GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
 GEN_AI_OPERATION_INVOKE_WORKFLOW: Final = "invoke_workflow"
 GEN_AI_OPERATION_INVOKE_AGENT: Final = "invoke_agent"
+GEN_AI_OPERATION_CHAT: Final = "chat"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 
 #: Instrumentation scope of everything the agent emits.
 SCOPE_NAME: Final = "hypertool_agent"
@@ -136,6 +153,39 @@ QUALITY_GATE: Final = MetricName(
     description="Quality-gate results.",
 )
 
+LLM_TOKENS: Final = MetricName(
+    otel_name="hypertool.llm.tokens",
+    unit="{token}",
+    kind="counter",
+    labels=(PERSONA, MODEL, TOKEN_TYPE),
+    source="metric",
+    description="LLM tokens by type, from the usage the provider reported.",
+)
+LLM_COST: Final = MetricName(
+    otel_name="hypertool.llm.cost_usd",
+    unit="{USD}",
+    kind="counter",
+    labels=(PERSONA, MODEL),
+    source="metric",
+    description="LLM cost in US dollars, from the price table.",
+)
+LLM_CALL_DURATION: Final = MetricName(
+    otel_name="hypertool.llm.call.duration",
+    unit="s",
+    kind="histogram",
+    labels=(PERSONA, MODEL),
+    source="span",
+    description="LLM call duration.",
+)
+DROPPED_MEASUREMENTS: Final = MetricName(
+    otel_name="hypertool.agent.dropped_measurements",
+    unit="{measurement}",
+    kind="counter",
+    labels=(REASON,),
+    source="metric",
+    description="Measurements agents dropped as invalid (negative, not finite, not a number).",
+)
+
 #: Made by the collector, not the agent: agent points the fleet totals cannot use.
 PIPELINE_REJECTED_POINTS: Final = MetricName(
     otel_name="hypertool.pipeline.rejected_points",
@@ -156,8 +206,11 @@ ALL_METRICS: Final = (
     QUALITY_GATE,
 )
 
+#: What agents produce beyond the seed's six.
+EXTRA_METRICS: Final = (LLM_TOKENS, LLM_COST, LLM_CALL_DURATION, DROPPED_MEASUREMENTS)
+
 #: Everything the collector publishes.
-COLLECTOR_METRICS: Final = (*ALL_METRICS, PIPELINE_REJECTED_POINTS)
+COLLECTOR_METRICS: Final = (*ALL_METRICS, *EXTRA_METRICS, PIPELINE_REJECTED_POINTS)
 
 #: Histogram bucket bounds in seconds, shared by the collector config (which builds the
 #: histograms) and the tests. Agent stages run from sub-second tool calls to long

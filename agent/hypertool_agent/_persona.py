@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import os
 import threading
 import weakref
 from collections.abc import Iterator, Mapping
@@ -10,62 +10,20 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from opentelemetry import trace
-from opentelemetry.metrics import Counter, Meter, _Gauge
 from opentelemetry.trace import Span, Status, StatusCode
 
 from hypertool_agent import _names as n
-from hypertool_agent._telemetry import Telemetry, get_telemetry
-
-_log = logging.getLogger("hypertool_agent")
-
-#: The seed's per-persona token budgets (tokens per process unless overridden).
-DEFAULT_BUDGETS: Mapping[str, int] = {
-    "backend-engineer": 2000,
-    "frontend-engineer": 1800,
-    "devops-engineer": 1800,
-    "testing-specialist": 1500,
-    "observability-expert": 2000,
-    "data-scientist": 1700,
-}
-
-
-@dataclass(frozen=True)
-class _Instruments:
-    switches: Counter
-    tokens_used: Counter
-    quality_gate: Counter
-    budget_remaining: _Gauge
-
-
-def _create(meter: Meter) -> _Instruments:
-    def counter(name: n.MetricName) -> Counter:
-        return meter.create_counter(name.otel_name, unit=name.unit, description=name.description)
-
-    gauge = n.TOKEN_BUDGET_REMAINING
-    return _Instruments(
-        switches=counter(n.PERSONA_SWITCHES),
-        tokens_used=counter(n.TOKENS_USED),
-        quality_gate=counter(n.QUALITY_GATE),
-        budget_remaining=meter.create_gauge(
-            gauge.otel_name, unit=gauge.unit, description=gauge.description
-        ),
-    )
-
-
-@cache
-def _instruments(telemetry: Telemetry) -> _Instruments:
-    # One set per Telemetry: every collector in a process adds to the same streams. One
-    # exit hook per Telemetry, too, holding no collector alive.
-    telemetry.add_exit_hook(lambda: _end_all_personas(telemetry))
-    return _create(telemetry.meter)
-
-
-def _end_all_personas(telemetry: Telemetry) -> None:
-    for collector in list(_collectors):
-        if collector._telemetry is telemetry:
-            collector.end_persona()
+from hypertool_agent._budgets import (
+    DEFAULT_BUDGETS,
+    ENV_BUDGETS_FILE,
+    load_budgets,
+    persona_budgets,
+)
+from hypertool_agent._instruments import Instruments, instruments
+from hypertool_agent._telemetry import ConfigurationError, Telemetry, get_telemetry
 
 
 @dataclass
@@ -82,7 +40,6 @@ current_workflow_run: ContextVar[object | None] = ContextVar(
     "hypertool_current_workflow_run", default=None
 )
 
-
 #: Live collectors, so that a workflow that ends can end the personas opened inside it.
 _collectors: weakref.WeakSet[PersonaMetricsCollector] = weakref.WeakSet()
 
@@ -93,26 +50,67 @@ def end_personas_of(workflow_run: object) -> None:
         collector._end_persona_of(workflow_run)
 
 
+@cache
+def _exit_hook(telemetry: Telemetry) -> None:
+    # One hook per Telemetry, holding no collector alive: personas still open when the
+    # process ends are timed up to then.
+    def end_all() -> None:
+        for collector in list(_collectors):
+            if collector._telemetry is telemetry:
+                collector.end_persona()
+
+    telemetry.add_exit_hook(end_all)
+
+
+def _checked_budgets(budgets: Mapping[str, int]) -> dict[str, int]:
+    checked = {}
+    for persona, tokens in budgets.items():
+        if not isinstance(persona, str) or not persona.strip():
+            raise ConfigurationError(f"budgets: key {persona!r}: expected a persona name")
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:
+            raise ConfigurationError(
+                f"budgets[{persona!r}]: expected a whole number of tokens >= 0, got {tokens!r}"
+            )
+        checked[persona] = tokens
+    return checked
+
+
 class PersonaMetricsCollector:
-    """Records what agents do per persona: the seed's API, exported as OTLP."""
+    """Records what agents do per persona: the seed's API, exported as OTLP.
+
+    Bad input never raises: label values are cleaned (empty -> "unknown", over 128
+    characters truncated, beyond the cardinality limit -> "other") and invalid token
+    counts are dropped, each kind logged once and counted.
+    """
 
     def __init__(
         self,
         budgets: Mapping[str, int] | None = None,
         *,
+        budgets_file: str | Path | None = None,
         telemetry: Telemetry | None = None,
     ) -> None:
-        """Create a collector; ``budgets`` override or extend the seed's defaults."""
-        self._telemetry = telemetry if telemetry is not None else get_telemetry()
-        self._instruments = _instruments(self._telemetry)
-        self._tracer = self._telemetry.tracer
+        """Create a collector.
+
+        Budgets start from the seed's defaults, then the persona-wide entries of the
+        budgets file (``budgets_file``, else ``$HYPERTOOL_BUDGETS_FILE``), then
+        ``budgets``. A malformed file or mapping raises ConfigurationError here.
+        """
         self._budgets = dict(DEFAULT_BUDGETS)
+        budgets_file = budgets_file or os.environ.get(ENV_BUDGETS_FILE) or None
+        if budgets_file is not None:
+            self._budgets.update(persona_budgets(load_budgets(budgets_file)))
         if budgets:
-            self._budgets.update(budgets)
+            self._budgets.update(_checked_budgets(budgets))
+        self._telemetry = telemetry if telemetry is not None else get_telemetry()
+        self._instruments: Instruments = instruments(self._telemetry)
+        self._guard = self._instruments.guard
+        self._tracer = self._telemetry.tracer
         self._used: dict[str, int] = {}
         self._active: _ActivePersona | None = None
         self._lock = threading.Lock()
         _collectors.add(self)
+        _exit_hook(self._telemetry)
 
     # Persona switches and time in persona -------------------------------------------------
 
@@ -122,39 +120,42 @@ class PersonaMetricsCollector:
         active = self._active
         return None if active is None else active.persona
 
+    @property
+    def current_chatmode(self) -> str | None:
+        """The chatmode the current persona was entered with, if any."""
+        active = self._active
+        return None if active is None else active.chatmode
+
     def switch_persona(self, from_persona: str | None, to_persona: str, chatmode: str) -> None:
         """Record a switch and start timing ``to_persona``; the persona left is timed now."""
+        label = self._guard.label
+        left_name = n.NO_PERSONA if from_persona is None else label(n.PERSONA, from_persona)
+        to_name = label(n.PERSONA, to_persona)
+        mode = label(n.CHATMODE, chatmode)
         self._instruments.switches.add(
-            1,
-            {
-                n.FROM_PERSONA: from_persona or n.NO_PERSONA,
-                n.TO_PERSONA: to_persona,
-                n.CHATMODE: chatmode,
-            },
+            1, {n.FROM_PERSONA: left_name, n.TO_PERSONA: to_name, n.CHATMODE: mode}
         )
         trace.get_current_span().add_event(
             "hypertool.persona.switch",
             {
-                "hypertool.persona.from": from_persona or n.NO_PERSONA,
-                "hypertool.persona.to": to_persona,
-                n.ATTR_CHATMODE: chatmode,
+                "hypertool.persona.from": left_name,
+                "hypertool.persona.to": to_name,
+                n.ATTR_CHATMODE: mode,
             },
         )
         span = self._tracer.start_span(
-            f"persona {to_persona}",
+            f"persona {to_name}",
             attributes={
                 n.SPAN_TYPE: n.SPAN_TYPE_PERSONA,
-                n.ATTR_PERSONA: to_persona,
-                n.ATTR_CHATMODE: chatmode,
+                n.ATTR_PERSONA: to_name,
+                n.ATTR_CHATMODE: mode,
                 n.GEN_AI_OPERATION_NAME: n.GEN_AI_OPERATION_INVOKE_AGENT,
-                n.GEN_AI_AGENT_NAME: to_persona,
+                n.GEN_AI_AGENT_NAME: to_name,
             },
         )
+        entered = _ActivePersona(to_name, mode, span, current_workflow_run.get())
         with self._lock:
-            left, self._active = (
-                self._active,
-                _ActivePersona(to_persona, chatmode, span, current_workflow_run.get()),
-            )
+            left, self._active = self._active, entered
         if left is not None:
             left.span.end()
 
@@ -177,21 +178,41 @@ class PersonaMetricsCollector:
 
     def record_token_usage(self, persona: str, chatmode: str, model: str, tokens: int) -> None:
         """Add ``tokens`` to the persona's usage and report what is left of its budget."""
+        count = self._guard.tokens(tokens)
+        if count is None:
+            return
+        label = self._guard.label
+        name = label(n.PERSONA, persona)
         self._instruments.tokens_used.add(
-            tokens, {n.PERSONA: persona, n.CHATMODE: chatmode, n.MODEL: model}
+            count,
+            {
+                n.PERSONA: name,
+                n.CHATMODE: label(n.CHATMODE, chatmode),
+                n.MODEL: label(n.MODEL, model),
+            },
         )
         with self._lock:
-            used = self._used.get(persona, 0) + tokens
-            self._used[persona] = used
-            budget = self._budgets.get(persona)
-        if budget is not None:
-            self._instruments.budget_remaining.set(budget - used, {n.PERSONA: persona})
+            budget = self._budgets.get(name)
+            if budget is None:
+                used = None
+            else:
+                used = self._used[name] = self._used.get(name, 0) + count
+        if budget is None or used is None:
+            self._guard.warn_once(
+                "budget:unknown",
+                "persona %r has no token budget: its usage is recorded, its remaining "
+                "budget is not (add it to the budgets file)",
+                name,
+            )
+            return
+        self._instruments.budget_remaining.set(budget - used, {n.PERSONA: name})
 
     def get_remaining_budget(self, persona: str) -> int | None:
         """Tokens this process may still spend as ``persona``; None if it has no budget.
 
-        This is the per-process view of the seed. The fleet-wide view across all agent
-        processes lives in Prometheus.
+        This is the per-process view of the seed: it counts only this process's usage
+        since it started (or since ``reset_budget``). The fleet-wide view, across all agent
+        processes and per budget period, lives in Prometheus.
         """
         with self._lock:
             budget = self._budgets.get(persona)
@@ -209,14 +230,26 @@ class PersonaMetricsCollector:
 
     def record_quality_gate(self, workflow: str, stage: str, *, passed: bool) -> None:
         """Record one quality-gate result for a stage."""
+        label = self._guard.label
         result = n.RESULT_PASSED if passed else n.RESULT_FAILED
         self._instruments.quality_gate.add(
-            1, {n.WORKFLOW: workflow, n.STAGE: stage, n.RESULT: result}
+            1,
+            {
+                n.WORKFLOW: label(n.WORKFLOW, workflow),
+                n.STAGE: label(n.STAGE, stage),
+                n.RESULT: result,
+            },
         )
 
     @contextmanager
     def track_stage(self, workflow: str, stage: str, persona: str) -> Iterator[Span]:
         """Time a stage as a span; its quality gate passes unless an exception escapes."""
+        label = self._guard.label
+        workflow, stage, persona = (
+            label(n.WORKFLOW, workflow),
+            label(n.STAGE, stage),
+            label(n.PERSONA, persona),
+        )
         with self._tracer.start_as_current_span(
             f"stage {stage}",
             attributes={

@@ -38,12 +38,14 @@ DEFAULT_SERVICE_NAME = "hypertool-agent"
 DEFAULT_SHUTDOWN_TIMEOUT_S = 1.0
 DEFAULT_EXPORT_INTERVAL_MS = 10_000
 ENV_SHUTDOWN_TIMEOUT = "HYPERTOOL_SHUTDOWN_TIMEOUT"
+ENV_MAX_LABEL_VALUES = "HYPERTOOL_MAX_LABEL_VALUES"
+DEFAULT_MAX_LABEL_VALUES = 100
 
 #: Counters and histograms are sent as deltas: the collector sums the deltas of every
 #: process into one fleet-wide total (see docs/accounting.md). Cumulative counters from
 #: many processes cannot be summed exactly, so this is not left to
 #: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE.
-_TEMPORALITY: dict[type, AggregationTemporality] = {
+PREFERRED_TEMPORALITY: dict[type, AggregationTemporality] = {
     Counter: AggregationTemporality.DELTA,
     Histogram: AggregationTemporality.DELTA,
     ObservableCounter: AggregationTemporality.DELTA,
@@ -78,6 +80,17 @@ def _env_seconds(name: str, default: float) -> float:
     return value
 
 
+def _env_count(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r}: expected a whole number >= 1"
+        )
+    return int(raw)
+
+
 def _resource(service_name: str | None) -> Resource:
     # Resource.create reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME itself; we only
     # fill in what neither the caller nor the environment said.
@@ -100,8 +113,12 @@ class Telemetry:
     meter: metrics.Meter
     enabled: bool
     shutdown_timeout: float
+    #: Distinct values kept per label key; new values beyond it are recorded as "other".
+    max_label_values: int = DEFAULT_MAX_LABEL_VALUES
     _owned_tracer_provider: TracerProvider | None = None
     _owned_meter_provider: MeterProvider | None = None
+    #: Providers the application owns: flushed when asked, never shut down by the agent.
+    _borrowed: tuple[object, ...] = ()
     _exit_hooks: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _closed: bool = False
@@ -122,6 +139,7 @@ class Telemetry:
                 return True
             self._closed = True
             hooks = list(self._exit_hooks)
+        atexit.unregister(self.shutdown)
         for hook in hooks:
             try:
                 hook()
@@ -131,10 +149,10 @@ class Telemetry:
 
     def _flush_providers(self) -> None:
         millis = int(self.shutdown_timeout * 1000)
-        if self._owned_tracer_provider is not None:
-            self._owned_tracer_provider.force_flush(millis)
-        if self._owned_meter_provider is not None:
-            self._owned_meter_provider.force_flush(millis)
+        for provider in (self._owned_tracer_provider, self._owned_meter_provider, *self._borrowed):
+            force_flush = getattr(provider, "force_flush", None)
+            if force_flush is not None:
+                force_flush(millis)
 
     def _shutdown_providers(self) -> None:
         self._flush_providers()
@@ -146,7 +164,11 @@ class Telemetry:
     def _bounded(self, work: Callable[[], None], timeout: float | None) -> bool:
         # The SDK's own timeouts are per export and per retry; a daemon thread joined with a
         # deadline is the only bound that holds whatever the exporter does.
-        if self._owned_tracer_provider is None and self._owned_meter_provider is None:
+        if (
+            self._owned_tracer_provider is None
+            and self._owned_meter_provider is None
+            and not self._borrowed
+        ):
             return True
         limit = self.shutdown_timeout if timeout is None else timeout
         worker = threading.Thread(target=work, name="hypertool-flush", daemon=True)
@@ -169,23 +191,29 @@ class Telemetry:
         return True
 
 
-def _disabled(timeout: float) -> Telemetry:
+def _disabled(timeout: float, max_label_values: int = DEFAULT_MAX_LABEL_VALUES) -> Telemetry:
     return Telemetry(
         tracer=trace.NoOpTracer(),
         meter=metrics.NoOpMeter(SCOPE_NAME),
         enabled=False,
         shutdown_timeout=timeout,
+        max_label_values=max_label_values,
     )
 
 
 def _build(
     *,
-    service_name: str | None,
-    shutdown_timeout: float | None,
-    export_interval_ms: int | None,
-    tracer_provider: trace.TracerProvider | None,
-    meter_provider: metrics.MeterProvider | None,
+    service_name: str | None = None,
+    shutdown_timeout: float | None = None,
+    export_interval_ms: int | None = None,
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+    max_label_values: int | None = None,
 ) -> Telemetry:
+    if max_label_values is None:
+        max_label_values = _env_count(ENV_MAX_LABEL_VALUES, DEFAULT_MAX_LABEL_VALUES)
+    elif isinstance(max_label_values, bool) or max_label_values < 1:
+        raise ConfigurationError(f"max_label_values={max_label_values!r}: expected an int >= 1")
     timeout = (
         _env_seconds(ENV_SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT_S)
         if shutdown_timeout is None
@@ -194,8 +222,16 @@ def _build(
     if not timeout > 0:
         raise ConfigurationError(f"shutdown_timeout={timeout!r}: expected a positive number")
     if _env_flag("OTEL_SDK_DISABLED"):
-        return _disabled(timeout)
+        return _disabled(timeout, max_label_values)
 
+    # An application that set up OpenTelemetry already keeps its providers: we record
+    # through them and leave their configuration and shutdown to it.
+    if tracer_provider is None and _is_configured(trace.get_tracer_provider()):
+        tracer_provider = trace.get_tracer_provider()
+    if meter_provider is None and _is_configured(metrics.get_meter_provider()):
+        meter_provider = metrics.get_meter_provider()
+        _warn_if_cumulative(meter_provider)
+    borrowed = tuple(p for p in (tracer_provider, meter_provider) if p is not None)
     owned_tp: TracerProvider | None = None
     owned_mp: MeterProvider | None = None
     if tracer_provider is None or meter_provider is None:
@@ -213,7 +249,7 @@ def _build(
             if interval is None and not os.environ.get("OTEL_METRIC_EXPORT_INTERVAL"):
                 interval = DEFAULT_EXPORT_INTERVAL_MS
             reader = PeriodicExportingMetricReader(
-                OTLPMetricExporter(preferred_temporality=_TEMPORALITY),
+                OTLPMetricExporter(preferred_temporality=PREFERRED_TEMPORALITY),
                 export_interval_millis=interval,
             )
             owned_mp = MeterProvider(
@@ -226,12 +262,42 @@ def _build(
         meter=meter_provider.get_meter(SCOPE_NAME),
         enabled=True,
         shutdown_timeout=timeout,
+        max_label_values=max_label_values,
         _owned_tracer_provider=owned_tp,
         _owned_meter_provider=owned_mp,
+        _borrowed=borrowed,
     )
-    if owned_tp is not None or owned_mp is not None:
-        atexit.register(telemetry.shutdown)
+    # Registered after the application's providers, so it runs before their own atexit
+    # shutdown: open personas are ended while their spans can still be exported.
+    atexit.register(telemetry.shutdown)
     return telemetry
+
+
+def _is_configured(provider: object) -> bool:
+    """Whether a global provider is a real one, not the API's placeholder or no-op."""
+    return type(provider).__name__ not in {
+        "ProxyTracerProvider",
+        "NoOpTracerProvider",
+        "_ProxyMeterProvider",
+        "NoOpMeterProvider",
+    }
+
+
+def _warn_if_cumulative(provider: metrics.MeterProvider) -> None:
+    # The SDK keeps each reader's temporality per instrument class in a private field; an
+    # unknown provider simply gets no warning.
+    readers = getattr(getattr(provider, "_sdk_config", None), "metric_readers", ())
+    for reader in readers:
+        temporality = getattr(reader, "_instrument_class_temporality", {}).get(Counter)
+        if temporality is AggregationTemporality.CUMULATIVE:
+            _log.warning(
+                "hypertool: the application's MeterProvider exports counters as cumulative. "
+                "The hypertool collector adds up deltas only, so hypertool's counters from "
+                "this process will be rejected (hypertool_pipeline_rejected_points_total). "
+                "Pass preferred_temporality=hypertool_agent.PREFERRED_TEMPORALITY to its "
+                "OTLP metric exporter."
+            )
+            return
 
 
 _current: Telemetry | None = None
@@ -245,13 +311,15 @@ def configure(
     export_interval_ms: int | None = None,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
+    max_label_values: int | None = None,
 ) -> Telemetry:
     """Set up the agent's telemetry; call once at start-up, or rely on the defaults.
 
     Everything else comes from the standard variables: ``OTEL_EXPORTER_OTLP_ENDPOINT``
     (default ``http://localhost:4317``), ``OTEL_SERVICE_NAME``,
     ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP_HEADERS``, ``OTEL_SDK_DISABLED``.
-    Providers passed in are used as they are and never shut down by the agent.
+    Providers passed in, or set globally by the application before, are used as they are
+    and never shut down by the agent.
     """
     global _current
     built = _build(
@@ -260,6 +328,7 @@ def configure(
         export_interval_ms=export_interval_ms,
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
+        max_label_values=max_label_values,
     )
     with _current_lock:
         previous, _current = _current, built
@@ -278,13 +347,7 @@ def get_telemetry() -> Telemetry:
     with _current_lock:
         if _current is None:
             try:
-                _current = _build(
-                    service_name=None,
-                    shutdown_timeout=None,
-                    export_interval_ms=None,
-                    tracer_provider=None,
-                    meter_provider=None,
-                )
+                _current = _build()
             except Exception:  # noqa: BLE001 - whatever the SDK raises, the host keeps running
                 _log.exception(
                     "hypertool: telemetry set-up failed; recording nothing in this process"

@@ -1,0 +1,125 @@
+"""Token budgets: the seed's defaults, and the budgets file operators edit.
+
+The file (YAML or JSON) lists budgets per persona, optionally narrowed to a model or a
+workflow, each over a period::
+
+    period: 1d                 # default period of the entries below
+    budgets:
+      - persona: backend-engineer
+        tokens: 2000
+      - persona: backend-engineer
+        model: gpt-4
+        tokens: 500
+        period: 1h
+
+An agent process uses the persona-wide entries for its own view
+(``get_remaining_budget``). Errors name the file, the key and what was expected, and are
+raised when the file is loaded: at configuration time, never while recording.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from hypertool_agent._telemetry import ConfigurationError
+
+#: The seed's per-persona token budgets.
+DEFAULT_BUDGETS: Mapping[str, int] = {
+    "backend-engineer": 2000,
+    "frontend-engineer": 1800,
+    "devops-engineer": 1800,
+    "testing-specialist": 1500,
+    "observability-expert": 2000,
+    "data-scientist": 1700,
+}
+DEFAULT_PERIOD: Final = "1d"
+ENV_BUDGETS_FILE: Final = "HYPERTOOL_BUDGETS_FILE"
+#: A Prometheus duration of one unit, the form budget periods are written in.
+_PERIOD = re.compile(r"[1-9][0-9]*(ms|s|m|h|d|w|y)")
+_KEYS: Final = {"persona", "tokens", "model", "workflow", "period"}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Tokens a persona may use per period, optionally only for one model or workflow."""
+
+    persona: str
+    tokens: int
+    period: str = DEFAULT_PERIOD
+    model: str | None = None
+    workflow: str | None = None
+
+
+def _fail(path: Path, key: str, expected: str, got: object) -> ConfigurationError:
+    return ConfigurationError(f"{path}: {key}: expected {expected}, got {got!r}")
+
+
+def _text(path: Path, key: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(path, key, "a non-empty string", value)
+    return value.strip()
+
+
+def _period(path: Path, key: str, value: object) -> str:
+    if not isinstance(value, str) or _PERIOD.fullmatch(value) is None:
+        raise _fail(path, key, "a period such as 30m, 1h, 1d or 30d", value)
+    return value
+
+
+def load_budgets(path: str | Path) -> list[Budget]:
+    """Read and check a budgets file; raise ConfigurationError naming what is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read the budgets file: {exc.strerror}") from None
+    import yaml
+
+    try:
+        document: Any = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        raise ConfigurationError(f"{path}: not valid {kind}: {exc}") from None
+    if not isinstance(document, dict) or "budgets" not in document:
+        raise _fail(path, "budgets", "a top-level mapping with a 'budgets' list", document)
+    default_period = _period(path, "period", document.get("period", DEFAULT_PERIOD))
+    entries = document["budgets"]
+    if not isinstance(entries, list):
+        raise _fail(path, "budgets", "a list of budget entries", entries)
+    budgets: list[Budget] = []
+    seen: set[tuple[str, str | None, str | None]] = set()
+    for index, entry in enumerate(entries):
+        where = f"budgets[{index}]"
+        if not isinstance(entry, dict):
+            raise _fail(path, where, "a mapping with persona and tokens", entry)
+        unknown = set(entry) - _KEYS
+        if unknown:
+            raise _fail(path, f"{where}.{sorted(unknown)[0]}", f"one of {sorted(_KEYS)}", "")
+        tokens = entry.get("tokens")
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:
+            raise _fail(path, f"{where}.tokens", "a whole number of tokens >= 0", tokens)
+        budget = Budget(
+            persona=_text(path, f"{where}.persona", entry.get("persona")),
+            tokens=tokens,
+            period=_period(path, f"{where}.period", entry.get("period", default_period)),
+            model=_text(path, f"{where}.model", entry["model"]) if "model" in entry else None,
+            workflow=(
+                _text(path, f"{where}.workflow", entry["workflow"]) if "workflow" in entry else None
+            ),
+        )
+        scope = (budget.persona, budget.model, budget.workflow)
+        if scope in seen:
+            raise _fail(path, where, "one budget per persona, model and workflow", scope)
+        seen.add(scope)
+        budgets.append(budget)
+    return budgets
+
+
+def persona_budgets(budgets: list[Budget]) -> dict[str, int]:
+    """The persona-wide budgets (no model or workflow), as an agent process uses them."""
+    return {b.persona: b.tokens for b in budgets if b.model is None and b.workflow is None}

@@ -1,0 +1,135 @@
+"""Input hygiene at run time: bad measurements are logged once per kind and dropped or fixed.
+
+Nothing here raises into the host program. Every measurement dropped is also counted in
+``hypertool.agent.dropped_measurements{reason}``, so that no loss is silent.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import threading
+from collections.abc import Callable
+from typing import Final
+
+from hypertool_agent import _names as n
+
+_log = logging.getLogger("hypertool_agent")
+
+DEFAULT_MAX_LABEL_VALUES: Final = 100
+MAX_LABEL_LENGTH: Final = 128
+
+# Reasons a measurement is dropped: the values of the `reason` label.
+DROP_NEGATIVE: Final = "negative"
+DROP_NOT_FINITE: Final = "not_finite"
+DROP_NOT_A_NUMBER: Final = "not_a_number"
+
+
+class Guard:
+    """Normalizes label values and token counts; bounds label cardinality per key."""
+
+    def __init__(
+        self,
+        max_label_values: int = DEFAULT_MAX_LABEL_VALUES,
+        on_drop: Callable[[str], None] | None = None,
+    ) -> None:
+        """Keep at most ``max_label_values`` distinct values per label key."""
+        self.max_label_values = max_label_values
+        self._seen: dict[str, set[str]] = {}
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+        self._on_drop = on_drop
+
+    def warn_once(self, kind: str, message: str, *args: object) -> None:
+        """Log ``message`` the first time ``kind`` happens, and never again."""
+        with self._lock:
+            if kind in self._warned:
+                return
+            self._warned.add(kind)
+        _log.warning("hypertool: " + message + " (logged once)", *args)
+
+    def label(self, key: str, value: object) -> str:
+        """A usable label value: a non-empty string of bounded length and cardinality."""
+        text = self._text(key, value)
+        with self._lock:
+            seen = self._seen.setdefault(key, set())
+            if text in seen:
+                return text
+            if len(seen) < self.max_label_values:
+                seen.add(text)
+                return text
+        self.warn_once(
+            f"cardinality:{key}",
+            "more than %d distinct values of label %r; further new values are recorded as %r "
+            "(raise HYPERTOOL_MAX_LABEL_VALUES if they are legitimate)",
+            self.max_label_values,
+            key,
+            n.OTHER,
+        )
+        return n.OTHER
+
+    def _text(self, key: str, value: object) -> str:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            self.warn_once(f"empty:{key}", "empty %s recorded as %r", key, n.UNKNOWN)
+            return n.UNKNOWN
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        if not isinstance(value, str):
+            self.warn_once(
+                f"type:{key}", "%s of type %s recorded as its str()", key, type(value).__name__
+            )
+            value = str(value)
+        text = value.strip()
+        if len(text) > MAX_LABEL_LENGTH:
+            self.warn_once(
+                f"length:{key}", "%s longer than %d characters truncated", key, MAX_LABEL_LENGTH
+            )
+            text = text[:MAX_LABEL_LENGTH]
+        return text
+
+    def tokens(self, value: object) -> int | None:
+        """A token count as a whole number >= 0, or None when it must be dropped.
+
+        Whole numbers pass; numeric strings are parsed; finite non-negative fractions are
+        rounded to the nearest whole number. Negative, NaN, infinite, boolean and
+        non-numeric counts are dropped.
+        """
+        if isinstance(value, bool):
+            self._drop(DROP_NOT_A_NUMBER, value)
+            return None
+        if isinstance(value, str):
+            try:
+                value = float(value.strip()) if "." in value else int(value.strip())
+            except ValueError:
+                self._drop(DROP_NOT_A_NUMBER, value)
+            return None
+            self.warn_once("tokens:str", "token count given as a string; parsed as a number")
+        if isinstance(value, numbers.Integral):
+            count = int(value)
+        elif isinstance(value, numbers.Real):
+            real = float(value)
+            if not math.isfinite(real):
+                self._drop(DROP_NOT_FINITE, value)
+            return None
+            count = round(real)
+            if count != real:
+                self.warn_once("tokens:fraction", "fractional token count rounded to %d", count)
+        else:
+            self._drop(DROP_NOT_A_NUMBER, value)
+            return None
+        if count < 0:
+            self._drop(DROP_NEGATIVE, value)
+            return None
+        return count
+
+    def _drop(self, reason: str, value: object) -> None:
+        self.warn_once(
+            f"drop:{reason}",
+            "token count %r dropped (%s); further such counts are dropped and counted in "
+            "hypertool_agent_dropped_measurements_total",
+            value,
+            reason,
+        )
+        if self._on_drop is not None:
+            self._on_drop(reason)

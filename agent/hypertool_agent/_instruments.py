@@ -1,0 +1,53 @@
+"""The OTLP instruments and the input guard, one set per Telemetry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from opentelemetry.metrics import Counter, Meter, _Gauge
+
+from hypertool_agent import _names as n
+from hypertool_agent._guard import Guard
+from hypertool_agent._telemetry import Telemetry
+
+
+@dataclass(frozen=True)
+class Instruments:
+    """Everything the agent records with, sharing one guard."""
+
+    switches: Counter
+    tokens_used: Counter
+    quality_gate: Counter
+    budget_remaining: _Gauge
+    llm_tokens: Counter
+    llm_cost: Counter
+    dropped: Counter
+    guard: Guard
+
+
+def _counter(meter: Meter, name: n.MetricName) -> Counter:
+    return meter.create_counter(name.otel_name, unit=name.unit, description=name.description)
+
+
+@cache
+def instruments(telemetry: Telemetry) -> Instruments:
+    """The instruments of ``telemetry``: every collector in a process adds to the same ones."""
+    meter = telemetry.meter
+    dropped = _counter(meter, n.DROPPED_MEASUREMENTS)
+    gauge = n.TOKEN_BUDGET_REMAINING
+    return Instruments(
+        switches=_counter(meter, n.PERSONA_SWITCHES),
+        tokens_used=_counter(meter, n.TOKENS_USED),
+        quality_gate=_counter(meter, n.QUALITY_GATE),
+        budget_remaining=meter.create_gauge(
+            gauge.otel_name, unit=gauge.unit, description=gauge.description
+        ),
+        llm_tokens=_counter(meter, n.LLM_TOKENS),
+        llm_cost=_counter(meter, n.LLM_COST),
+        dropped=dropped,
+        guard=Guard(
+            telemetry.max_label_values,
+            on_drop=lambda reason: dropped.add(1, {n.REASON: reason}),
+        ),
+    )

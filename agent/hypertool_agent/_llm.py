@@ -1,0 +1,386 @@
+"""LLM call tracking: real token usage from the response, cost from a local price table.
+
+Usage is read from what the provider returned (OpenAI-style ``prompt_tokens`` /
+``completion_tokens`` or ``input_tokens`` / ``output_tokens``, Anthropic-style with cache
+tokens, or a plain dict). It is never estimated from text. Prompt and completion text is
+captured only when asked (``capture_content=True`` or
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final, ParamSpec, Self, TypeVar, cast, overload
+
+from opentelemetry.trace import Span, Status, StatusCode
+
+from hypertool_agent import _names as n
+from hypertool_agent._instruments import instruments
+from hypertool_agent._persona import PersonaMetricsCollector
+from hypertool_agent._telemetry import ConfigurationError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+ENV_CAPTURE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+#: Longest prompt or completion text put on a span when capture is on.
+MAX_CONTENT_CHARS: Final = 8192
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens of one LLM call. ``input_tokens`` includes the cached ones."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class Price:
+    """List price in US dollars per million tokens; cache prices default to the input one."""
+
+    input: float
+    output: float
+    cache_read: float | None = None
+    cache_write: float | None = None
+
+
+#: List prices in USD per million tokens as published by the providers in 2025. Prices
+#: change: extend or override them with PriceTable({...}); nothing is fetched.
+DEFAULT_PRICES: Mapping[str, Price] = {
+    "gpt-4": Price(30.0, 60.0),
+    "gpt-4-turbo": Price(10.0, 30.0),
+    "gpt-4o": Price(2.50, 10.0, cache_read=1.25),
+    "gpt-4o-mini": Price(0.15, 0.60, cache_read=0.075),
+    "gpt-4.1": Price(2.0, 8.0, cache_read=0.50),
+    "gpt-4.1-mini": Price(0.40, 1.60, cache_read=0.10),
+    "gpt-4.1-nano": Price(0.10, 0.40, cache_read=0.025),
+    "o3": Price(2.0, 8.0, cache_read=0.50),
+    "o4-mini": Price(1.10, 4.40, cache_read=0.275),
+    "claude-opus-4": Price(15.0, 75.0, cache_read=1.50, cache_write=18.75),
+    "claude-sonnet-4": Price(3.0, 15.0, cache_read=0.30, cache_write=3.75),
+    "claude-3-7-sonnet": Price(3.0, 15.0, cache_read=0.30, cache_write=3.75),
+    "claude-3-5-sonnet": Price(3.0, 15.0, cache_read=0.30, cache_write=3.75),
+    "claude-3-5-haiku": Price(0.80, 4.0, cache_read=0.08, cache_write=1.0),
+}
+
+
+class PriceTable:
+    """Model prices for cost; a model matches its own entry or the longest dated prefix."""
+
+    def __init__(
+        self, prices: Mapping[str, Price] | None = None, *, include_defaults: bool = True
+    ) -> None:
+        """The defaults (unless excluded) overridden and extended by ``prices``."""
+        table = dict(DEFAULT_PRICES) if include_defaults else {}
+        for model, price in (prices or {}).items():
+            if not isinstance(price, Price) or min(price.input, price.output) < 0:
+                raise ConfigurationError(
+                    f"prices[{model!r}]: expected Price(input=, output=) in USD per million "
+                    f"tokens, >= 0, got {price!r}"
+                )
+            table[model] = price
+        self._prices = table
+
+    def price(self, model: str) -> Price | None:
+        """The price of ``model``: exact, else the longest entry it extends with -, : or @."""
+        if model in self._prices:
+            return self._prices[model]
+        matches = [m for m in self._prices if model.startswith(m) and model[len(m)] in "-:@"]
+        return self._prices[max(matches, key=len)] if matches else None
+
+    def cost(self, model: str, usage: Usage) -> float | None:
+        """The cost of ``usage`` in USD, or None for a model without a price."""
+        price = self.price(model)
+        if price is None:
+            return None
+        cache_read = price.input if price.cache_read is None else price.cache_read
+        cache_write = price.input if price.cache_write is None else price.cache_write
+        plain_input = usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens
+        return (
+            plain_input * price.input
+            + usage.cache_read_tokens * cache_read
+            + usage.cache_write_tokens * cache_write
+            + usage.output_tokens * price.output
+        ) / 1_000_000
+
+
+def _field(obj: object, key: str) -> Any:  # noqa: ANN401 - provider objects are untyped
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def _first(obj: object, *keys: str) -> Any:  # noqa: ANN401 - provider objects are untyped
+    for key in keys:
+        value = _field(obj, key)
+        if value is not None:
+            return value
+    return None
+
+
+def _count(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def extract_usage(response: object) -> Usage | None:
+    """The usage in an LLM response (or usage object, or dict), or None if it has none."""
+    usage = _field(response, "usage")
+    if usage is None:
+        usage = _field(response, "usage_metadata")
+    if usage is None:
+        usage = response
+    prompt = _count(_first(usage, "input_tokens", "prompt_tokens", "prompt_token_count"))
+    completion = _count(
+        _first(usage, "output_tokens", "completion_tokens", "candidates_token_count")
+    )
+    if prompt is None or completion is None:
+        return None
+    # Anthropic reports cache tokens beside input_tokens; OpenAI counts them inside it.
+    cache_read = _count(_field(usage, "cache_read_input_tokens")) or 0
+    cache_write = _count(_field(usage, "cache_creation_input_tokens")) or 0
+    if cache_read or cache_write:
+        return Usage(prompt + cache_read + cache_write, completion, cache_read, cache_write)
+    details = _first(usage, "prompt_tokens_details", "input_tokens_details")
+    cached = _count(_field(details, "cached_tokens")) if details is not None else None
+    return Usage(prompt, completion, cache_read_tokens=min(cached or 0, prompt))
+
+
+def _response_model(response: object) -> str | None:
+    model = _field(response, "model")
+    return model if isinstance(model, str) and model else None
+
+
+def _completion_text(response: object) -> str | None:
+    choices = _field(response, "choices")
+    if isinstance(choices, list) and choices:
+        content = _field(_field(choices[0], "message"), "content")
+        return content if isinstance(content, str) else None
+    content = _field(response, "content")
+    if isinstance(content, list) and content:
+        text = _field(content[0], "text")
+        return text if isinstance(text, str) else None
+    return None
+
+
+class LLMCall:
+    """One LLM call as a span; ``record`` its response. Use with ``with`` or ``async with``."""
+
+    def __init__(
+        self, llm: ObservableLLM, model: str | None, persona: str | None, chatmode: str | None
+    ) -> None:
+        """Prepare a call; the span starts on entering the context."""
+        self._llm = llm
+        self._model = model
+        collector = llm.collector
+        self._persona = persona or collector.current_persona or n.UNKNOWN
+        self._chatmode = chatmode or collector.current_chatmode or n.UNKNOWN
+        self._stack: ExitStack | None = None
+        self.span: Span | None = None
+        self.usage: Usage | None = None
+        self.cost_usd: float | None = None
+
+    def __enter__(self) -> Self:
+        guard = self._llm.instruments.guard
+        persona = guard.label(n.PERSONA, self._persona)
+        stack = ExitStack()
+        self.span = stack.enter_context(
+            self._llm.collector._tracer.start_as_current_span(
+                f"{n.GEN_AI_OPERATION_CHAT} {self._model or 'llm'}",
+                attributes={
+                    n.SPAN_TYPE: n.SPAN_TYPE_LLM_CALL,
+                    n.GEN_AI_OPERATION_NAME: n.GEN_AI_OPERATION_CHAT,
+                    n.GEN_AI_AGENT_NAME: persona,
+                    n.ATTR_PERSONA: persona,
+                    **({n.GEN_AI_REQUEST_MODEL: self._model} if self._model else {}),
+                },
+                record_exception=False,
+                set_status_on_exception=False,
+            )
+        )
+        self._stack = stack
+        return self
+
+    def record(
+        self,
+        response: object = None,
+        *,
+        usage: Usage | None = None,
+        model: str | None = None,
+        prompt: str | None = None,
+        completion: str | None = None,
+    ) -> Usage | None:
+        """Record the call's response: its usage, cost and (if captured) content."""
+        if usage is None and response is not None:
+            usage = extract_usage(response)
+        model = model or self._model or _response_model(response) or n.UNKNOWN
+        llm, span = self._llm, self.span
+        guard = llm.instruments.guard
+        if span is not None:
+            span.set_attribute(n.ATTR_MODEL, guard.label(n.MODEL, model))
+            if (response_model := _response_model(response)) is not None:
+                span.set_attribute(n.GEN_AI_RESPONSE_MODEL, response_model)
+            if llm.capture_content:
+                self._capture(span, prompt, completion or _completion_text(response))
+        if usage is None:
+            guard.warn_once(
+                "llm:no-usage",
+                "an LLM response for model %r carries no token usage: its tokens are not "
+                "recorded (pass usage=Usage(...) to record them)",
+                model,
+            )
+            return None
+        self.usage = usage
+        llm.collector.record_token_usage(self._persona, self._chatmode, model, usage.total_tokens)
+        persona, model_label = guard.label(n.PERSONA, self._persona), guard.label(n.MODEL, model)
+        for token_type, count in (
+            (n.TOKEN_TYPE_INPUT, usage.input_tokens),
+            (n.TOKEN_TYPE_OUTPUT, usage.output_tokens),
+        ):
+            llm.instruments.llm_tokens.add(
+                count, {n.PERSONA: persona, n.MODEL: model_label, n.TOKEN_TYPE: token_type}
+            )
+        self.cost_usd = llm.prices.cost(model, usage)
+        if self.cost_usd is None:
+            guard.warn_once(
+                f"llm:no-price:{model_label}",
+                "no price for model %r: its cost is not recorded (add it to the PriceTable)",
+                model,
+            )
+        else:
+            llm.instruments.llm_cost.add(self.cost_usd, {n.PERSONA: persona, n.MODEL: model_label})
+        if span is not None:
+            span.set_attribute(n.GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens)
+            span.set_attribute(n.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens)
+            if self.cost_usd is not None:
+                span.set_attribute(n.ATTR_COST_USD, self.cost_usd)
+        return usage
+
+    @staticmethod
+    def _capture(span: Span, prompt: str | None, completion: str | None) -> None:
+        if prompt is not None:
+            span.add_event("gen_ai.content.prompt", {"gen_ai.prompt": prompt[:MAX_CONTENT_CHARS]})
+        if completion is not None:
+            span.add_event(
+                "gen_ai.content.completion", {"gen_ai.completion": completion[:MAX_CONTENT_CHARS]}
+            )
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        span, stack = self.span, self._stack
+        self._stack = None
+        if span is None or stack is None:
+            return
+        if self.usage is None:
+            # Without a recorded response the span still needs its model label: the
+            # collector makes the call-duration histogram from it.
+            model = self._model or n.UNKNOWN
+            span.set_attribute(n.ATTR_MODEL, self._llm.instruments.guard.label(n.MODEL, model))
+        if exc is not None:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        stack.close()
+
+    async def __aenter__(self) -> Self:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+class ObservableLLM:
+    """Wraps LLM calls: a span each, tokens by type, cost in USD, duration."""
+
+    def __init__(
+        self,
+        collector: PersonaMetricsCollector | None = None,
+        *,
+        prices: PriceTable | Mapping[str, Price] | None = None,
+        capture_content: bool | None = None,
+    ) -> None:
+        """Track calls for ``collector``'s current persona (a new collector if None)."""
+        self.collector = collector if collector is not None else PersonaMetricsCollector()
+        self.instruments = instruments(self.collector._telemetry)
+        self.prices = prices if isinstance(prices, PriceTable) else PriceTable(prices)
+        if capture_content is None:
+            capture_content = os.environ.get(ENV_CAPTURE_CONTENT, "").lower() == "true"
+        self.capture_content = capture_content
+
+    def call(
+        self, model: str | None = None, *, persona: str | None = None, chatmode: str | None = None
+    ) -> LLMCall:
+        """A context manager around one call; ``record`` the response inside it."""
+        return LLMCall(self, model, persona, chatmode)
+
+    @overload
+    def observe(self, func: Callable[P, T], /) -> Callable[P, T]: ...
+
+    @overload
+    def observe(
+        self,
+        func: None = None,
+        /,
+        *,
+        model: str | None = None,
+        persona: str | None = None,
+        chatmode: str | None = None,
+    ) -> Callable[[Callable[P, T]], Callable[P, T]]: ...
+
+    def observe(
+        self,
+        func: Callable[P, T] | None = None,
+        /,
+        *,
+        model: str | None = None,
+        persona: str | None = None,
+        chatmode: str | None = None,
+    ) -> Callable[P, T] | Callable[[Callable[P, T]], Callable[P, T]]:
+        """Decorate a sync or async function that returns an LLM response."""
+
+        def decorate(fn: Callable[P, T]) -> Callable[P, T]:
+            if inspect.iscoroutinefunction(fn):
+                async_fn = cast(Callable[P, Awaitable[Any]], fn)
+
+                @functools.wraps(fn)
+                async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:  # noqa: ANN401
+                    with self.call(model, persona=persona, chatmode=chatmode) as call:
+                        response = await async_fn(*args, **kwargs)
+                        call.record(response)
+                        return response
+
+                return cast(Callable[P, T], async_wrapper)
+
+            @functools.wraps(fn)
+            def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+                with self.call(model, persona=persona, chatmode=chatmode) as call:
+                    response = fn(*args, **kwargs)
+                    call.record(response)
+                    return response
+
+            return wrapper
+
+        return decorate if func is None else decorate(func)
