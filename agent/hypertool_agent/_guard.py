@@ -6,12 +6,13 @@ Nothing here raises into the host program. Every measurement dropped is also cou
 
 from __future__ import annotations
 
+import decimal
 import logging
 import math
 import numbers
 import threading
 from collections.abc import Callable
-from typing import Final
+from typing import Final, cast
 
 from hypertool_agent import _names as n
 
@@ -95,33 +96,36 @@ class Guard:
         rounded to the nearest whole number. Negative, NaN, infinite, boolean and
         non-numeric counts are dropped.
         """
-        if isinstance(value, bool):
-            self._drop(DROP_NOT_A_NUMBER, value)
+        reason = self._invalid(value)
+        if reason is not None:
+            self._drop(reason, value)
             return None
+        if isinstance(value, numbers.Integral):
+            return int(value)  # exact, however large
+        if isinstance(value, str):
+            self.warn_once("tokens:str", "token count given as a string; parsed as a number")
+        real = float(cast(numbers.Real, value))
+        count = round(real)
+        if count != real:
+            self.warn_once("tokens:fraction", "fractional token count rounded to %d", count)
+        return count
+
+    @staticmethod
+    def _invalid(value: object) -> str | None:
+        """Why ``value`` cannot be a token count, or None if it can."""
+        if isinstance(value, bool):
+            return DROP_NOT_A_NUMBER
         if isinstance(value, str):
             try:
-                value = float(value.strip()) if "." in value else int(value.strip())
+                value = float(value)
             except ValueError:
-                self._drop(DROP_NOT_A_NUMBER, value)
-            return None
-            self.warn_once("tokens:str", "token count given as a string; parsed as a number")
-        if isinstance(value, numbers.Integral):
-            count = int(value)
-        elif isinstance(value, numbers.Real):
-            real = float(value)
-            if not math.isfinite(real):
-                self._drop(DROP_NOT_FINITE, value)
-            return None
-            count = round(real)
-            if count != real:
-                self.warn_once("tokens:fraction", "fractional token count rounded to %d", count)
-        else:
-            self._drop(DROP_NOT_A_NUMBER, value)
-            return None
-        if count < 0:
-            self._drop(DROP_NEGATIVE, value)
-            return None
-        return count
+                return DROP_NOT_A_NUMBER
+        if not isinstance(value, numbers.Real | decimal.Decimal):
+            return DROP_NOT_A_NUMBER
+        real = float(value)
+        if not math.isfinite(real):
+            return DROP_NOT_FINITE
+        return DROP_NEGATIVE if real < 0 else None
 
     def _drop(self, reason: str, value: object) -> None:
         self.warn_once(

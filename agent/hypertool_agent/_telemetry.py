@@ -284,12 +284,13 @@ def _is_configured(provider: object) -> bool:
 
 
 def _warn_if_cumulative(provider: metrics.MeterProvider) -> None:
-    # The SDK keeps each reader's temporality per instrument class in a private field; an
-    # unknown provider simply gets no warning.
-    readers = getattr(getattr(provider, "_sdk_config", None), "metric_readers", ())
+    # The SDK keeps its readers, and each reader's temporality per instrument class, in
+    # private fields; a provider that has neither simply gets no warning.
+    readers = getattr(provider, "_metric_readers", ())
     for reader in readers:
-        temporality = getattr(reader, "_instrument_class_temporality", {}).get(Counter)
-        if temporality is AggregationTemporality.CUMULATIVE:
+        by_class = getattr(reader, "_instrument_class_temporality", {})
+        counters = [t for cls, t in by_class.items() if issubclass(cls, Counter)]
+        if AggregationTemporality.CUMULATIVE in counters:
             _log.warning(
                 "hypertool: the application's MeterProvider exports counters as cumulative. "
                 "The hypertool collector adds up deltas only, so hypertool's counters from "

@@ -112,3 +112,73 @@ def test_bad_shutdown_timeout_fails_at_configuration_time(monkeypatch: pytest.Mo
     monkeypatch.setenv("HYPERTOOL_SHUTDOWN_TIMEOUT", "soon")
     with pytest.raises(ConfigurationError, match="HYPERTOOL_SHUTDOWN_TIMEOUT='soon'"):
         configure()
+
+
+APP_WITH_PROVIDERS = textwrap.dedent(
+    """
+    import json
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    import hypertool_agent
+
+    spans, reader = InMemorySpanExporter(), InMemoryMetricReader(
+        preferred_temporality=hypertool_agent.PREFERRED_TEMPORALITY
+    )
+    tp = TracerProvider()
+    tp.add_span_processor(SimpleSpanProcessor(spans))
+    mp = MeterProvider(metric_readers=[reader])
+    trace.set_tracer_provider(tp)
+    metrics.set_meter_provider(mp)
+
+    collector = hypertool_agent.PersonaMetricsCollector()
+    with collector.track_stage("wf", "build", "backend-engineer"):
+        collector.record_token_usage("backend-engineer", "code-gen", "gpt-4", 42)
+    names = [m.name for rm in reader.get_metrics_data().resource_metrics
+             for sm in rm.scope_metrics for m in sm.metrics]
+    hypertool_agent.shutdown()
+
+    # The application's providers are still its own, and still work.
+    with trace.get_tracer("app").start_as_current_span("app-span"):
+        pass
+    print(json.dumps({
+        "same_providers": trace.get_tracer_provider() is tp and metrics.get_meter_provider() is mp,
+        "spans": [s.name for s in spans.get_finished_spans()],
+        "metrics": names,
+    }))
+    """
+)
+
+
+def test_application_providers_are_used_and_left_alone() -> None:
+    """With providers already set globally, hypertool records through them and keeps them."""
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", APP_WITH_PROVIDERS],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"},
+    )
+    result = json.loads(done.stdout)
+    assert result["same_providers"] is True
+    assert result["spans"] == ["stage build", "app-span"]
+    assert "hypertool.persona.tokens_used" in result["metrics"]
+    assert "hypertool: the application's MeterProvider" not in done.stderr
+
+
+def test_cumulative_application_meter_provider_gets_a_warning() -> None:
+    """An application exporting counters as cumulative is told hypertool needs deltas."""
+    code = APP_WITH_PROVIDERS.replace(
+        "preferred_temporality=hypertool_agent.PREFERRED_TEMPORALITY", ""
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert "exports counters as cumulative" in done.stderr
