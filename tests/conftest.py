@@ -95,7 +95,7 @@ class NativeStack:
         }
 
     def run_demo(self, *args: str) -> dict[str, Any]:
-        """Run `hypertool demo --json` in its own short-lived process; return what it emitted."""
+        """Run `hypertool demo --json ARGS` in its own short-lived process; return its truth."""
         completed = subprocess.run(
             [
                 sys.executable,

@@ -49,8 +49,29 @@ def _parser() -> argparse.ArgumentParser:
         prog="hypertool", description="hypertool observability for multi-persona LLM agents"
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run a seed workflow against the OTLP endpoint")
-    demo.add_argument("--workflow", default="package_release", choices=["package_release"])
+    from hypertool_agent._demo import WORKFLOWS
+
+    demo = sub.add_parser("demo", help="run the seed's workflows against the OTLP endpoint")
+    demo.add_argument(
+        "--workflow",
+        action="append",
+        choices=sorted(WORKFLOWS),
+        help="run only this workflow (repeatable; default: all three)",
+    )
+    demo.add_argument(
+        "--exact",
+        action="store_true",
+        help="the seed's exact numbers: no variation, no random failures",
+    )
+    demo.add_argument("--count", type=int, default=1, help="runs of each workflow (default 1)")
+    demo.add_argument(
+        "--loop",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="run until interrupted, pausing SECONDS between rounds",
+    )
+    demo.add_argument("--seed", type=int, default=None, help="random seed, for repeatable runs")
     demo.add_argument(
         "--stage-seconds", type=float, default=0.5, help="simulated work per stage (default 0.5)"
     )
@@ -99,12 +120,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
-            from hypertool_agent._demo import run_demo
+            from hypertool_agent._demo import WORKFLOWS, run_demo
 
             run_demo(
-                args.workflow,
+                args.workflow or list(WORKFLOWS),
                 stage_seconds=args.stage_seconds,
+                exact=args.exact,
                 fail_stage=args.fail_stage,
+                count=args.count,
+                loop_interval=args.loop,
+                seed=args.seed,
                 as_json=args.json,
                 out=sys.stdout,
             )

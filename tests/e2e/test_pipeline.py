@@ -28,7 +28,11 @@ def total(counter: Counter[tuple[str, ...]]) -> float:
 @pytest.fixture(scope="module")
 def runs(native_stack: NativeStack) -> list[dict[str, Any]]:
     """Two demo runs in two separate processes; the second fails one quality gate."""
-    emitted = [native_stack.run_demo(), native_stack.run_demo("--fail-stage", "quality_validation")]
+    seed_run = ("--workflow", "package_release", "--exact")
+    emitted = [
+        native_stack.run_demo(*seed_run),
+        native_stack.run_demo(*seed_run, "--fail-stage", "quality_validation"),
+    ]
     expected_switches = sum(len(run["switches"]) for run in emitted)
     native_stack.prometheus.wait_for(
         f"sum(hypertool_persona_switches_total{{{JOB}}})",
@@ -50,10 +54,10 @@ def expected_tokens(runs: list[dict[str, Any]]) -> Counter[tuple[str, ...]]:
     return tokens
 
 
-def test_prometheus_holds_exactly_the_six_seed_series(
+def test_prometheus_holds_exactly_the_contract_series(
     native_stack: NativeStack, runs: list[dict[str, Any]]
 ) -> None:
-    """Every hypertool_* series is one of the six seed families with exactly its labels."""
+    """Every hypertool_* series is a seed family or an LLM one, with exactly its labels."""
     series = native_stack.prometheus.api(
         "/api/v1/series", **{"match[]": '{__name__=~"hypertool_.*"}'}
     )
@@ -64,7 +68,7 @@ def test_prometheus_holds_exactly_the_six_seed_series(
         labels.pop("instance")
         found.setdefault(name, set()).add(frozenset(labels))
     expected: dict[str, set[frozenset[str]]] = {}
-    for metric in n.ALL_METRICS:
+    for metric in (*n.ALL_METRICS, n.LLM_TOKENS, n.LLM_COST, n.LLM_CALL_DURATION):
         if metric.kind == "histogram":
             base = metric.prometheus_name
             expected[f"{base}_bucket"] = {frozenset({*metric.labels, "le"})}
