@@ -115,3 +115,12 @@ def test_malformed_budget_mapping_fails_at_construction(recorded: Recorded) -> N
     """Budgets given in code are checked as strictly as the file."""
     with pytest.raises(ConfigurationError, match=r"budgets\['a'\]: expected a whole number"):
         PersonaMetricsCollector({"a": 1.5}, telemetry=recorded.telemetry)  # type: ignore[dict-item]
+
+
+def test_shipped_budgets_file_holds_the_seed_defaults() -> None:
+    """The repository's budgets.yaml loads and matches the seed's budgets."""
+    from hypertool_agent import DEFAULT_BUDGETS
+
+    shipped = load_budgets(Path(__file__).resolve().parents[2] / "budgets.yaml")
+    assert {b.persona: b.tokens for b in shipped} == dict(DEFAULT_BUDGETS)
+    assert {b.period for b in shipped} == {"1d"}

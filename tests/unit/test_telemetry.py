@@ -182,3 +182,52 @@ def test_cumulative_application_meter_provider_gets_a_warning() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
     )
     assert "exports counters as cumulative" in done.stderr
+
+
+MEMORY_WITHOUT_COLLECTOR = textwrap.dedent(
+    """
+    import resource, json
+    from hypertool_agent import PersonaMetricsCollector, WorkflowTracer
+
+    collector = PersonaMetricsCollector()
+
+    def work(rounds):
+        with WorkflowTracer("soak", collector) as tracer:
+            for i in range(rounds):
+                with tracer.stage_context(f"stage-{i % 10}", "backend-engineer"):
+                    collector.record_token_usage(f"p-{i % 20}", "soak", "gpt-4", 3)
+
+    def rss_mib():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    work(5_000)          # reach steady state: queues full, instruments created
+    warm = rss_mib()
+    work(50_000)         # ten times more, with nowhere to send it
+    print(json.dumps({"warm": warm, "after": rss_mib()}))
+    """
+)
+
+
+def test_memory_stays_bounded_without_a_collector() -> None:
+    """50,000 more stages with nowhere to export them grow memory by a bounded amount."""
+    import json
+
+    (port,) = free_ports(1)
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY_WITHOUT_COLLECTOR],
+        env={
+            **os.environ,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+            "HYPERTOOL_SHUTDOWN_TIMEOUT": "0.5",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "OTEL_METRIC_EXPORT_INTERVAL": "200",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    rss = json.loads(done.stdout)
+    # Unbounded buffering would hold 50,000 spans (tens of MiB); the span queue holds
+    # 2,048 and delta metrics are dropped after each failed export.
+    assert rss["after"] - rss["warm"] < 15, rss

@@ -59,6 +59,20 @@ def test_seed_basic_usage_runs_unchanged(recorded: Recorded) -> None:
     for span in [*stages, *personas]:
         assert span.parent is not None
         assert span.parent.span_id == workflow.context.span_id
+    # Persona switches show in the trace as events on the workflow span.
+    switches = [dict(e.attributes or {}) for e in workflow.events]
+    assert switches == [
+        {
+            "hypertool.persona.from": "none",
+            "hypertool.persona.to": "backend-engineer",
+            n.ATTR_CHATMODE: "chatmode",
+        },
+        {
+            "hypertool.persona.from": "backend-engineer",
+            "hypertool.persona.to": "testing-specialist",
+            n.ATTR_CHATMODE: "chatmode",
+        },
+    ]
     # Both personas were timed: the last one when the workflow ended.
     assert sorted(str((s.attributes or {})[n.ATTR_PERSONA]) for s in personas) == [
         "backend-engineer",
