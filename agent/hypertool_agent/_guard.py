@@ -11,7 +11,7 @@ import logging
 import math
 import numbers
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final, cast
 
 from hypertool_agent import _names as n
@@ -25,6 +25,12 @@ MAX_LABEL_LENGTH: Final = 128
 DROP_NEGATIVE: Final = "negative"
 DROP_NOT_FINITE: Final = "not_finite"
 DROP_NOT_A_NUMBER: Final = "not_a_number"
+DROP_TOO_LARGE: Final = "too_large"
+#: Above 2**53 a token count is not exact as a double, and OTLP refuses values above 2**63
+#: for the whole export: no real count comes near either.
+MAX_TOKENS: Final = 2**53
+#: Bound of the label cache: a few labels per key times the cardinality limit.
+_MAX_KNOWN: Final = 100_000
 
 
 class Guard:
@@ -38,6 +44,9 @@ class Guard:
         """Keep at most ``max_label_values`` distinct values per label key."""
         self.max_label_values = max_label_values
         self._seen: dict[str, set[str]] = {}
+        self._reserved: dict[str, set[str]] = {}
+        #: (key, raw value) -> label, for raw strings already accepted.
+        self._known: dict[tuple[str, str], str] = {}
         self._warned: set[str] = set()
         self._lock = threading.Lock()
         self._on_drop = on_drop
@@ -50,15 +59,26 @@ class Guard:
             self._warned.add(kind)
         _log.warning("hypertool: " + message + " (logged once)", *args)
 
+    def reserve(self, key: str, values: Iterable[str]) -> None:
+        """Always keep ``values`` of ``key`` as they are, outside the cardinality limit."""
+        with self._lock:
+            self._reserved.setdefault(key, set()).update(values)
+
     def label(self, key: str, value: object) -> str:
         """A usable label value: a non-empty string of bounded length and cardinality."""
-        text = self._text(key, value)
+        if type(value) is str:
+            known = self._known.get((key, value))
+            if known is not None:  # the hot path: a value seen before, no lock
+                return known
+        text = self.text(key, value)
         with self._lock:
-            seen = self._seen.setdefault(key, set())
-            if text in seen:
+            if text in self._reserved.get(key, ()):
+                self._remember(key, value, text)
                 return text
-            if len(seen) < self.max_label_values:
+            seen = self._seen.setdefault(key, set())
+            if text in seen or len(seen) < self.max_label_values:
                 seen.add(text)
+                self._remember(key, value, text)
                 return text
         self.warn_once(
             f"cardinality:{key}",
@@ -70,7 +90,20 @@ class Guard:
         )
         return n.OTHER
 
-    def _text(self, key: str, value: object) -> str:
+    def _remember(self, key: str, value: object, text: str) -> None:
+        # Only accepted values are remembered, so the cache is as bounded as the labels.
+        if type(value) is str and len(self._known) < _MAX_KNOWN:
+            self._known[(key, value)] = text
+
+    def text(self, key: str, value: object) -> str:
+        """``value`` as a clean string: stripped, at most 128 characters, never empty."""
+        if (
+            type(value) is str
+            and 0 < len(value) <= MAX_LABEL_LENGTH
+            and not value[0].isspace()
+            and not value[-1].isspace()
+        ):
+            return value
         if value is None or (isinstance(value, str) and not value.strip()):
             self.warn_once(f"empty:{key}", "empty %s recorded as %r", key, n.UNKNOWN)
             return n.UNKNOWN
@@ -80,7 +113,10 @@ class Guard:
             self.warn_once(
                 f"type:{key}", "%s of type %s recorded as its str()", key, type(value).__name__
             )
-            value = str(value)
+            try:
+                value = str(value)
+            except Exception:  # noqa: BLE001 - a broken __str__ is the caller's, not a crash
+                return n.UNKNOWN
         text = value.strip()
         if len(text) > MAX_LABEL_LENGTH:
             self.warn_once(
@@ -96,6 +132,8 @@ class Guard:
         rounded to the nearest whole number. Negative, NaN, infinite, boolean and
         non-numeric counts are dropped.
         """
+        if type(value) is int and 0 <= value <= MAX_TOKENS:
+            return value  # the hot path
         reason = self._invalid(value)
         if reason is not None:
             self._drop(reason, value)
@@ -111,7 +149,7 @@ class Guard:
         return count
 
     @staticmethod
-    def _invalid(value: object) -> str | None:
+    def _invalid(value: object) -> str | None:  # noqa: PLR0911 - one return per drop reason
         """Why ``value`` cannot be a token count, or None if it can."""
         if isinstance(value, bool):
             return DROP_NOT_A_NUMBER
@@ -120,11 +158,16 @@ class Guard:
                 value = float(value)
             except ValueError:
                 return DROP_NOT_A_NUMBER
+        if isinstance(value, numbers.Integral):
+            whole = int(value)  # no float: a huge int would overflow it
+            return DROP_TOO_LARGE if whole > MAX_TOKENS else DROP_NEGATIVE if whole < 0 else None
         if not isinstance(value, numbers.Real | decimal.Decimal):
             return DROP_NOT_A_NUMBER
         real = float(value)
         if not math.isfinite(real):
             return DROP_NOT_FINITE
+        if real > MAX_TOKENS:
+            return DROP_TOO_LARGE
         return DROP_NEGATIVE if real < 0 else None
 
     def _drop(self, reason: str, value: object) -> None:

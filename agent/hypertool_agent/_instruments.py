@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
-from functools import cache
 
 from opentelemetry.metrics import Counter, Meter, _Gauge
 
@@ -30,9 +31,24 @@ def _counter(meter: Meter, name: n.MetricName) -> Counter:
     return meter.create_counter(name.otel_name, unit=name.unit, description=name.description)
 
 
-@cache
+_lock = threading.Lock()
+
+
 def instruments(telemetry: Telemetry) -> Instruments:
     """The instruments of ``telemetry``: every collector in a process adds to the same ones."""
+    found = _by_telemetry.get(telemetry)
+    if found is None:
+        with _lock:  # one set, hence one guard and one cardinality bound, per Telemetry
+            found = _by_telemetry.get(telemetry)
+            if found is None:
+                found = _by_telemetry[telemetry] = _create(telemetry)
+    return found
+
+
+_by_telemetry: weakref.WeakKeyDictionary[Telemetry, Instruments] = weakref.WeakKeyDictionary()
+
+
+def _create(telemetry: Telemetry) -> Instruments:
     meter = telemetry.meter
     dropped = _counter(meter, n.DROPPED_MEASUREMENTS)
     gauge = n.TOKEN_BUDGET_REMAINING

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 ENV_CAPTURE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+#: A dated or pinned version after a model family's name.
+_VERSION_SUFFIX: Final = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|@.+|:.+)$")
 #: Longest prompt or completion text put on a span when capture is on.
 MAX_CONTENT_CHARS: Final = 8192
 
@@ -96,11 +99,16 @@ class PriceTable:
         self._prices = table
 
     def price(self, model: str) -> Price | None:
-        """The price of ``model``: exact, else the longest entry it extends with -, : or @."""
+        """The price of ``model``: its own entry, else its family's for a dated version.
+
+        ``gpt-4o-2024-08-06``, ``claude-sonnet-4-20250514`` and ``claude-3-5-sonnet-latest``
+        take the price of their family; ``o3-mini`` or ``gpt-4-32k`` are other models and
+        need entries of their own.
+        """
         if model in self._prices:
             return self._prices[model]
-        matches = [m for m in self._prices if model.startswith(m) and model[len(m)] in "-:@"]
-        return self._prices[max(matches, key=len)] if matches else None
+        family = _VERSION_SUFFIX.sub("", model)
+        return self._prices.get(family)
 
     def cost(self, model: str, usage: Usage) -> float | None:
         """The cost of ``usage`` in USD, or None for a model without a price."""
@@ -161,6 +169,23 @@ def extract_usage(response: object) -> Usage | None:
     return Usage(prompt, completion, cache_read_tokens=min(cached or 0, prompt))
 
 
+def _provider(model: str | None) -> str | None:
+    """The gen_ai.provider.name a model name implies, for the models we know."""
+    if model is None:
+        return None
+    for prefixes, provider in _PROVIDERS:
+        if model.startswith(prefixes):
+            return provider
+    return None
+
+
+_PROVIDERS: Final = (
+    (("gpt-", "o1", "o3", "o4", "chatgpt-"), "openai"),
+    (("claude-",), "anthropic"),
+    (("gemini-",), "gcp.gemini"),
+)
+
+
 def _response_model(response: object) -> str | None:
     model = _field(response, "model")
     return model if isinstance(model, str) and model else None
@@ -186,7 +211,7 @@ class LLMCall:
     ) -> None:
         """Prepare a call; the span starts on entering the context."""
         self._llm = llm
-        self._model = model
+        self._model = None if model is None else llm.instruments.guard.text(n.MODEL, model)
         collector = llm.collector
         self._persona = persona or collector.current_persona or n.UNKNOWN
         self._chatmode = chatmode or collector.current_chatmode or n.UNKNOWN
@@ -194,6 +219,8 @@ class LLMCall:
         self.span: Span | None = None
         self.usage: Usage | None = None
         self.cost_usd: float | None = None
+        self._recorded = False
+        self._model_label: str | None = None
 
     def __enter__(self) -> Self:
         guard = self._llm.instruments.guard
@@ -208,6 +235,7 @@ class LLMCall:
                     n.GEN_AI_AGENT_NAME: persona,
                     n.ATTR_PERSONA: persona,
                     **({n.GEN_AI_REQUEST_MODEL: self._model} if self._model else {}),
+                    **({n.GEN_AI_PROVIDER_NAME: p} if (p := _provider(self._model)) else {}),
                 },
                 record_exception=False,
                 set_status_on_exception=False,
@@ -225,45 +253,59 @@ class LLMCall:
         prompt: str | None = None,
         completion: str | None = None,
     ) -> Usage | None:
-        """Record the call's response: its usage, cost and (if captured) content."""
-        if usage is None and response is not None:
-            usage = extract_usage(response)
-        model = model or self._model or _response_model(response) or n.UNKNOWN
+        """Record the call's response: its usage, cost and (if captured) content.
+
+        Once per call: a second record() is ignored with a warning, never counted twice.
+        """
         llm, span = self._llm, self.span
         guard = llm.instruments.guard
+        if self._recorded:
+            guard.warn_once("llm:twice", "LLMCall.record() called twice; the second is ignored")
+            return self.usage
+        self._recorded = True
+        if usage is None and response is not None:
+            usage = extract_usage(response)
+        response_model = _response_model(response)
+        model_name = guard.text(n.MODEL, model or self._model or response_model)
+        self._model_label = guard.label(n.MODEL, model_name)
         if span is not None:
-            span.set_attribute(n.ATTR_MODEL, guard.label(n.MODEL, model))
-            if (response_model := _response_model(response)) is not None:
+            if response_model is not None:
                 span.set_attribute(n.GEN_AI_RESPONSE_MODEL, response_model)
             if llm.capture_content:
                 self._capture(span, prompt, completion or _completion_text(response))
+        if usage is not None:
+            usage = self._checked(usage)
         if usage is None:
             guard.warn_once(
                 "llm:no-usage",
-                "an LLM response for model %r carries no token usage: its tokens are not "
-                "recorded (pass usage=Usage(...) to record them)",
-                model,
+                "an LLM response for model %r carries no usable token usage: its tokens are "
+                "not recorded (pass usage=Usage(...) to record them)",
+                model_name,
             )
             return None
         self.usage = usage
-        llm.collector.record_token_usage(self._persona, self._chatmode, model, usage.total_tokens)
-        persona, model_label = guard.label(n.PERSONA, self._persona), guard.label(n.MODEL, model)
+        llm.collector.record_token_usage(
+            self._persona, self._chatmode, model_name, usage.total_tokens
+        )
+        persona = guard.label(n.PERSONA, self._persona)
         for token_type, count in (
             (n.TOKEN_TYPE_INPUT, usage.input_tokens),
             (n.TOKEN_TYPE_OUTPUT, usage.output_tokens),
         ):
             llm.instruments.llm_tokens.add(
-                count, {n.PERSONA: persona, n.MODEL: model_label, n.TOKEN_TYPE: token_type}
+                count, {n.PERSONA: persona, n.MODEL: self._model_label, n.TOKEN_TYPE: token_type}
             )
-        self.cost_usd = llm.prices.cost(model, usage)
+        self.cost_usd = llm.prices.cost(model_name, usage)
         if self.cost_usd is None:
             guard.warn_once(
-                f"llm:no-price:{model_label}",
+                f"llm:no-price:{self._model_label}",
                 "no price for model %r: its cost is not recorded (add it to the PriceTable)",
-                model,
+                model_name,
             )
         else:
-            llm.instruments.llm_cost.add(self.cost_usd, {n.PERSONA: persona, n.MODEL: model_label})
+            llm.instruments.llm_cost.add(
+                self.cost_usd, {n.PERSONA: persona, n.MODEL: self._model_label}
+            )
         if span is not None:
             span.set_attribute(n.GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens)
             span.set_attribute(n.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens)
@@ -271,14 +313,26 @@ class LLMCall:
                 span.set_attribute(n.ATTR_COST_USD, self.cost_usd)
         return usage
 
+    def _checked(self, usage: Usage) -> Usage | None:
+        """``usage`` with every count valid, or None (counted as dropped) if one is not."""
+        tokens = self._llm.instruments.guard.tokens
+        counts = [
+            tokens(getattr(usage, f))
+            for f in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+        ]
+        if any(c is None for c in counts):
+            return None
+        inp, out, read, write = cast(list[int], counts)
+        return Usage(inp, out, min(read, inp), min(write, inp - min(read, inp)))
+
     @staticmethod
-    def _capture(span: Span, prompt: str | None, completion: str | None) -> None:
-        if prompt is not None:
-            span.add_event("gen_ai.content.prompt", {"gen_ai.prompt": prompt[:MAX_CONTENT_CHARS]})
-        if completion is not None:
-            span.add_event(
-                "gen_ai.content.completion", {"gen_ai.completion": completion[:MAX_CONTENT_CHARS]}
-            )
+    def _capture(span: Span, prompt: object, completion: object) -> None:
+        for event, key, text in (
+            ("gen_ai.content.prompt", "gen_ai.prompt", prompt),
+            ("gen_ai.content.completion", "gen_ai.completion", completion),
+        ):
+            if text is not None:
+                span.add_event(event, {key: str(text)[:MAX_CONTENT_CHARS]})
 
     def __exit__(
         self,
@@ -290,11 +344,10 @@ class LLMCall:
         self._stack = None
         if span is None or stack is None:
             return
-        if self.usage is None:
-            # Without a recorded response the span still needs its model label: the
-            # collector makes the call-duration histogram from it.
-            model = self._model or n.UNKNOWN
-            span.set_attribute(n.ATTR_MODEL, self._llm.instruments.guard.label(n.MODEL, model))
+        # The collector makes the call-duration histogram from the span's model label.
+        if self._model_label is None:
+            self._model_label = self._llm.instruments.guard.label(n.MODEL, self._model)
+        span.set_attribute(n.ATTR_MODEL, self._model_label)
         if exc is not None:
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))

@@ -22,6 +22,7 @@ from hypertool_agent._budgets import (
     load_budgets,
     persona_budgets,
 )
+from hypertool_agent._guard import Guard
 from hypertool_agent._instruments import Instruments, instruments
 from hypertool_agent._telemetry import ConfigurationError, Telemetry, get_telemetry
 
@@ -102,15 +103,32 @@ class PersonaMetricsCollector:
             self._budgets.update(persona_budgets(load_budgets(budgets_file)))
         if budgets:
             self._budgets.update(_checked_budgets(budgets))
-        self._telemetry = telemetry if telemetry is not None else get_telemetry()
-        self._instruments: Instruments = instruments(self._telemetry)
-        self._guard = self._instruments.guard
-        self._tracer = self._telemetry.tracer
+        # Without an explicit Telemetry, every call uses the current one, so that a
+        # configure() after this collector was created still takes effect.
+        self._explicit_telemetry = telemetry
         self._used: dict[str, int] = {}
         self._active: _ActivePersona | None = None
         self._lock = threading.Lock()
         _collectors.add(self)
-        _exit_hook(self._telemetry)
+        self._guard.reserve(n.PERSONA, self._budgets)
+
+    @property
+    def _telemetry(self) -> Telemetry:
+        telemetry = self._explicit_telemetry or get_telemetry()
+        _exit_hook(telemetry)
+        return telemetry
+
+    @property
+    def _instruments(self) -> Instruments:
+        return instruments(self._telemetry)
+
+    @property
+    def _guard(self) -> Guard:
+        return self._instruments.guard
+
+    @property
+    def _tracer(self) -> trace.Tracer:
+        return self._telemetry.tracer
 
     # Persona switches and time in persona -------------------------------------------------
 
@@ -128,8 +146,19 @@ class PersonaMetricsCollector:
 
     def switch_persona(self, from_persona: str | None, to_persona: str, chatmode: str) -> None:
         """Record a switch and start timing ``to_persona``; the persona left is timed now."""
-        label = self._guard.label
+        guard = self._guard
+        label = guard.label
         left_name = n.NO_PERSONA if from_persona is None else label(n.PERSONA, from_persona)
+        current = self._active
+        if current is not None and left_name != current.persona:
+            guard.warn_once(
+                "switch:from",
+                "switch_persona(from_persona=%r) while the current persona is %r: the switch "
+                "is counted as given, and the time of %r ends now",
+                left_name,
+                current.persona,
+                current.persona,
+            )
         to_name = label(n.PERSONA, to_persona)
         mode = label(n.CHATMODE, chatmode)
         self._instruments.switches.add(
@@ -178,34 +207,35 @@ class PersonaMetricsCollector:
 
     def record_token_usage(self, persona: str, chatmode: str, model: str, tokens: int) -> None:
         """Add ``tokens`` to the persona's usage and report what is left of its budget."""
-        count = self._guard.tokens(tokens)
+        instruments = self._instruments
+        guard = instruments.guard
+        count = guard.tokens(tokens)
         if count is None:
             return
-        label = self._guard.label
-        name = label(n.PERSONA, persona)
-        self._instruments.tokens_used.add(
+        label = guard.label
+        name = guard.text(n.PERSONA, persona)  # budgets go by name, never by a folded label
+        persona_label = label(n.PERSONA, name)
+        instruments.tokens_used.add(
             count,
             {
-                n.PERSONA: name,
+                n.PERSONA: persona_label,
                 n.CHATMODE: label(n.CHATMODE, chatmode),
                 n.MODEL: label(n.MODEL, model),
             },
         )
         with self._lock:
             budget = self._budgets.get(name)
-            if budget is None:
-                used = None
-            else:
+            if budget is not None:
                 used = self._used[name] = self._used.get(name, 0) + count
-        if budget is None or used is None:
-            self._guard.warn_once(
+        if budget is None:
+            guard.warn_once(
                 "budget:unknown",
                 "persona %r has no token budget: its usage is recorded, its remaining "
                 "budget is not (add it to the budgets file)",
                 name,
             )
             return
-        self._instruments.budget_remaining.set(budget - used, {n.PERSONA: name})
+        instruments.budget_remaining.set(budget - used, {n.PERSONA: persona_label})
 
     def get_remaining_budget(self, persona: str) -> int | None:
         """Tokens this process may still spend as ``persona``; None if it has no budget.
@@ -214,21 +244,26 @@ class PersonaMetricsCollector:
         since it started (or since ``reset_budget``). The fleet-wide view, across all agent
         processes and per budget period, lives in Prometheus.
         """
+        name = self._guard.text(n.PERSONA, persona)
         with self._lock:
-            budget = self._budgets.get(persona)
-            return None if budget is None else budget - self._used.get(persona, 0)
+            budget = self._budgets.get(name)
+            return None if budget is None else budget - self._used.get(name, 0)
 
     def reset_budget(self, persona: str) -> None:
         """Forget the persona's usage in this process, restoring its full budget."""
+        guard = self._guard
+        name = guard.text(n.PERSONA, persona)
         with self._lock:
-            self._used.pop(persona, None)
-            budget = self._budgets.get(persona)
+            self._used.pop(name, None)
+            budget = self._budgets.get(name)
         if budget is not None:
-            self._instruments.budget_remaining.set(budget, {n.PERSONA: persona})
+            self._instruments.budget_remaining.set(
+                budget, {n.PERSONA: guard.label(n.PERSONA, name)}
+            )
 
     # Stages and quality gates ------------------------------------------------------------
 
-    def record_quality_gate(self, workflow: str, stage: str, *, passed: bool) -> None:
+    def record_quality_gate(self, workflow: str, stage: str, passed: bool) -> None:
         """Record one quality-gate result for a stage."""
         label = self._guard.label
         result = n.RESULT_PASSED if passed else n.RESULT_FAILED

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, ExitStack
+from contextvars import Token
 from types import TracebackType
 from typing import ParamSpec, Self, TypeVar, cast, overload
 
@@ -22,13 +25,22 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 _default_collector: PersonaMetricsCollector | None = None
+_default_lock = threading.Lock()
 
 
 def _shared_collector(telemetry: Telemetry) -> PersonaMetricsCollector:
     global _default_collector  # noqa: PLW0603 - one collector shared by tracers that name none
-    if _default_collector is None or _default_collector._telemetry is not telemetry:
-        _default_collector = PersonaMetricsCollector(telemetry=telemetry)
-    return _default_collector
+    with _default_lock:
+        if _default_collector is None or _default_collector._telemetry is not telemetry:
+            _default_collector = PersonaMetricsCollector(telemetry=telemetry)
+        return _default_collector
+
+
+def _reset_run(token: Token[object | None]) -> None:
+    # A run exited in another context than it was entered in (an async generator
+    # fixture, another task) cannot restore the variable there, and need not.
+    with contextlib.suppress(ValueError):
+        current_workflow_run.reset(token)
 
 
 class _StageContext:
@@ -83,6 +95,7 @@ class WorkflowTracer:
         self.collector = collector if collector is not None else _shared_collector(self._telemetry)
         self._stack: ExitStack | None = None
         self._span: Span | None = None
+        self._depth = 0
 
     @property
     def span(self) -> Span | None:
@@ -90,6 +103,10 @@ class WorkflowTracer:
         return self._span
 
     def __enter__(self) -> Self:
+        if self._stack is not None:
+            # One run per tracer at a time; a nested `with` of the same tracer is the same run.
+            self._depth += 1
+            return self
         stack = ExitStack()
         self._span = stack.enter_context(
             self._telemetry.tracer.start_as_current_span(
@@ -104,7 +121,7 @@ class WorkflowTracer:
             )
         )
         token = current_workflow_run.set(self)
-        stack.callback(current_workflow_run.reset, token)
+        stack.callback(_reset_run, token)
         self._stack = stack
         return self
 
@@ -114,6 +131,9 @@ class WorkflowTracer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._depth:
+            self._depth -= 1
+            return
         span, stack = self._span, self._stack
         self._span, self._stack = None, None
         if span is None or stack is None:

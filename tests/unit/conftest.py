@@ -23,6 +23,8 @@ class Recorded:
     telemetry: Telemetry
     reader: InMemoryMetricReader
     spans_exporter: InMemorySpanExporter
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
 
     def points(self, otel_name: str) -> dict[frozenset[tuple[str, Any]], Any]:
         """Data points of one metric, keyed by their attribute sets."""
@@ -56,7 +58,7 @@ def recorded() -> Iterator[Recorded]:
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     meter_provider = MeterProvider(metric_readers=[reader])
     telemetry = configure(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    yield Recorded(telemetry, reader, exporter)
+    yield Recorded(telemetry, reader, exporter, tracer_provider, meter_provider)
     tracer_provider.shutdown()
     meter_provider.shutdown()
 

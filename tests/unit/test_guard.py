@@ -123,8 +123,8 @@ def test_unknown_personas_are_recorded_without_a_budget(
 def test_ten_thousand_distinct_names_fold_into_other(recorded: Recorded) -> None:
     """Beyond the limit, new persona and model names are recorded as "other"."""
     telemetry = configure(
-        tracer_provider=recorded.telemetry._borrowed[0],  # type: ignore[arg-type]
-        meter_provider=recorded.telemetry._borrowed[1],  # type: ignore[arg-type]
+        tracer_provider=recorded.tracer_provider,
+        meter_provider=recorded.meter_provider,
         max_label_values=50,
     )
     collector = PersonaMetricsCollector(telemetry=telemetry)
@@ -147,3 +147,49 @@ def test_bad_label_limit_fails_at_configuration_time() -> None:
 
     with pytest.raises(ConfigurationError, match="max_label_values=0"):
         configure(max_label_values=0)
+
+
+def test_absurdly_large_counts_are_dropped_so_exports_keep_working(recorded: Recorded) -> None:
+    """A count too large for an exact double is dropped, and later counts still export."""
+    collector = PersonaMetricsCollector(telemetry=recorded.telemetry)
+    collector.record_token_usage("backend-engineer", "code-gen", "gpt-4", 10**30)
+    collector.record_token_usage("backend-engineer", "code-gen", "gpt-4", "1e30")  # type: ignore[arg-type]
+    collector.record_token_usage("backend-engineer", "code-gen", "gpt-4", 5)
+    assert recorded.points(DROPPED) == {attrs(reason="too_large"): 2}
+    assert recorded.points(TOKENS) == {
+        attrs(persona="backend-engineer", chatmode="code-gen", model="gpt-4"): 5
+    }
+    assert collector.get_remaining_budget("backend-engineer") == 1995
+
+
+def test_budgets_follow_the_clean_name_whatever_the_label_limit(recorded: Recorded) -> None:
+    """Padded names and personas beyond the label limit still spend their own budget."""
+    telemetry = configure(
+        tracer_provider=recorded.tracer_provider,
+        meter_provider=recorded.meter_provider,
+        max_label_values=3,
+    )
+    collector = PersonaMetricsCollector(telemetry=telemetry)
+    for i in range(10):
+        collector.record_token_usage(f"filler-{i}", "x", "gpt-4", 1)
+    collector.record_token_usage(" data-scientist ", "x", "gpt-4", 500)
+    assert collector.get_remaining_budget("data-scientist") == 1200
+    assert collector.get_remaining_budget("  data-scientist") == 1200
+    # Budgeted personas are never folded into "other", whatever the limit.
+    personas = {dict(k)["persona"] for k in recorded.points(TOKENS)}
+    assert "data-scientist" in personas
+    assert collector.get_remaining_budget(["not", "a", "name"]) is None  # type: ignore[arg-type]
+    collector.reset_budget({})  # type: ignore[arg-type]
+    telemetry.shutdown()
+
+
+def test_a_name_whose_str_raises_is_recorded_as_unknown(recorded: Recorded) -> None:
+    """An object with a broken __str__ as a persona cannot break the caller."""
+
+    class Broken:
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    collector = PersonaMetricsCollector(telemetry=recorded.telemetry)
+    collector.record_token_usage(Broken(), "x", "gpt-4", 1)  # type: ignore[arg-type]
+    assert recorded.points(TOKENS) == {attrs(persona="unknown", chatmode="x", model="gpt-4"): 1}

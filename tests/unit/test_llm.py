@@ -182,7 +182,7 @@ def test_response_without_usage_is_not_estimated(
     with llm.call("gpt-4o", persona="a") as call:
         call.record({"text": "x" * 4000})
     assert recorded.points(n.TOKENS_USED.otel_name) == {}
-    assert "carries no token usage" in caplog.text
+    assert "carries no usable token usage" in caplog.text
 
 
 def test_unknown_model_records_tokens_but_no_cost(
@@ -211,3 +211,65 @@ def test_content_is_captured_only_when_enabled(
         "gen_ai.content.prompt": {"gen_ai.prompt": "What is 2+2?"},
         "gen_ai.content.completion": {"gen_ai.completion": "Sure, here is the plan."},
     }
+
+
+def test_variants_are_not_priced_as_their_base_model() -> None:
+    """o3-mini or gpt-4-32k are other models: no silent reuse of o3's or gpt-4's price."""
+    table = PriceTable()
+    assert table.price("o3-mini") is None
+    assert table.price("gpt-4-32k") is None
+    assert table.price("claude-3-5-sonnet-latest") == table.price("claude-3-5-sonnet")
+    assert table.price("") is None
+
+
+def test_bad_input_to_llm_calls_never_raises(
+    recorded: Recorded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Odd model names, bad usage values and non-text content are cleaned or dropped."""
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    llm = ObservableLLM(PersonaMetricsCollector(telemetry=recorded.telemetry))
+    with llm.call(123, persona="a") as call:  # type: ignore[arg-type]
+        call.record(usage=Usage(10, 5), prompt=5)  # type: ignore[arg-type]
+    with llm.call(["gpt"], persona="a") as call:  # type: ignore[arg-type]
+        call.record(usage=Usage("ten", 5))  # type: ignore[arg-type]
+    with llm.call("gpt-4o", persona="a") as call:
+        call.record(usage=Usage(float("nan"), 5))  # type: ignore[arg-type]
+    assert recorded.points(n.LLM_TOKENS.otel_name) == {
+        attrs(persona="a", model="123", token_type="input"): 10,
+        attrs(persona="a", model="123", token_type="output"): 5,
+    }
+    assert recorded.points(n.DROPPED_MEASUREMENTS.otel_name) == {
+        attrs(reason="not_a_number"): 1,
+        attrs(reason="not_finite"): 1,
+    }
+
+
+def test_recording_twice_counts_once(recorded: Recorded) -> None:
+    """A second record() of the same call is ignored, not counted again."""
+    llm = ObservableLLM(PersonaMetricsCollector(telemetry=recorded.telemetry))
+    with llm.call("gpt-4o", persona="a") as call:
+        call.record(usage=Usage(10, 0))
+        call.record(usage=Usage(10, 0))
+    assert sum(recorded.points(n.LLM_TOKENS.otel_name).values()) == 10
+
+
+def test_duration_keeps_the_response_model_without_usage(recorded: Recorded) -> None:
+    """A response with a model but no usage still labels the call span with that model."""
+    llm = ObservableLLM(PersonaMetricsCollector(telemetry=recorded.telemetry))
+    with llm.call(persona="a") as call:
+        call.record({"model": "gpt-4o-mini", "choices": []})
+    (span,) = recorded.spans(n.SPAN_TYPE_LLM_CALL)
+    assert (span.attributes or {})[n.ATTR_MODEL] == "gpt-4o-mini"
+
+
+def test_provider_name_follows_the_model(recorded: Recorded) -> None:
+    """Known model families name their provider in gen_ai.provider.name."""
+    llm = ObservableLLM(PersonaMetricsCollector(telemetry=recorded.telemetry))
+    for model in ("gpt-4o", "claude-sonnet-4", "local-llama"):
+        with llm.call(model, persona="a"):
+            pass
+    providers = [
+        (s.attributes or {}).get(n.GEN_AI_PROVIDER_NAME)
+        for s in recorded.spans(n.SPAN_TYPE_LLM_CALL)
+    ]
+    assert providers == ["openai", "anthropic", None]

@@ -9,7 +9,14 @@ import textwrap
 
 import pytest
 
-from hypertool_agent import ConfigurationError, PersonaMetricsCollector, configure
+from hypertool_agent import (
+    ConfigurationError,
+    ObservableLLM,
+    PersonaMetricsCollector,
+    Usage,
+    WorkflowTracer,
+    configure,
+)
 from tests.conftest import free_ports
 
 RECORD_AND_EXIT = textwrap.dedent(
@@ -48,7 +55,10 @@ def test_sdk_disabled_makes_everything_a_noop(monkeypatch: pytest.MonkeyPatch) -
     with collector.track_stage("wf", "stage", "backend-engineer") as span:
         assert span.is_recording() is False
     assert collector.get_remaining_budget("backend-engineer") == 1990
-    assert telemetry.flush() is True
+    with WorkflowTracer("wf", collector, telemetry=telemetry) as tracer:
+        assert tracer.run_stage("s", "backend-engineer", lambda: 7) == 7
+    with ObservableLLM(collector).call("gpt-4o") as call:
+        assert call.record(usage=Usage(1, 2)) == Usage(1, 2)
 
 
 def test_disabled_process_exits_cleanly() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.trace import StatusCode
 
 from hypertool_agent import PersonaMetricsCollector, WorkflowTracer
@@ -151,3 +153,54 @@ def test_persona_outside_any_workflow_outlives_a_workflow(recorded: Recorded) ->
         pass
     assert recorded.spans(n.SPAN_TYPE_PERSONA) == []
     assert collector.current_persona == "data-scientist"
+
+
+def test_reentering_a_tracer_is_one_run(recorded: Recorded) -> None:
+    """A nested `with` of the same tracer neither leaks a span nor ends the run early."""
+    tracer = WorkflowTracer(
+        "wf", PersonaMetricsCollector(telemetry=recorded.telemetry), telemetry=recorded.telemetry
+    )
+    with tracer, tracer:
+        pass
+    assert len(recorded.spans(n.SPAN_TYPE_WORKFLOW)) == 1
+    assert tracer.span is None
+
+
+def test_exit_in_another_context_does_not_raise(recorded: Recorded) -> None:
+    """Entering in one task and exiting in another (async fixtures do this) is tolerated."""
+    tracer = WorkflowTracer(
+        "wf", PersonaMetricsCollector(telemetry=recorded.telemetry), telemetry=recorded.telemetry
+    )
+
+    async def run() -> None:
+        await asyncio.get_running_loop().create_task(tracer.__aenter__())
+        await asyncio.get_running_loop().create_task(tracer.__aexit__(None, None, None))
+
+    asyncio.run(run())
+    assert len(recorded.spans(n.SPAN_TYPE_WORKFLOW)) == 1
+
+
+def test_configure_after_a_collector_exists_takes_effect(recorded: Recorded) -> None:
+    """A collector created before configure() records through the new configuration."""
+    from hypertool_agent import configure
+
+    collector = PersonaMetricsCollector()  # uses the current default: `recorded`
+    collector.record_token_usage("a", "x", "m", 1)
+    reader = InMemoryMetricReader()
+    telemetry = configure(
+        meter_provider=MeterProvider(metric_readers=[reader]),
+        tracer_provider=recorded.tracer_provider,
+    )
+    collector.record_token_usage("a", "x", "m", 2)
+    data = reader.get_metrics_data()
+    assert data is not None
+    values = [
+        getattr(p, "value", None)
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == n.TOKENS_USED.otel_name
+        for p in m.data.data_points
+    ]
+    assert values == [2]
+    telemetry.shutdown()
