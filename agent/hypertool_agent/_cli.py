@@ -80,6 +80,16 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print what was emitted as JSON instead of the summary"
     )
     _stack_parser(sub)
+    budgets = sub.add_parser("budgets", help="fleet-wide token budgets")
+    budgets_actions = budgets.add_subparsers(dest="action", required=True)
+    render = budgets_actions.add_parser(
+        "render", help="write prometheus/rules/budgets.yml from budgets.yaml"
+    )
+    render.add_argument(
+        "--check",
+        action="store_true",
+        help="only check that the rules file is current (exit 1 if not)",
+    )
     return parser
 
 
@@ -113,9 +123,29 @@ def _stack(args: argparse.Namespace) -> int:
     return 0 if all(s.startswith("healthy") for s in report.values()) else 3
 
 
+def _budgets(args: argparse.Namespace) -> int:
+    from hypertool_agent._budgetrules import BUDGETS_FILE, RULES_FILE, render_file
+    from hypertool_agent._stackbuild import project_root
+
+    root = project_root()
+    current = render_file(root, check=args.check)
+    if args.check:
+        print(
+            f"{RULES_FILE}: " + ("current" if current else "stale: run `hypertool budgets render`")
+        )
+        return 0 if current else 1
+    print(
+        f"{RULES_FILE}: "
+        + ("already current" if current else f"rendered from {BUDGETS_FILE}")
+        + ". Reload Prometheus to apply: curl -X POST http://127.0.0.1:9090/-/reload"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hypertool`` console script."""
     from hypertool_agent._stackbuild import StackError
+    from hypertool_agent._telemetry import ConfigurationError
 
     args = _parser().parse_args(argv)
     try:
@@ -134,8 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 out=sys.stdout,
             )
             return 0
+        if args.command == "budgets":
+            return _budgets(args)
         return _stack(args)
-    except StackError as exc:
+    except (StackError, ConfigurationError) as exc:
         print(f"hypertool: {exc}", file=sys.stderr)
         return 2
 

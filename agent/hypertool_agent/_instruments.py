@@ -6,7 +6,7 @@ import threading
 import weakref
 from dataclasses import dataclass
 
-from opentelemetry.metrics import Counter, Meter, _Gauge
+from opentelemetry.metrics import Counter, Meter
 
 from hypertool_agent import _names as n
 from hypertool_agent._guard import Guard
@@ -20,7 +20,7 @@ class Instruments:
     switches: Counter
     tokens_used: Counter
     quality_gate: Counter
-    budget_remaining: _Gauge
+    workflow_tokens: Counter
     llm_tokens: Counter
     llm_cost: Counter
     dropped: Counter
@@ -51,14 +51,11 @@ _by_telemetry: weakref.WeakKeyDictionary[Telemetry, Instruments] = weakref.WeakK
 def _create(telemetry: Telemetry) -> Instruments:
     meter = telemetry.meter
     dropped = _counter(meter, n.DROPPED_MEASUREMENTS)
-    gauge = n.TOKEN_BUDGET_REMAINING
     return Instruments(
         switches=_counter(meter, n.PERSONA_SWITCHES),
         tokens_used=_counter(meter, n.TOKENS_USED),
         quality_gate=_counter(meter, n.QUALITY_GATE),
-        budget_remaining=meter.create_gauge(
-            gauge.otel_name, unit=gauge.unit, description=gauge.description
-        ),
+        workflow_tokens=_counter(meter, n.WORKFLOW_TOKENS),
         llm_tokens=_counter(meter, n.LLM_TOKENS),
         llm_cost=_counter(meter, n.LLM_COST),
         dropped=dropped,

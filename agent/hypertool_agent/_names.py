@@ -80,7 +80,8 @@ GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 SCOPE_NAME: Final = "hypertool_agent"
 
 Kind = Literal["counter", "gauge", "histogram"]
-Source = Literal["metric", "span"]
+#: Where a series comes from: agent metrics, agent spans, or Prometheus recording rules.
+Source = Literal["metric", "span", "rule"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class MetricName:
     @property
     def prometheus_name(self) -> str:
         """The name the collector's prometheus exporter publishes."""
+        if self.source == "rule":
+            return self.otel_name  # recording rules are named in Prometheus terms already
         base = self.otel_name.replace(".", "_")
         if self.unit == "s":
             base += "_seconds"
@@ -130,12 +133,12 @@ TOKENS_USED: Final = MetricName(
     description="LLM tokens used.",
 )
 TOKEN_BUDGET_REMAINING: Final = MetricName(
-    otel_name="hypertool.persona.token_budget_remaining",
+    otel_name="hypertool_persona_token_budget_remaining",
     unit="{token}",
     kind="gauge",
     labels=(PERSONA,),
-    source="metric",
-    description="Tokens left in the persona's budget, as last reported by an agent process.",
+    source="rule",
+    description="Tokens left in the persona's fleet-wide budget for the current period.",
 )
 STAGE_DURATION: Final = MetricName(
     otel_name="hypertool.workflow.stage.duration",
@@ -154,6 +157,14 @@ QUALITY_GATE: Final = MetricName(
     description="Quality-gate results.",
 )
 
+WORKFLOW_TOKENS: Final = MetricName(
+    otel_name="hypertool.workflow.tokens_used",
+    unit="{token}",
+    kind="counter",
+    labels=(WORKFLOW, PERSONA, MODEL),
+    source="metric",
+    description="LLM tokens used inside workflow runs, for budgets narrowed to a workflow.",
+)
 LLM_TOKENS: Final = MetricName(
     otel_name="hypertool.llm.tokens",
     unit="{token}",
@@ -208,10 +219,29 @@ ALL_METRICS: Final = (
 )
 
 #: What agents produce beyond the seed's six.
-EXTRA_METRICS: Final = (LLM_TOKENS, LLM_COST, LLM_CALL_DURATION, DROPPED_MEASUREMENTS)
+EXTRA_METRICS: Final = (
+    WORKFLOW_TOKENS,
+    LLM_TOKENS,
+    LLM_COST,
+    LLM_CALL_DURATION,
+    DROPPED_MEASUREMENTS,
+)
 
 #: Everything the collector publishes.
-COLLECTOR_METRICS: Final = (*ALL_METRICS, *EXTRA_METRICS, PIPELINE_REJECTED_POINTS)
+COLLECTOR_METRICS: Final = (
+    *(m for m in ALL_METRICS if m.source != "rule"),
+    *EXTRA_METRICS,
+    PIPELINE_REJECTED_POINTS,
+)
+
+# Budget series, made by the recording rules prometheus/rules/budgets.yml renders from
+# budgets.yaml. Labels: persona, model and workflow ("any" when the budget is not
+# narrowed to one), and the budget's rolling period.
+BUDGET_LABELS: Final = (PERSONA, MODEL, WORKFLOW, "period")
+ANY: Final = "any"
+BUDGET_LIMIT: Final = "persona:hypertool_token_budget:limit"
+BUDGET_USED: Final = "persona:hypertool_tokens_used:budget_period"
+BUDGET_USED_RATIO: Final = "persona:hypertool_token_budget:used_ratio"
 
 #: Histogram bucket bounds in seconds, shared by the collector config (which builds the
 #: histograms) and the tests. Agent stages run from sub-second tool calls to long

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
@@ -27,6 +28,10 @@ from hypertool_agent._instruments import Instruments, instruments
 from hypertool_agent._telemetry import ConfigurationError, Telemetry, get_telemetry
 
 
+class _WorkflowRun(Protocol):
+    workflow_name: str
+
+
 @dataclass
 class _ActivePersona:
     persona: str
@@ -37,7 +42,7 @@ class _ActivePersona:
 
 
 #: The innermost WorkflowTracer run on this thread or task, set by WorkflowTracer.
-current_workflow_run: ContextVar[object | None] = ContextVar(
+current_workflow_run: ContextVar[_WorkflowRun | None] = ContextVar(
     "hypertool_current_workflow_run", default=None
 )
 
@@ -215,18 +220,25 @@ class PersonaMetricsCollector:
         label = guard.label
         name = guard.text(n.PERSONA, persona)  # budgets go by name, never by a folded label
         persona_label = label(n.PERSONA, name)
+        model_label = label(n.MODEL, model)
         instruments.tokens_used.add(
             count,
             {
                 n.PERSONA: persona_label,
                 n.CHATMODE: label(n.CHATMODE, chatmode),
-                n.MODEL: label(n.MODEL, model),
+                n.MODEL: model_label,
             },
         )
+        run = current_workflow_run.get()
+        if run is not None:  # for budgets narrowed to a workflow
+            instruments.workflow_tokens.add(
+                count,
+                {n.WORKFLOW: run.workflow_name, n.PERSONA: persona_label, n.MODEL: model_label},
+            )
         with self._lock:
             budget = self._budgets.get(name)
             if budget is not None:
-                used = self._used[name] = self._used.get(name, 0) + count
+                self._used[name] = self._used.get(name, 0) + count
         if budget is None:
             guard.warn_once(
                 "budget:unknown",
@@ -234,8 +246,6 @@ class PersonaMetricsCollector:
                 "budget is not (add it to the budgets file)",
                 name,
             )
-            return
-        instruments.budget_remaining.set(budget - used, {n.PERSONA: persona_label})
 
     def get_remaining_budget(self, persona: str) -> int | None:
         """Tokens this process may still spend as ``persona``; None if it has no budget.
@@ -251,15 +261,9 @@ class PersonaMetricsCollector:
 
     def reset_budget(self, persona: str) -> None:
         """Forget the persona's usage in this process, restoring its full budget."""
-        guard = self._guard
-        name = guard.text(n.PERSONA, persona)
+        name = self._guard.text(n.PERSONA, persona)
         with self._lock:
             self._used.pop(name, None)
-            budget = self._budgets.get(name)
-        if budget is not None:
-            self._instruments.budget_remaining.set(
-                budget, {n.PERSONA: guard.label(n.PERSONA, name)}
-            )
 
     # Stages and quality gates ------------------------------------------------------------
 

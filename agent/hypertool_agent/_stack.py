@@ -36,6 +36,10 @@ JOB_COLLECTOR_EXPORTER = "hypertool-collector"
 JOB_COLLECTOR_TELEMETRY = "otel-collector"
 JOB_PROMETHEUS = "prometheus"
 
+#: Prometheus flags the stack depends on, the same in docker-compose.yml (a test checks).
+#: created-timestamp-zero-ingestion stores a 0 at each counter's start: see otelcol.yaml.
+PROMETHEUS_FLAGS = ("--enable-feature=created-timestamp-zero-ingestion",)
+
 PORT_LABELS = {
     "otlp_grpc": "OTLP gRPC",
     "otlp_http": "OTLP HTTP",
@@ -196,6 +200,7 @@ class Stack:
                     f"--storage.tsdb.path={state / 'prometheus-data'}",
                     f"--web.listen-address=127.0.0.1:{p.prometheus}",
                     "--web.enable-lifecycle",
+                    *PROMETHEUS_FLAGS,
                 ],
                 health_url=f"{self.prometheus_url}/-/ready",
                 ports={"prometheus": p.prometheus},
@@ -303,6 +308,18 @@ class Stack:
             # Half a stack helps nobody, and would hold the ports for the next attempt.
             self.down()
             raise
+
+    def restart(self, name: str, timeout: float = 60.0) -> None:
+        """Stop one service gracefully (SIGTERM: the collector flushes its batch) and start it."""
+        service = next(s for s in self.services() if s.name == name)
+        child = self._children.pop(name, None)
+        if child is not None and child.poll() is None:
+            child.terminate()
+            child.wait(timeout)
+        elif (pid := self._pid(name)) is not None:
+            _terminate(pid, _start_time(pid), timeout)
+        self._start(service)
+        self._wait_healthy(service, time.monotonic() + timeout)
 
     def _start(self, service: Service) -> None:
         with self._logfile(service.name).open("ab") as log:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, ExitStack
 from contextvars import Token
 from types import TracebackType
-from typing import ParamSpec, Self, TypeVar, cast, overload
+from typing import Any, ParamSpec, Self, TypeVar, cast, overload
 
 from opentelemetry.trace import Span, Status, StatusCode
 
@@ -36,7 +36,7 @@ def _shared_collector(telemetry: Telemetry) -> PersonaMetricsCollector:
         return _default_collector
 
 
-def _reset_run(token: Token[object | None]) -> None:
+def _reset_run(token: Token[Any]) -> None:
     # A run exited in another context than it was entered in (an async generator
     # fixture, another task) cannot restore the variable there, and need not.
     with contextlib.suppress(ValueError):

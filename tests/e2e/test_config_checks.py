@@ -61,3 +61,17 @@ def test_promtool_checks_compose_and_native_prometheus_configs(tmp_path: Path) -
 def test_amtool_checks_alertmanager_config() -> None:
     """Amtool accepts the Alertmanager config."""
     check(BINS.amtool, "check-config", ROOT / "prometheus/alertmanager.yml")
+
+
+def test_promtool_checks_every_rule_file() -> None:
+    """Promtool accepts each rule file compose and the launcher load."""
+    for rules in sorted((ROOT / "prometheus/rules").glob("*.yml")):
+        check(BINS.promtool, "check", "rules", rules)
+
+
+def test_promtool_rule_unit_tests_pass() -> None:
+    """Every promtool test in prometheus/tests passes (recording rules and alerts)."""
+    tests = sorted((ROOT / "prometheus/tests").glob("*_test.yml"))
+    assert tests
+    out = check(BINS.promtool, "test", "rules", *tests)
+    assert "SUCCESS" in out

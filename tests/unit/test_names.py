@@ -32,7 +32,7 @@ def renamed(key: str) -> str:
 
 def test_prometheus_names_follow_the_exporter_rules() -> None:
     """Each contract entry's Prometheus name is the seed's name."""
-    assert [m.prometheus_name for m in n.ALL_METRICS] == [
+    assert [m.prometheus_name for m in n.ALL_METRICS] == [  # the seed's six
         "hypertool_persona_switches_total",
         "hypertool_persona_duration_seconds",
         "hypertool_persona_tokens_used_total",
@@ -63,7 +63,7 @@ def test_collector_publishes_exactly_the_contract_metrics() -> None:
 
 def test_agent_metrics_are_selected_by_their_contract_names() -> None:
     """Each agent-fed metric's condition names the OTLP metric the agent sends."""
-    for metric in n.ALL_METRICS:
+    for metric in (m for m in n.COLLECTOR_METRICS if m is not n.PIPELINE_REJECTED_POINTS):
         spec = collector_metrics()[metric.otel_name]
         conditions = " ".join(spec["conditions"])
         if metric.source == "metric":
@@ -72,6 +72,7 @@ def test_agent_metrics_are_selected_by_their_contract_names() -> None:
             span_type = {
                 "hypertool.workflow.stage.duration": n.SPAN_TYPE_STAGE,
                 "hypertool.persona.duration": n.SPAN_TYPE_PERSONA,
+                "hypertool.llm.call.duration": n.SPAN_TYPE_LLM_CALL,
             }[metric.otel_name]
             assert f'attributes["{n.SPAN_TYPE}"] == "{span_type}"' in conditions
 
@@ -137,3 +138,56 @@ def test_images_are_pinned_in_env_and_never_latest() -> None:
         pinned = pins[match.group(1)]
         assert not pinned.endswith(":latest"), pinned
         assert re.search(r":v?\d+\.\d+\.\d+$", pinned), pinned
+
+
+def test_budget_rules_are_current_with_budgets_yaml() -> None:
+    """prometheus/rules/budgets.yml is what `hypertool budgets render` makes of budgets.yaml."""
+    from hypertool_agent._budgetrules import render_file
+
+    assert render_file(ROOT, check=True), "stale: run `hypertool budgets render`"
+
+
+def test_budget_rules_narrow_by_model_and_workflow() -> None:
+    """Narrowed budgets select their model, or the workflow series for a workflow."""
+    from hypertool_agent import Budget
+    from hypertool_agent._budgetrules import render_rules
+
+    rules = yaml.safe_load(
+        render_rules(
+            [
+                Budget("backend-engineer", 500, "1h", model="gpt-4"),
+                Budget("qa", 90, "30d", workflow='bug "fix"'),
+            ]
+        )
+    )["groups"][0]["rules"]
+    used = [r for r in rules if r["record"] == n.BUDGET_USED]
+    assert used[0]["expr"] == (
+        'sum(increase(hypertool_persona_tokens_used_total{persona="backend-engineer",'
+        'model="gpt-4"}[1h] anchored)) or vector(0)'
+    )
+    assert used[0]["labels"] == {
+        "persona": "backend-engineer",
+        "model": "gpt-4",
+        "workflow": "any",
+        "period": "1h",
+    }
+    assert used[1]["expr"] == (
+        'sum(increase(hypertool_workflow_tokens_used_total{persona="qa",'
+        'workflow="bug \\"fix\\""}[30d] anchored)) or vector(0)'
+    )
+    limits = [(r["expr"], r["labels"]["period"]) for r in rules if r["record"] == n.BUDGET_LIMIT]
+    assert limits == [("vector(500)", "1h"), ("vector(90)", "30d")]
+
+
+def test_series_retention_outlives_every_budget_period() -> None:
+    """The collector keeps fleet streams longer than the longest budget period."""
+    from hypertool_agent._budgets import load_budgets
+
+    seconds = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+    longest = max(
+        int(b.period[:-1]) * seconds[b.period[-1]] for b in load_budgets(ROOT / "budgets.yaml")
+    )
+    config = (ROOT / "collector-config/otelcol.yaml").read_text()
+    retention = re.findall(r"\$\{env:HYPERTOOL_SERIES_RETENTION:-(\d+)h\}", config)
+    assert len(retention) == 2  # delta_to_cumulative max_stale and exporter expiration
+    assert all(int(h) * 3600 >= max(longest, 30 * 86400) for h in retention)

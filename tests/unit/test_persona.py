@@ -22,8 +22,8 @@ def test_seed_default_budgets() -> None:
     }
 
 
-def test_record_token_usage_exports_tokens_and_remaining_budget(recorded: Recorded) -> None:
-    """Tokens add up per label set and the budget gauge shows budget minus usage."""
+def test_record_token_usage_exports_tokens_and_tracks_the_budget(recorded: Recorded) -> None:
+    """Tokens add up per label set; the process's own budget view is budget minus usage."""
     collector = PersonaMetricsCollector(telemetry=recorded.telemetry)
     collector.record_token_usage("backend-engineer", "code-gen", "gpt-4", 850)
     collector.record_token_usage("backend-engineer", "code-gen", "gpt-4", 100)
@@ -34,9 +34,9 @@ def test_record_token_usage_exports_tokens_and_remaining_budget(recorded: Record
         attrs(persona="backend-engineer", chatmode="code-gen", model="gpt-4"): 950,
         attrs(persona="backend-engineer", chatmode="code-gen", model="claude"): 50,
     }
-    remaining = recorded.points(n.TOKEN_BUDGET_REMAINING.otel_name)
-    assert remaining == {attrs(persona="backend-engineer"): 2000 - 1000}
     assert collector.get_remaining_budget("backend-engineer") == 1000
+    # Outside a workflow run there is no workflow to charge.
+    assert recorded.points(n.WORKFLOW_TOKENS.otel_name) == {}
 
 
 def test_budget_can_go_negative_and_reset_restores_it(recorded: Recorded) -> None:
@@ -46,8 +46,6 @@ def test_budget_can_go_negative_and_reset_restores_it(recorded: Recorded) -> Non
     assert collector.get_remaining_budget("testing-specialist") == -100
     collector.reset_budget("testing-specialist")
     assert collector.get_remaining_budget("testing-specialist") == 1500
-    remaining = recorded.points(n.TOKEN_BUDGET_REMAINING.otel_name)
-    assert remaining == {attrs(persona="testing-specialist"): 1500}
 
 
 def test_budgets_can_be_overridden_and_extended(recorded: Recorded) -> None:

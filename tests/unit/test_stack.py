@@ -192,3 +192,11 @@ def test_status_and_down_use_the_ports_up_started_on(tmp_path: Path) -> None:
     ports = Ports(prometheus=19999)
     (tmp_path / "ports.json").write_text(json.dumps(asdict(ports)))
     assert Stack.from_state(ROOT, tmp_path).ports == ports
+
+
+def test_compose_runs_prometheus_with_the_launchers_flags() -> None:
+    """Every Prometheus flag the native stack depends on is also in compose's command."""
+    from hypertool_agent._stack import PROMETHEUS_FLAGS
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert set(PROMETHEUS_FLAGS) <= set(compose["services"]["prometheus"]["command"])

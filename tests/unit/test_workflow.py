@@ -54,6 +54,11 @@ def test_seed_basic_usage_runs_unchanged(recorded: Recorded) -> None:
         attrs(workflow="my_workflow", stage="api_design", result="passed"): 1,
         attrs(workflow="my_workflow", stage="testing", result="passed"): 1,
     }
+    # Tokens recorded inside the run are also charged to the workflow.
+    assert recorded.points(n.WORKFLOW_TOKENS.otel_name) == {
+        attrs(workflow="my_workflow", persona="backend-engineer", model="gpt-4"): 800,
+        attrs(workflow="my_workflow", persona="testing-specialist", model="gpt-4"): 600,
+    }
     (workflow,) = recorded.spans(n.SPAN_TYPE_WORKFLOW)
     stages = recorded.spans(n.SPAN_TYPE_STAGE)
     personas = recorded.spans(n.SPAN_TYPE_PERSONA)

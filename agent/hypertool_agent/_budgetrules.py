@@ -1,0 +1,107 @@
+"""Renders the fleet-wide budget recording rules from budgets.yaml.
+
+Operators edit one file, ``budgets.yaml``; ``hypertool budgets render`` turns it into
+``prometheus/rules/budgets.yml``, which Prometheus loads in compose and natively. A test
+fails when the committed rules are older than the budgets.
+
+For each budget the rules give its limit, the tokens the whole fleet used in its rolling
+period, and the ratio of the two; per persona-wide budget, the seed's
+``hypertool_persona_token_budget_remaining{persona}``. Usage is
+``increase(...[period] anchored)``: no extrapolation, counter resets added back, and with
+Prometheus' created-timestamp zero ingestion a brand-new series' first value counted in
+full (docs/accounting.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from hypertool_agent import _names as n
+from hypertool_agent._budgets import Budget, load_budgets
+
+BUDGETS_FILE: Final = Path("budgets.yaml")
+RULES_FILE: Final = Path("prometheus") / "rules" / "budgets.yml"
+_HEADER: Final = """\
+# GENERATED from budgets.yaml by `hypertool budgets render`. Edit budgets.yaml, not this.
+#
+# Per budget: its limit, the fleet's usage in its rolling period, and their ratio; per
+# persona-wide budget, the seed's hypertool_persona_token_budget_remaining{persona}.
+# Labels model and workflow are "any" where a budget is not narrowed to one.
+"""
+
+
+def _quote(value: str) -> str:
+    """A PromQL string literal."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _usage(budget: Budget) -> str:
+    matchers = [f"{n.PERSONA}={_quote(budget.persona)}"]
+    if budget.model is not None:
+        matchers.append(f"{n.MODEL}={_quote(budget.model)}")
+    if budget.workflow is not None:
+        matchers.append(f"{n.WORKFLOW}={_quote(budget.workflow)}")
+        series = n.WORKFLOW_TOKENS.prometheus_name
+    else:
+        series = n.TOKENS_USED.prometheus_name
+    selector = f"{series}{{{','.join(matchers)}}}[{budget.period}]"
+    return f"sum(increase({selector} anchored)) or vector(0)"
+
+
+def _labels(budget: Budget) -> dict[str, str]:
+    return {
+        n.PERSONA: budget.persona,
+        n.MODEL: budget.model or n.ANY,
+        n.WORKFLOW: budget.workflow or n.ANY,
+        "period": budget.period,
+    }
+
+
+def render_rules(budgets: list[Budget]) -> str:
+    """The recording rules file for ``budgets``, as YAML text."""
+    rules: list[dict[str, Any]] = []
+    for budget in budgets:
+        rules.append(
+            {
+                "record": n.BUDGET_LIMIT,
+                "expr": f"vector({budget.tokens})",
+                "labels": _labels(budget),
+            }
+        )
+        rules.append({"record": n.BUDGET_USED, "expr": _usage(budget), "labels": _labels(budget)})
+    rules.append(
+        {
+            "record": n.BUDGET_USED_RATIO,
+            "expr": f"{n.BUDGET_USED} / {n.BUDGET_LIMIT}",
+        }
+    )
+    persona_wide = f'{{{n.MODEL}="{n.ANY}",{n.WORKFLOW}="{n.ANY}"}}'
+    rules.append(
+        {
+            "record": n.TOKEN_BUDGET_REMAINING.prometheus_name,
+            "expr": (
+                f"sum by ({n.PERSONA}) ({n.BUDGET_LIMIT}{persona_wide} - "
+                f"{n.BUDGET_USED}{persona_wide})"
+            ),
+        }
+    )
+    document = {"groups": [{"name": "hypertool-budgets", "rules": rules}]}
+    return _HEADER + yaml.safe_dump(document, sort_keys=False, width=1000)
+
+
+def render_file(root: Path, *, check: bool) -> bool:
+    """Write (or, with ``check``, compare) the rules of the repository's budgets.yaml.
+
+    Returns whether the committed rules file already matched.
+    """
+    text = render_rules(load_budgets(root / BUDGETS_FILE))
+    target = root / RULES_FILE
+    current = target.read_text() if target.is_file() else None
+    if current == text:
+        return True
+    if not check:
+        target.write_text(text)
+    return False
