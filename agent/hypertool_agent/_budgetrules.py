@@ -27,8 +27,9 @@ RULES_FILE: Final = Path("prometheus") / "rules" / "budgets.yml"
 _HEADER: Final = """\
 # GENERATED from budgets.yaml by `hypertool budgets render`. Edit budgets.yaml, not this.
 #
-# Per budget: its limit, the fleet's usage in its rolling period, and their ratio; per
-# persona-wide budget, the seed's hypertool_persona_token_budget_remaining{persona}.
+# Per budget: its limit, the fleet's usage in its rolling period, their ratio, the share at
+# which to warn, and burn rates over a long (period/24) and a short (period/288) window;
+# per persona-wide budget, the seed's hypertool_persona_token_budget_remaining{persona}.
 # Labels model and workflow are "any" where a budget is not narrowed to one.
 """
 
@@ -38,7 +39,20 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _usage(budget: Budget) -> str:
+_SECONDS: Final = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+#: Burn-rate windows as shares of the period, as SLO alerts use for a 30-day budget
+#: (1h and 5m for a day); never shorter than a few scrapes.
+_LONG_SHARE, _SHORT_SHARE = 1 / 24, 1 / 288
+_MIN_LONG_S, _MIN_SHORT_S = 300, 60
+
+
+def period_seconds(period: str) -> float:
+    """A budget period (Prometheus duration of one unit) in seconds."""
+    unit = period.lstrip("0123456789")
+    return int(period[: len(period) - len(unit)]) * _SECONDS[unit]
+
+
+def _selector(budget: Budget, window: str) -> str:
     matchers = [f"{n.PERSONA}={_quote(budget.persona)}"]
     if budget.model is not None:
         matchers.append(f"{n.MODEL}={_quote(budget.model)}")
@@ -47,8 +61,18 @@ def _usage(budget: Budget) -> str:
         series = n.WORKFLOW_TOKENS.prometheus_name
     else:
         series = n.TOKENS_USED.prometheus_name
-    selector = f"{series}{{{','.join(matchers)}}}[{budget.period}]"
+    return f"{series}{{{','.join(matchers)}}}[{window}]"
+
+
+def _usage(budget: Budget, window: str | None = None) -> str:
+    selector = _selector(budget, window or budget.period)
     return f"sum(increase({selector} anchored)) or vector(0)"
+
+
+def _burn_rate(budget: Budget, share: float, minimum: float) -> str:
+    period = period_seconds(budget.period)
+    window = max(round(period * share), minimum)
+    return f"({_usage(budget, f'{window}s')}) * {period:g} / ({window} * {budget.tokens})"
 
 
 def _labels(budget: Budget) -> dict[str, str]:
@@ -72,6 +96,24 @@ def render_rules(budgets: list[Budget]) -> str:
             }
         )
         rules.append({"record": n.BUDGET_USED, "expr": _usage(budget), "labels": _labels(budget)})
+        rules.append(
+            {
+                "record": n.BUDGET_WARNING_RATIO,
+                "expr": f"vector({budget.warning_ratio:g})",
+                "labels": _labels(budget),
+            }
+        )
+        for record, share, minimum in (
+            (n.BUDGET_BURN_RATE_LONG, _LONG_SHARE, _MIN_LONG_S),
+            (n.BUDGET_BURN_RATE_SHORT, _SHORT_SHARE, _MIN_SHORT_S),
+        ):
+            rules.append(
+                {
+                    "record": record,
+                    "expr": _burn_rate(budget, share, minimum),
+                    "labels": _labels(budget),
+                }
+            )
     rules.append(
         {
             "record": n.BUDGET_USED_RATIO,

@@ -4,6 +4,7 @@ The file (YAML or JSON) lists budgets per persona, optionally narrowed to a mode
 workflow, each over a period::
 
     period: 1d                 # default period of the entries below
+    warning_ratio: 0.8         # default share at which the "nearly exhausted" alert warns
     budgets:
       - persona: backend-engineer
         tokens: 2000
@@ -38,10 +39,12 @@ DEFAULT_BUDGETS: Mapping[str, int] = {
     "data-scientist": 1700,
 }
 DEFAULT_PERIOD: Final = "1d"
+#: Share of a budget at which HypertoolTokenBudgetNearlyExhausted warns.
+DEFAULT_WARNING_RATIO: Final = 0.8
 ENV_BUDGETS_FILE: Final = "HYPERTOOL_BUDGETS_FILE"
 #: A Prometheus duration of one unit, the form budget periods are written in.
 _PERIOD = re.compile(r"[1-9][0-9]*(ms|s|m|h|d|w|y)")
-_KEYS: Final = {"persona", "tokens", "model", "workflow", "period"}
+_KEYS: Final = {"persona", "tokens", "model", "workflow", "period", "warning_ratio"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Budget:
     period: str = DEFAULT_PERIOD
     model: str | None = None
     workflow: str | None = None
+    warning_ratio: float = DEFAULT_WARNING_RATIO
 
 
 def _fail(path: Path, key: str, expected: str, got: object) -> ConfigurationError:
@@ -69,6 +73,12 @@ def _period(path: Path, key: str, value: object) -> str:
     if not isinstance(value, str) or _PERIOD.fullmatch(value) is None:
         raise _fail(path, key, "a period such as 30m, 1h, 1d or 30d", value)
     return value
+
+
+def _ratio(path: Path, key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise _fail(path, key, "a share of the budget above 0 and at most 1, such as 0.8", value)
+    return float(value)
 
 
 def load_budgets(path: str | Path) -> list[Budget]:
@@ -88,6 +98,9 @@ def load_budgets(path: str | Path) -> list[Budget]:
     if not isinstance(document, dict) or "budgets" not in document:
         raise _fail(path, "budgets", "a top-level mapping with a 'budgets' list", document)
     default_period = _period(path, "period", document.get("period", DEFAULT_PERIOD))
+    default_warning = _ratio(
+        path, "warning_ratio", document.get("warning_ratio", DEFAULT_WARNING_RATIO)
+    )
     entries = document["budgets"]
     if not isinstance(entries, list):
         raise _fail(path, "budgets", "a list of budget entries", entries)
@@ -110,6 +123,9 @@ def load_budgets(path: str | Path) -> list[Budget]:
             model=_text(path, f"{where}.model", entry["model"]) if "model" in entry else None,
             workflow=(
                 _text(path, f"{where}.workflow", entry["workflow"]) if "workflow" in entry else None
+            ),
+            warning_ratio=_ratio(
+                path, f"{where}.warning_ratio", entry.get("warning_ratio", default_warning)
             ),
         )
         scope = (budget.persona, budget.model, budget.workflow)

@@ -242,6 +242,11 @@ ANY: Final = "any"
 BUDGET_LIMIT: Final = "persona:hypertool_token_budget:limit"
 BUDGET_USED: Final = "persona:hypertool_tokens_used:budget_period"
 BUDGET_USED_RATIO: Final = "persona:hypertool_token_budget:used_ratio"
+BUDGET_WARNING_RATIO: Final = "persona:hypertool_token_budget:warning_ratio"
+#: Burn rate: the share of the budget a full period would use at the pace of the last
+#: long (period/24) or short (period/288) window. Above 1, the budget runs out early.
+BUDGET_BURN_RATE_LONG: Final = "persona:hypertool_token_budget:burn_rate_long"
+BUDGET_BURN_RATE_SHORT: Final = "persona:hypertool_token_budget:burn_rate_short"
 
 #: Histogram bucket bounds in seconds, shared by the collector config (which builds the
 #: histograms) and the tests. Agent stages run from sub-second tool calls to long
