@@ -24,13 +24,16 @@ from hypertool_agent._budgets import Budget, load_budgets
 
 BUDGETS_FILE: Final = Path("budgets.yaml")
 RULES_FILE: Final = Path("prometheus") / "rules" / "budgets.yml"
+ALERTS_FILE: Final = Path("prometheus") / "budget-alerts.yml"
 _HEADER: Final = """\
 # GENERATED from budgets.yaml by `hypertool budgets render`. Edit budgets.yaml, not this.
 #
 # Per budget: its limit, the fleet's usage in its rolling period, their ratio, the share at
 # which to warn, and burn rates over a long (period/24) and a short (period/288) window;
 # per persona-wide budget, the seed's hypertool_persona_token_budget_remaining{persona}.
-# Labels model and workflow are "any" where a budget is not narrowed to one.
+# Labels model and workflow are "any" where a budget is not narrowed to one. Then the
+# budget alerts of prometheus/budget-alerts.yml, in the same group so that they see this
+# evaluation's usage.
 """
 
 
@@ -84,8 +87,8 @@ def _labels(budget: Budget) -> dict[str, str]:
     }
 
 
-def render_rules(budgets: list[Budget]) -> str:
-    """The recording rules file for ``budgets``, as YAML text."""
+def render_rules(budgets: list[Budget], alerts: list[dict[str, Any]] | None = None) -> str:
+    """The rules file for ``budgets``, with ``alerts`` after the recording rules."""
     rules: list[dict[str, Any]] = []
     for budget in budgets:
         rules.append(
@@ -130,8 +133,16 @@ def render_rules(budgets: list[Budget]) -> str:
             ),
         }
     )
+    rules.extend(alerts or [])
     document = {"groups": [{"name": "hypertool-budgets", "rules": rules}]}
     return _HEADER + yaml.safe_dump(document, sort_keys=False, width=1000)
+
+
+def load_alerts(root: Path) -> list[dict[str, Any]]:
+    """The budget alert rules of prometheus/budget-alerts.yml."""
+    document = yaml.safe_load((root / ALERTS_FILE).read_text())
+    alerts: list[dict[str, Any]] = document["groups"][0]["rules"]
+    return alerts
 
 
 def render_file(root: Path, *, check: bool) -> bool:
@@ -139,7 +150,7 @@ def render_file(root: Path, *, check: bool) -> bool:
 
     Returns whether the committed rules file already matched.
     """
-    text = render_rules(load_budgets(root / BUDGETS_FILE))
+    text = render_rules(load_budgets(root / BUDGETS_FILE), load_alerts(root))
     target = root / RULES_FILE
     current = target.read_text() if target.is_file() else None
     if current == text:

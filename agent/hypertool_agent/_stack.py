@@ -1,8 +1,10 @@
 """The native stack launcher: our collector, Prometheus and Alertmanager on loopback.
 
 It runs the same config files docker compose mounts. Where the environments must differ
-(addresses of the other services, scrape and rule intervals) the differences are applied
-to a runtime copy of prometheus.yml in the state folder, key by key, and nothing else.
+(addresses of the other services, scrape and rule intervals, the alert webhook URL, and
+for tests the budgets file and notification timings) the differences are applied to
+runtime copies of prometheus.yml and alertmanager.yml in the state folder, key by key,
+and nothing else. The alert rules are always the repository's.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from hypertool_agent._budgetrules import RULES_FILE, load_alerts, render_rules
+from hypertool_agent._budgets import load_budgets
 from hypertool_agent._stackbuild import (
     Binaries,
     StackError,
@@ -103,6 +107,14 @@ class Stack:
     scrape_interval: str | None = None
     evaluation_interval: str | None = None
     bins: Binaries | None = None
+    #: Budgets to render into the rules instead of the committed prometheus/rules/budgets.yml.
+    budgets_file: Path | None = None
+    #: Where Alertmanager's webhook receiver posts (default: alertmanager.yml's URL).
+    alert_webhook_url: str | None = field(
+        default_factory=lambda: os.environ.get("HYPERTOOL_ALERT_WEBHOOK_URL") or None
+    )
+    #: Route timings to override (group_wait, group_interval, repeat_interval), for tests.
+    alert_timings: dict[str, str] = field(default_factory=dict)
     #: Processes this launcher started, reaped on `down` (the CLI's exit just lets go).
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
 
@@ -152,7 +164,13 @@ class Stack:
         # Relative rule paths resolve against the config's folder; the runtime copy lives
         # in the state folder, so point them back at the repository's files.
         base = (self.root / PROMETHEUS_CONFIG).parent
-        config["rule_files"] = [str(base / p) for p in config.get("rule_files", [])]
+        rule_files = sorted(str(f) for p in config.get("rule_files", []) for f in base.glob(p))
+        if self.budgets_file is not None:
+            # Budgets from another file: its rendered rules replace the repository's.
+            committed = str(self.root / RULES_FILE)
+            rule_files = [f for f in rule_files if f != committed]
+            rule_files.append(str(self.state_dir / RULES_FILE.name))
+        config["rule_files"] = rule_files
         targets = {
             JOB_COLLECTOR_EXPORTER: f"127.0.0.1:{self.ports.collector_exporter}",
             JOB_COLLECTOR_TELEMETRY: f"127.0.0.1:{self.ports.collector_telemetry}",
@@ -166,6 +184,46 @@ class Stack:
             for static in manager.get("static_configs", []):
                 static["targets"] = [f"127.0.0.1:{self.ports.alertmanager}"]
         return config
+
+    def alertmanager_runtime_config(self) -> dict[str, Any]:
+        """alertmanager.yml as compose mounts it, with the webhook URL and timings set here."""
+        import yaml
+
+        config: dict[str, Any] = yaml.safe_load((self.root / ALERTMANAGER_CONFIG).read_text())
+        if self.alert_webhook_url:
+            for receiver in config.get("receivers", []):
+                for webhook in receiver.get("webhook_configs", []):
+                    webhook["url"] = self.alert_webhook_url
+        # Tests shorten the wait between an alert and its notification; the routing stays.
+        routes = [config["route"], *config["route"].get("routes", [])]
+        for key, value in self.alert_timings.items():
+            for route in routes:
+                if key in route or route is config["route"]:
+                    route[key] = value
+        return config
+
+    def _write_runtime_configs(self) -> None:
+        import yaml
+
+        if self.budgets_file is not None:
+            rules = render_rules(load_budgets(self.budgets_file), load_alerts(self.root))
+            (self.state_dir / RULES_FILE.name).write_text(rules)
+        (self.state_dir / "prometheus.yml").write_text(
+            yaml.safe_dump(self.prometheus_runtime_config(), sort_keys=False)
+        )
+        (self.state_dir / "alertmanager.yml").write_text(
+            yaml.safe_dump(self.alertmanager_runtime_config(), sort_keys=False)
+        )
+
+    def reload_budgets(self) -> None:
+        """Render the budgets file again and have Prometheus load the new rules."""
+        self._write_runtime_configs()
+        request = urllib.request.Request(  # noqa: S310 - our own loopback URL
+            f"{self.prometheus_url}/-/reload", method="POST"
+        )
+        with _direct.open(request, timeout=10) as response:
+            if response.status != 200:  # noqa: PLR2004 - HTTP OK
+                raise StackError(f"Prometheus refused to reload: HTTP {response.status}")
 
     def services(self) -> list[Service]:
         """The three processes, in start order."""
@@ -209,7 +267,7 @@ class Stack:
                 name="alertmanager",
                 argv=[
                     str(self.bins.alertmanager),
-                    f"--config.file={self.root / ALERTMANAGER_CONFIG}",
+                    f"--config.file={state / 'alertmanager.yml'}",
                     f"--storage.path={state / 'alertmanager-data'}",
                     f"--web.listen-address=127.0.0.1:{p.alertmanager}",
                     "--cluster.listen-address=",  # a single instance: no gossip port
@@ -285,8 +343,6 @@ class Stack:
 
     def up(self, timeout: float = 60.0) -> None:
         """Start every service that is not running and wait until all are healthy."""
-        import yaml
-
         self._check_binaries()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         services = self.services()
@@ -295,9 +351,7 @@ class Stack:
             for port_name, port in service.ports.items():
                 self._check_port(service.name, port_name, port)
         self._portsfile().write_text(json.dumps(asdict(self.ports)))
-        (self.state_dir / "prometheus.yml").write_text(
-            yaml.safe_dump(self.prometheus_runtime_config(), sort_keys=False)
-        )
+        self._write_runtime_configs()
         try:
             for service in to_start:
                 self._start(service)

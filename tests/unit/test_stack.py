@@ -56,7 +56,10 @@ def test_runtime_prometheus_config_changes_only_addresses_intervals_and_rule_pat
         "scrape_interval": "1s",
         "evaluation_interval": "2s",
     }
-    assert native["rule_files"] == [str(ROOT / "prometheus" / p) for p in compose["rule_files"]]
+    assert native["rule_files"] == sorted(
+        str(f) for p in compose["rule_files"] for f in (ROOT / "prometheus").glob(p)
+    )
+    assert any(f.endswith("budgets.yml") for f in native["rule_files"])
     targets = {
         job["job_name"]: job["static_configs"][0]["targets"] for job in native["scrape_configs"]
     }
@@ -83,7 +86,11 @@ def test_launcher_runs_the_files_compose_mounts(tmp_path: Path) -> None:
     stack = stack_with(tmp_path)
     argv = {s.name: " ".join(s.argv) for s in stack.services()}
     assert f"--config={ROOT / COLLECTOR_CONFIG}" in argv["collector"]
-    assert f"--config.file={ROOT / ALERTMANAGER_CONFIG}" in argv["alertmanager"]
+    # Alertmanager runs a copy: the compose file, with only the webhook URL (when set) and
+    # the notification timings (for tests) changed.
+    assert f"--config.file={stack.state_dir / 'alertmanager.yml'}" in argv["alertmanager"]
+    compose_am = yaml.safe_load((ROOT / ALERTMANAGER_CONFIG).read_text())
+    assert stack.alertmanager_runtime_config() == compose_am or stack.alert_webhook_url
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     mounts = {v.split(":")[0] for s in compose["services"].values() for v in s.get("volumes", [])}
     assert {f"./{COLLECTOR_CONFIG}", f"./{PROMETHEUS_CONFIG}", f"./{ALERTMANAGER_CONFIG}"} <= mounts
@@ -200,3 +207,31 @@ def test_compose_runs_prometheus_with_the_launchers_flags() -> None:
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert set(PROMETHEUS_FLAGS) <= set(compose["services"]["prometheus"]["command"])
+
+
+def test_alertmanager_copy_changes_only_the_webhook_and_timings(tmp_path: Path) -> None:
+    """The webhook URL and route timings are set; routes, grouping and inhibition stay."""
+    stack = stack_with(
+        tmp_path,
+        alert_webhook_url="http://127.0.0.1:5999/hook",
+        alert_timings={"group_wait": "1s", "group_interval": "2s"},
+    )
+    compose = yaml.safe_load((ROOT / ALERTMANAGER_CONFIG).read_text())
+    native = stack.alertmanager_runtime_config()
+    hooks = [w["url"] for r in native["receivers"] for w in r.get("webhook_configs", [])]
+    assert hooks == ["http://127.0.0.1:5999/hook"]
+    assert native["route"]["group_wait"] == "1s"
+    assert all(
+        r["group_interval"] == "2s" for r in native["route"]["routes"] if "group_interval" in r
+    )
+    assert native["inhibit_rules"] == compose["inhibit_rules"]
+    assert native["route"]["group_by"] == compose["route"]["group_by"] == ["alertname", "persona"]
+
+
+def test_a_budgets_file_replaces_the_committed_budget_rules(tmp_path: Path) -> None:
+    """With budgets_file, the rendered rules in the state folder replace budgets.yml."""
+    stack = stack_with(tmp_path, budgets_file=ROOT / "budgets.yaml")
+    rules = stack.prometheus_runtime_config()["rule_files"]
+    assert str(ROOT / "prometheus/rules/budgets.yml") not in rules
+    assert str(stack.state_dir / "budgets.yml") in rules
+    assert str(ROOT / "prometheus/rules/workflow.yml") in rules
