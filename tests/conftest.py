@@ -11,7 +11,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ from hypertool_agent._stack import Ports, Stack
 from hypertool_agent._stackbuild import binaries
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Talks to the stack on loopback directly, whatever HTTP proxy the environment names.
+LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def free_ports(count: int) -> list[int]:
@@ -51,7 +53,7 @@ class PrometheusClient:
     def api(self, path: str, **params: str) -> Any:  # noqa: ANN401 - JSON from Prometheus
         """GET an API path and return its ``data``."""
         query = urllib.parse.urlencode(params)
-        with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=10) as response:  # noqa: S310
+        with LOOPBACK.open(f"{self.url}{path}?{query}", timeout=10) as response:
             body = json.load(response)
         assert body["status"] == "success", body
         return body["data"]
@@ -128,22 +130,30 @@ def _require_binaries() -> None:
         pytest.fail(f"native binaries missing {missing}; run `hypertool stack build`")
 
 
-@pytest.fixture(scope="module")
-def native_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeStack]:
-    """A fresh collector + Prometheus + Alertmanager per test module, on free ports."""
+@contextmanager
+def running_stack(state_dir: Path, **options: Any) -> Iterator[NativeStack]:  # noqa: ANN401
+    """A collector + Prometheus + Alertmanager on free ports, with 1 s intervals."""
     _require_binaries()
     ports = Ports(
         **dict(zip([f.name for f in fields(Ports)], free_ports(len(fields(Ports))), strict=True))
     )
     stack = Stack(
         ROOT,
-        state_dir=tmp_path_factory.mktemp("stack"),
+        state_dir=state_dir,
         ports=ports,
         scrape_interval="1s",
         evaluation_interval="1s",
+        **options,
     )
     try:
         stack.up()
         yield NativeStack(stack, PrometheusClient(stack.prometheus_url))
     finally:
         stack.down()
+
+
+@pytest.fixture(scope="module")
+def native_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeStack]:
+    """A fresh stack per test module."""
+    with running_stack(tmp_path_factory.mktemp("stack")) as stack:
+        yield stack
