@@ -91,6 +91,7 @@ def alerting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlertingStack
     ) as native:
         yield AlertingStack(native, webhook, budgets)
     webhook.server.shutdown()
+    webhook.server.server_close()
 
 
 def test_budget_exhaustion_fires_notifies_and_resolves(alerting: AlertingStack) -> None:
