@@ -90,6 +90,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only check that the rules file is current (exit 1 if not)",
     )
+    dashboards = sub.add_parser("dashboards", help="Grafana dashboards")
+    dashboards_actions = dashboards.add_subparsers(dest="action", required=True)
+    render_dashboards = dashboards_actions.add_parser(
+        "render", help="write grafana/dashboards/*.json from the names contract and budgets"
+    )
+    render_dashboards.add_argument(
+        "--check", action="store_true", help="only check that the JSON is current (exit 1 if not)"
+    )
     return parser
 
 
@@ -142,6 +150,20 @@ def _budgets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dashboards(args: argparse.Namespace) -> int:
+    from hypertool_agent._dashboards import DASHBOARDS_DIR, render_dashboards
+    from hypertool_agent._stackbuild import project_root
+
+    current = render_dashboards(project_root(), check=args.check)
+    state = (
+        "current"
+        if current
+        else ("stale: run `hypertool dashboards render`" if args.check else "rendered")
+    )
+    print(f"{DASHBOARDS_DIR}: {state}")
+    return 1 if args.check and not current else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hypertool`` console script."""
     from hypertool_agent._stackbuild import StackError
@@ -166,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "budgets":
             return _budgets(args)
+        if args.command == "dashboards":
+            return _dashboards(args)
         return _stack(args)
     except (StackError, ConfigurationError) as exc:
         print(f"hypertool: {exc}", file=sys.stderr)

@@ -53,6 +53,9 @@ ATTR_STAGE: Final = "hypertool.stage.name"
 ATTR_PERSONA: Final = "hypertool.persona.name"
 ATTR_CHATMODE: Final = "hypertool.persona.chatmode"
 ATTR_QUALITY_GATE: Final = "hypertool.quality_gate.result"
+ATTR_WORKFLOW_RESULT: Final = "hypertool.workflow.result"
+WORKFLOW_SUCCEEDED: Final = "succeeded"
+WORKFLOW_FAILED: Final = "failed"
 ATTR_MODEL: Final = "hypertool.model"
 ATTR_COST_USD: Final = "hypertool.llm.cost_usd"
 #: Span attribute -> Prometheus label, renamed by the collector's ``transform/labels``.
@@ -62,6 +65,7 @@ SPAN_ATTRIBUTE_LABELS: Final = {
     ATTR_PERSONA: PERSONA,
     ATTR_CHATMODE: CHATMODE,
     ATTR_MODEL: MODEL,
+    ATTR_WORKFLOW_RESULT: RESULT,
 }
 
 # OpenTelemetry GenAI semantic conventions used on spans.
@@ -157,6 +161,14 @@ QUALITY_GATE: Final = MetricName(
     description="Quality-gate results.",
 )
 
+WORKFLOW_RUNS: Final = MetricName(
+    otel_name="hypertool.workflow.runs",
+    unit="{run}",
+    kind="counter",
+    labels=(WORKFLOW, RESULT),
+    source="span",
+    description="Workflow runs, by outcome.",
+)
 WORKFLOW_TOKENS: Final = MetricName(
     otel_name="hypertool.workflow.tokens_used",
     unit="{token}",
@@ -220,6 +232,7 @@ ALL_METRICS: Final = (
 
 #: What agents produce beyond the seed's six.
 EXTRA_METRICS: Final = (
+    WORKFLOW_RUNS,
     WORKFLOW_TOKENS,
     LLM_TOKENS,
     LLM_COST,
@@ -247,6 +260,24 @@ BUDGET_WARNING_RATIO: Final = "persona:hypertool_token_budget:warning_ratio"
 #: long (period/24) or short (period/288) window. Above 1, the budget runs out early.
 BUDGET_BURN_RATE_LONG: Final = "persona:hypertool_token_budget:burn_rate_long"
 BUDGET_BURN_RATE_SHORT: Final = "persona:hypertool_token_budget:burn_rate_short"
+BUDGET_SERIES: Final = (
+    BUDGET_LIMIT,
+    BUDGET_USED,
+    BUDGET_USED_RATIO,
+    BUDGET_WARNING_RATIO,
+    BUDGET_BURN_RATE_LONG,
+    BUDGET_BURN_RATE_SHORT,
+)
+
+#: The collector's own telemetry that dashboards and alerts read (job "otel-collector").
+COLLECTOR_TELEMETRY: Final = (
+    "otelcol_receiver_accepted_metric_points",
+    "otelcol_receiver_accepted_spans",
+    "otelcol_receiver_refused_metric_points",
+    "otelcol_receiver_refused_spans",
+    "otelcol_process_memory_rss",
+    "otelcol_process_uptime",
+)
 
 #: Histogram bucket bounds in seconds, shared by the collector config (which builds the
 #: histograms) and the tests. Agent stages run from sub-second tool calls to long

@@ -143,6 +143,9 @@ class WorkflowTracer:
         if exc is not None:
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        span.set_attribute(
+            n.ATTR_WORKFLOW_RESULT, n.WORKFLOW_FAILED if exc is not None else n.WORKFLOW_SUCCEEDED
+        )
         stack.close()
 
     async def __aenter__(self) -> Self:

@@ -45,6 +45,7 @@ def test_collector_has_exactly_the_manifest_components() -> None:
         "delta_to_cumulative",
         "transform",
         "prometheus",
+        "otlp_grpc",
         "signal_to_metrics",
         "health_check",
     }

@@ -57,6 +57,8 @@ def test_collector_publishes_exactly_the_contract_metrics() -> None:
         assert kind[shape] == metric.kind, metric.otel_name
         if shape == "sum":
             assert spec["sum"]["monotonic"] is True
+            if metric.source == "span":
+                assert spec["sum"]["value"] == "1"  # one per span
         if shape == "histogram":
             assert tuple(spec["histogram"]["buckets"]) == n.DURATION_BUCKETS_SECONDS
 
@@ -73,6 +75,7 @@ def test_agent_metrics_are_selected_by_their_contract_names() -> None:
                 "hypertool.workflow.stage.duration": n.SPAN_TYPE_STAGE,
                 "hypertool.persona.duration": n.SPAN_TYPE_PERSONA,
                 "hypertool.llm.call.duration": n.SPAN_TYPE_LLM_CALL,
+                "hypertool.workflow.runs": n.SPAN_TYPE_WORKFLOW,
             }[metric.otel_name]
             assert f'attributes["{n.SPAN_TYPE}"] == "{span_type}"' in conditions
 
@@ -103,6 +106,7 @@ def test_manifest_builds_exactly_the_components_the_config_uses() -> None:
         "deltatocumulativeprocessor": "delta_to_cumulative",
         "transformprocessor": "transform",
         "prometheusexporter": "prometheus",
+        "otlpexporter": "otlp_grpc",
         "signaltometricsconnector": "signal_to_metrics",
         "healthcheckextension": "health_check",
     }
@@ -132,6 +136,9 @@ def test_images_are_pinned_in_env_and_never_latest() -> None:
     compose = load("docker-compose.yml")
     pins = read_env_file(ROOT)
     for name, service in compose["services"].items():
+        if "build" in service:  # built from this repository; its base image is pinned in .env
+            assert "PYTHON_IMAGE" in service["build"]["args"]
+            continue
         image = service["image"]
         match = re.fullmatch(r"\$\{(\w+)\}", image)
         assert match is not None, f"{name}: image must come from .env, got {image}"

@@ -1,0 +1,107 @@
+"""Every dashboard panel's query returns data from the live stack after the demo."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import NativeStack
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARDS = sorted((ROOT / "grafana/dashboards").glob("*.json"))
+#: One value per variable, from the demo: what an operator picks from the drop-down.
+ONE_VALUE = {
+    "persona": "backend-engineer",
+    "chatmode": "backend-dev",
+    "model": "gpt-4o",
+    "workflow": "feature_implementation",
+}
+#: Grafana's macros, as Grafana would expand them for "the last hour".
+MACROS = {"$__rate_interval": "5m", "$__range": "1h", "$__interval": "15s"}
+
+
+def expand(expr: str, values: dict[str, str]) -> str:
+    """The query Grafana sends: macros and variables replaced."""
+    for macro, value in MACROS.items():
+        expr = expr.replace(macro, value)
+    return re.sub(r"\$(\w+)", lambda m: values.get(m.group(1), m.group(0)), expr)
+
+
+def cases() -> list[tuple[str, str, dict[str, str]]]:
+    """(dashboard uid, panel title, variable values) for All and for each single value."""
+    found = []
+    for path in DASHBOARDS:
+        dashboard = json.loads(path.read_text())
+        names = [v["name"] for v in dashboard["templating"]["list"]]
+        settings = [{name: ".*" for name in names}]
+        settings += [{**settings[0], name: ONE_VALUE[name]} for name in names]
+        for panel in dashboard["panels"]:
+            if panel["type"] == "row":
+                continue
+            for setting in settings:
+                label = ",".join(f"{k}={v}" for k, v in setting.items() if v != ".*") or "All"
+                found.append((dashboard["uid"], f"{panel['title']} [{label}]", setting))
+    return found
+
+
+@pytest.fixture(scope="module")
+def demo_data(native_stack: NativeStack) -> dict[str, Any]:
+    """The three workflows, varied (with failing gates), from two processes."""
+    runs = [
+        native_stack.run_demo("--seed", "7", "--count", "2"),
+        native_stack.run_demo("--seed", "8"),
+    ]
+    assert any(g["result"] == "failed" for r in runs for g in r["quality_gates"])
+    calls = sum(len(r["llm_calls"]) for r in runs)
+    native_stack.prometheus.wait_for(
+        "sum(hypertool_llm_call_duration_seconds_count)",
+        lambda r: bool(r) and r[0].value == calls,
+    )
+    # The collector's own telemetry needs two scrapes for a rate.
+    native_stack.prometheus.wait_for(
+        'sum(rate(otelcol_receiver_accepted_metric_points{job="otel-collector"}[5m]))', bool
+    )
+    # Let the budget rules evaluate at least once after the last sample.
+    native_stack.prometheus.wait_for(
+        'persona:hypertool_tokens_used:budget_period{persona="backend-engineer"}',
+        lambda r: bool(r) and r[0].value > 0,
+    )
+    return {"runs": runs}
+
+
+@pytest.mark.parametrize(("uid", "panel", "values"), cases())
+def test_panel_query_returns_data(
+    native_stack: NativeStack,
+    demo_data: dict[str, Any],
+    uid: str,
+    panel: str,
+    values: dict[str, str],
+) -> None:
+    """Each query of the panel, with its variables set, returns at least one series."""
+    dashboard = next(
+        json.loads(p.read_text()) for p in DASHBOARDS if json.loads(p.read_text())["uid"] == uid
+    )
+    spec = next(p for p in dashboard["panels"] if panel.startswith(p["title"] + " ["))
+    for target in spec["targets"]:
+        query = expand(target["expr"], values)
+        result = native_stack.prometheus.query(query)
+        assert result, f"{uid} / {panel}: no data for {query}"
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
+def test_variable_queries_offer_values(
+    native_stack: NativeStack, demo_data: dict[str, Any], path: Path
+) -> None:
+    """Each template variable's drop-down lists values, the demo's among them."""
+    for variable in json.loads(path.read_text())["templating"]["list"]:
+        metric, label = re.fullmatch(
+            r"label_values\((\S+), (\w+)\)", variable["query"]["query"]
+        ).groups()  # type: ignore[union-attr]
+        values = native_stack.prometheus.api(f"/api/v1/label/{label}/values", **{"match[]": metric})
+        assert ONE_VALUE[variable["name"]] in values, (path.stem, variable["name"], values)
