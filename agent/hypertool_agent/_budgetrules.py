@@ -72,10 +72,34 @@ def _usage(budget: Budget, window: str | None = None) -> str:
     return f"sum(increase({selector} anchored)) or vector(0)"
 
 
+def _window(period: str, share: float, minimum: float) -> int:
+    return int(max(round(period_seconds(period) * share), minimum))
+
+
 def _burn_rate(budget: Budget, share: float, minimum: float) -> str:
+    window = _window(budget.period, share, minimum)
     period = period_seconds(budget.period)
-    window = max(round(period * share), minimum)
     return f"({_usage(budget, f'{window}s')}) * {period:g} / ({window} * {budget.tokens})"
+
+
+PREDICTED: Final = "HypertoolTokenBudgetExhaustionPredicted"
+
+
+def _per_period(alerts: list[dict[str, Any]], periods: list[str]) -> list[dict[str, Any]]:
+    """The predicted-exhaustion alert once per period, `for` twice its short window."""
+    out: list[dict[str, Any]] = []
+    for alert in alerts:
+        if alert.get("alert") != PREDICTED:
+            out.append(alert)
+            continue
+        for period in periods:
+            short = _window(period, _SHORT_SHARE, _MIN_SHORT_S)
+            selector = f'{{period="{period}"}}'
+            expr = alert["expr"].replace(
+                n.BUDGET_BURN_RATE_LONG + " ", n.BUDGET_BURN_RATE_LONG + selector + " ", 1
+            )
+            out.append({**alert, "expr": expr, "for": f"{max(2 * short, 60)}s"})
+    return out
 
 
 def _labels(budget: Budget) -> dict[str, str]:
@@ -133,9 +157,22 @@ def render_rules(budgets: list[Budget], alerts: list[dict[str, Any]] | None = No
             ),
         }
     )
-    rules.extend(alerts or [])
+    periods = sorted({b.period for b in budgets}, key=period_seconds)
+    rules.extend(_per_period(alerts or [], periods))
     document = {"groups": [{"name": "hypertool-budgets", "rules": rules}]}
-    return _HEADER + yaml.safe_dump(document, sort_keys=False, width=1000)
+    return _HEADER + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=1000)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes multi-line strings (PromQL, descriptions) as readable literal blocks."""
+
+
+def _text_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text_block)
 
 
 def load_alerts(root: Path) -> list[dict[str, Any]]:

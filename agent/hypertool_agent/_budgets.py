@@ -64,9 +64,18 @@ def _fail(path: Path, key: str, expected: str, got: object) -> ConfigurationErro
 
 
 def _text(path: Path, key: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(path, key, "a non-empty string", value)
+    if not isinstance(value, str) or not value.strip() or not value.isprintable():
+        raise _fail(path, key, "a non-empty string of printable characters", value)
     return value.strip()
+
+
+def _narrowing(path: Path, key: str, value: object) -> str:
+    text = _text(path, key, value)
+    if text == "any":
+        raise _fail(
+            path, key, "a model or workflow name ('any' means not narrowed: omit the key)", value
+        )
+    return text
 
 
 def _period(path: Path, key: str, value: object) -> str:
@@ -120,9 +129,11 @@ def load_budgets(path: str | Path) -> list[Budget]:
             persona=_text(path, f"{where}.persona", entry.get("persona")),
             tokens=tokens,
             period=_period(path, f"{where}.period", entry.get("period", default_period)),
-            model=_text(path, f"{where}.model", entry["model"]) if "model" in entry else None,
+            model=_narrowing(path, f"{where}.model", entry["model"]) if "model" in entry else None,
             workflow=(
-                _text(path, f"{where}.workflow", entry["workflow"]) if "workflow" in entry else None
+                _narrowing(path, f"{where}.workflow", entry["workflow"])
+                if "workflow" in entry
+                else None
             ),
             warning_ratio=_ratio(
                 path, f"{where}.warning_ratio", entry.get("warning_ratio", default_warning)

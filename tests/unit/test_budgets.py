@@ -73,7 +73,10 @@ def test_json_budgets_file(tmp_path: Path) -> None:
             "budgets:\n  - persona: a\n    tokens: -1\n",
             "budgets[0].tokens: expected a whole number",
         ),
-        ("budgets:\n  - tokens: 5\n", "budgets[0].persona: expected a non-empty string, got None"),
+        (
+            "budgets:\n  - tokens: 5\n",
+            "budgets[0].persona: expected a non-empty string of printable characters, got None",
+        ),
         (
             "budgets:\n  - persona: a\n    tokens: 5\n    period: daily\n",
             "budgets[0].period: expected a period such as 30m, 1h, 1d or 30d, got 'daily'",

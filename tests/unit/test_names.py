@@ -188,13 +188,52 @@ def test_budget_rules_narrow_by_model_and_workflow() -> None:
 
 def test_series_retention_outlives_every_budget_period() -> None:
     """The collector keeps fleet streams longer than the longest budget period."""
+    from hypertool_agent._budgetrules import period_seconds
     from hypertool_agent._budgets import load_budgets
 
-    seconds = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
-    longest = max(
-        int(b.period[:-1]) * seconds[b.period[-1]] for b in load_budgets(ROOT / "budgets.yaml")
-    )
+    longest = max(period_seconds(b.period) for b in load_budgets(ROOT / "budgets.yaml"))
     config = (ROOT / "collector-config/otelcol.yaml").read_text()
     retention = re.findall(r"\$\{env:HYPERTOOL_SERIES_RETENTION:-(\d+)h\}", config)
     assert len(retention) == 2  # delta_to_cumulative max_stale and exporter expiration
     assert all(int(h) * 3600 >= max(longest, 30 * 86400) for h in retention)
+
+
+def test_predicted_exhaustion_waits_longer_than_a_spike_for_every_period() -> None:
+    """Each period gets its own predicted-exhaustion rule, `for` twice its short window."""
+    from hypertool_agent import Budget
+    from hypertool_agent._budgetrules import load_alerts, render_rules
+
+    budgets = [Budget("a", 1000, "30m"), Budget("b", 30000, "30d"), Budget("c", 2000, "1d")]
+    rules = yaml.safe_load(render_rules(budgets, load_alerts(ROOT)))["groups"][0]["rules"]
+    predicted = {
+        re.search(r'period="(\w+)"', r["expr"]).group(1): r["for"]  # type: ignore[union-attr]
+        for r in rules
+        if r.get("alert") == "HypertoolTokenBudgetExhaustionPredicted"
+    }
+    # Short windows: 30m -> 60s (the floor), 1d -> 300s, 30d -> 9000s.
+    assert predicted == {"30m": "120s", "1d": "600s", "30d": "18000s"}
+
+
+def test_budget_names_that_would_break_the_rules_are_refused(tmp_path: Path) -> None:
+    """Control characters, and "any" as a model or workflow, fail when loading."""
+    import pytest
+
+    from hypertool_agent import ConfigurationError, load_budgets
+
+    for entry in (
+        '{persona: "a\\nb", tokens: 1}',
+        "{persona: a, model: any, tokens: 1}",
+        "{persona: a, workflow: any, tokens: 1}",
+    ):
+        path = tmp_path / "b.yaml"
+        path.write_text(f"budgets:\n  - {entry}\n")
+        with pytest.raises(ConfigurationError, match=r"budgets\[0\]\.(persona|model|workflow)"):
+            load_budgets(path)
+
+
+def test_prometheus_keeps_samples_longer_than_every_budget_period() -> None:
+    """Budget usage is computed from stored samples: retention outlives the periods."""
+    config = yaml.safe_load((ROOT / "prometheus/prometheus.yml").read_text())
+    retention = config["storage"]["tsdb"]["retention"]["time"]
+    assert retention.endswith("d")
+    assert int(retention[:-1]) > 30

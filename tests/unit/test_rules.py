@@ -51,7 +51,7 @@ def test_alerts_follow_the_conventions() -> None:
         assert alert["labels"]["severity"] in {"critical", "warning"}, name
         notes = alert["annotations"]
         assert notes["summary"], name
-        assert "{{ $labels." in notes["description"] or "{{ $value" in notes["description"], name
+        assert re.search(r"\{\{ (with )?\$(labels\.|value)", notes["description"]), name
         assert notes["runbook_url"] == f"docs/runbook.md#{name.lower()}", name
         assert name.lower() in anchors, f"docs/runbook.md has no section {name}"
 
