@@ -112,8 +112,10 @@ class Stack:
     #: Where Alertmanager's webhook receiver posts. alertmanager.yml's default reaches the
     #: Docker host from compose; natively the same port on loopback.
     alert_webhook_url: str | None = field(
-        default_factory=lambda: os.environ.get("HYPERTOOL_ALERT_WEBHOOK_URL")
-        or "http://127.0.0.1:5001/hypertool-alerts"
+        default_factory=lambda: (
+            os.environ.get("HYPERTOOL_ALERT_WEBHOOK_URL")
+            or "http://127.0.0.1:5001/hypertool-alerts"
+        )
     )
     #: Route timings to override (group_wait, group_interval, repeat_interval), for tests.
     alert_timings: dict[str, str] = field(default_factory=dict)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import PrometheusClient
+from tests.conftest import LOOPBACK, PrometheusClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -36,6 +41,9 @@ def docker_engine_problem() -> str | None:
     return None
 
 
+GRAFANA_PASSWORD = "compose-test-" + os.urandom(8).hex()
+
+
 @pytest.fixture(scope="module")
 def compose_stack() -> Iterator[PrometheusClient]:
     """The compose stack, up and healthy, torn down with its volumes afterwards."""
@@ -47,6 +55,7 @@ def compose_stack() -> Iterator[PrometheusClient]:
         )
     from testcontainers.compose import DockerCompose
 
+    os.environ["GRAFANA_ADMIN_PASSWORD"] = GRAFANA_PASSWORD
     compose = DockerCompose(str(ROOT), compose_file_name="docker-compose.yml", wait=True)
     with compose:
         prometheus = PrometheusClient("http://127.0.0.1:9090")
@@ -80,3 +89,34 @@ def test_compose_stack_counts_a_demo_run(compose_stack: PrometheusClient) -> Non
         "testing-specialist": 650.0,
         "devops-engineer": 550.0,
     }
+
+
+def grafana(path: str) -> Any:  # noqa: ANN401 - JSON from Grafana
+    """GET a Grafana API path as the admin."""
+    request = urllib.request.Request(f"http://127.0.0.1:3000{path}")
+    token = base64.b64encode(f"admin:{GRAFANA_PASSWORD}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with LOOPBACK.open(request, timeout=30) as response:
+        return json.load(response)
+
+
+def test_grafana_provisions_dashboards_and_healthy_datasources(
+    compose_stack: PrometheusClient,
+) -> None:
+    """The three dashboards are provisioned and every datasource answers its health check."""
+    titles = {d["title"] for d in grafana("/api/search?tag=hypertool")}
+    assert titles == {
+        "hypertool / Persona overview",
+        "hypertool / Workflow performance",
+        "hypertool / Budgets and cost",
+    }
+    for datasource in grafana("/api/datasources"):
+        health = grafana(f"/api/datasources/uid/{datasource['uid']}/health")
+        assert health["status"] == "OK", (datasource["uid"], health)
+
+
+def test_grafana_refuses_anonymous_access(compose_stack: PrometheusClient) -> None:
+    """Without credentials, Grafana's API answers 401."""
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        LOOPBACK.open("http://127.0.0.1:3000/api/search", timeout=30)
+    assert refused.value.code == 401
