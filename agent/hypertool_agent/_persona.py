@@ -17,6 +17,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
 from hypertool_agent import _names as n
+from hypertool_agent import _telemetry as _telemetry_module
 from hypertool_agent._budgets import (
     DEFAULT_BUDGETS,
     ENV_BUDGETS_FILE,
@@ -111,6 +112,7 @@ class PersonaMetricsCollector:
         # Without an explicit Telemetry, every call uses the current one, so that a
         # configure() after this collector was created still takes effect.
         self._explicit_telemetry = telemetry
+        self._resolved: tuple[Telemetry, Instruments] | None = None
         self._used: dict[str, int] = {}
         self._active: _ActivePersona | None = None
         self._lock = threading.Lock()
@@ -119,13 +121,19 @@ class PersonaMetricsCollector:
 
     @property
     def _telemetry(self) -> Telemetry:
-        telemetry = self._explicit_telemetry or get_telemetry()
-        _exit_hook(telemetry)
-        return telemetry
+        return self._explicit_telemetry or _telemetry_module.current() or get_telemetry()
 
     @property
     def _instruments(self) -> Instruments:
-        return instruments(self._telemetry)
+        # The hot path: one identity check while the telemetry stays the same.
+        telemetry = self._telemetry
+        cached = self._resolved
+        if cached is not None and cached[0] is telemetry:
+            return cached[1]
+        _exit_hook(telemetry)
+        found = instruments(telemetry)
+        self._resolved = (telemetry, found)
+        return found
 
     @property
     def _guard(self) -> Guard:

@@ -338,6 +338,11 @@ def configure(
     return built
 
 
+def current() -> Telemetry | None:
+    """The configured telemetry, or None before the first use: no lock, no set-up."""
+    return _current
+
+
 def get_telemetry() -> Telemetry:
     """The configured telemetry, configured from the environment on first use.
 

@@ -1,0 +1,1 @@
+"""Benchmarks of hypertool observability: `scripts/bench` runs them all."""

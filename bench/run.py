@@ -1,0 +1,68 @@
+"""Runs every benchmark and prints the results table of BENCHMARKS.md.
+
+scripts/bench            # everything, about ten minutes on 2 cores
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import hotpath, pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    """Run, print a Markdown table, and keep the raw figures in bench/results.json."""
+    results: dict[str, object] = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpu_count": __import__("os").cpu_count(),
+            "platform": platform.platform(),
+        }
+    }
+    print("hot path ...", file=sys.stderr, flush=True)
+    results["hotpath_ns_per_op"] = hotpath.run()
+    print("exit latency ...", file=sys.stderr, flush=True)
+    results["exit_latency"] = pipeline.exit_latency()
+    with tempfile.TemporaryDirectory() as tmp:
+        with pipeline.stack(Path(tmp) / "test-settings", "1s") as (stack, prom):
+            print("export cost ...", file=sys.stderr, flush=True)
+            results["export_cost"] = pipeline.export_cost(stack)
+            print("freshness (1 s scrape) ...", file=sys.stderr, flush=True)
+            results["freshness_test_settings"] = pipeline.freshness(stack, prom, samples=20)
+            print("collector throughput ...", file=sys.stderr, flush=True)
+            results["throughput"] = pipeline.throughput(stack, prom)
+        with pipeline.stack(Path(tmp) / "compose-defaults", None) as (stack, prom):
+            print("freshness (compose defaults, 15 s scrape) ...", file=sys.stderr, flush=True)
+            results["freshness_compose_defaults"] = pipeline.freshness(stack, prom, samples=8)
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    return 0
+
+
+def table(r: dict[str, object]) -> str:
+    """The results as the Markdown table of BENCHMARKS.md."""
+    hp: dict[str, dict[str, float]] = r["hotpath_ns_per_op"]  # type: ignore[assignment]
+    lines = [
+        "| operation | hypertool ns/op | raw OTel ns/op | prometheus_client ns/op | "
+        "hypertool / raw OTel |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for op in hp["hypertool"]:
+        h, o, p = hp["hypertool"][op], hp["raw_otel"][op], hp["prometheus_client"][op]
+        lines.append(f"| `{op}` | {h:,.0f} | {o:,.0f} | {p:,.0f} | {h / o:.2f} |")
+    return (
+        "\n".join(lines)
+        + "\n\n```json\n"
+        + json.dumps({k: v for k, v in r.items() if k != "hotpath_ns_per_op"}, indent=2)
+        + "\n```"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
