@@ -1,11 +1,13 @@
-"""Benchmarks that need processes and the real native stack: export cost, memory, collector
-throughput, freshness, and exit latency with the collector down.
+"""Benchmarks with processes and the real native stack.
+
+Export cost, memory, collector throughput, freshness, exit latency with the collector down.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -128,6 +130,65 @@ LOADGEN = """
 """
 
 
+POINTS_LOADGEN = """
+    import json, sys, time
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricExportResult
+    import hypertool_agent
+
+    requests, personas, models = int(sys.argv[1]), 50, 20
+    reader = InMemoryMetricReader(preferred_temporality=hypertool_agent.PREFERRED_TEMPORALITY)
+    counter = MeterProvider(metric_readers=[reader]).get_meter("loadgen").create_counter(
+        "hypertool.persona.tokens_used")
+    for p in range(personas):
+        for m in range(models):
+            counter.add(1, {"persona": "load-%d" % p, "chatmode": "load", "model": "m%d" % m})
+    batch = reader.get_metrics_data()  # 1000 delta points, one token each
+    exporter = OTLPMetricExporter(timeout=30)
+    started = time.perf_counter()
+    for _ in range(requests):
+        if exporter.export(batch) != MetricExportResult.SUCCESS:
+            print(json.dumps({"error": "export failed"})); sys.exit(1)
+    print(json.dumps({"sent": requests * personas * models,
+                      "seconds": time.perf_counter() - started}))
+"""
+
+
+def points_throughput(
+    prom_stack: Stack, prom: PrometheusClient, requests: int = 300
+) -> dict[str, Any]:
+    """Delta data points/s through the fleet aggregation, checked lossless.
+
+    Every point carries one token, so the tokens in Prometheus must equal the points sent.
+    """
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": prom_stack.otlp_grpc_endpoint}
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(POINTS_LOADGEN), str(requests)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    load = json.loads(done.stdout)
+    seen = prom.wait_for(
+        'sum(hypertool_persona_tokens_used_total{chatmode="load"})',
+        lambda r: bool(r) and r[0].value >= load["sent"],
+        timeout=120,
+    )
+    in_prometheus = seen[0].value if seen else 0
+    rss = prom.query('max_over_time(otelcol_process_memory_rss{job="otel-collector"}[10m])')
+    return {
+        "points_sent": load["sent"],
+        "tokens_in_prometheus": in_prometheus,
+        "lost": load["sent"] - in_prometheus,
+        "send_seconds": load["seconds"],
+        "points_per_second": load["sent"] / load["seconds"],
+        "collector_max_rss_mib": rss[0].value / 2**20 if rss else None,
+    }
+
+
 def throughput(prom_stack: Stack, prom: PrometheusClient, total: int = 200_000) -> dict[str, Any]:
     """Spans/s a separate load generator pushes through, checked lossless in Prometheus.
 
@@ -177,11 +238,19 @@ FRESH = """
 VISIBLE_WITHIN_S = 120
 
 
-def freshness(prom_stack: Stack, prom: PrometheusClient, samples: int) -> dict[str, float]:
-    """Seconds from an emit in a process that then exits to the value being queryable."""
+def freshness(
+    prom_stack: Stack, prom: PrometheusClient, samples: int, scrape_s: float
+) -> dict[str, float]:
+    """Seconds from an emit in a process that then exits to the value being queryable.
+
+    Each emit waits a random part of a scrape interval first: otherwise every emit would
+    start just after the scrape that showed the previous one, and all would wait alike.
+    """
     env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": prom_stack.otlp_grpc_endpoint}
+    rng = random.Random(7)
     delays = []
     for i in range(samples):
+        time.sleep(rng.uniform(0, scrape_s))
         mode = f"fresh-{i}-{time.monotonic_ns()}"
         done = subprocess.run(
             [sys.executable, "-c", textwrap.dedent(FRESH), mode],

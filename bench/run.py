@@ -34,12 +34,13 @@ def main() -> int:
             print("export cost ...", file=sys.stderr, flush=True)
             results["export_cost"] = pipeline.export_cost(stack)
             print("freshness (1 s scrape) ...", file=sys.stderr, flush=True)
-            results["freshness_test_settings"] = pipeline.freshness(stack, prom, samples=20)
+            results["freshness_test_settings"] = pipeline.freshness(stack, prom, 20, 1.0)
             print("collector throughput ...", file=sys.stderr, flush=True)
-            results["throughput"] = pipeline.throughput(stack, prom)
+            results["throughput_spans"] = pipeline.throughput(stack, prom)
+            results["throughput_points"] = pipeline.points_throughput(stack, prom)
         with pipeline.stack(Path(tmp) / "compose-defaults", None) as (stack, prom):
             print("freshness (compose defaults, 15 s scrape) ...", file=sys.stderr, flush=True)
-            results["freshness_compose_defaults"] = pipeline.freshness(stack, prom, samples=8)
+            results["freshness_compose_defaults"] = pipeline.freshness(stack, prom, 10, 15.0)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
     return 0
