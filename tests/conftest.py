@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.parse
 import urllib.request
@@ -95,6 +96,15 @@ class NativeStack:
             "OTEL_SERVICE_NAME": "hypertool-tests",
             **extra,
         }
+
+    def run_python(self, code: str, **env: str) -> None:
+        """Run ``code`` in a fresh, short-lived interpreter that exports to this stack."""
+        subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            env=self.agent_env(**env),
+            check=True,
+            timeout=60,
+        )
 
     def run_demo(self, *args: str) -> dict[str, Any]:
         """Run `hypertool demo --json ARGS` in its own short-lived process; return its truth."""

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, ParamSpec, Self, TypeVar, cast, overload
 
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Span
 
 from hypertool_agent import _names as n
 from hypertool_agent._instruments import instruments
 from hypertool_agent._persona import PersonaMetricsCollector
+from hypertool_agent._spans import SyncAndAsync, mark_error
 from hypertool_agent._telemetry import ConfigurationError
 
 P = ParamSpec("P")
@@ -203,7 +204,7 @@ def _completion_text(response: object) -> str | None:
     return None
 
 
-class LLMCall:
+class LLMCall(SyncAndAsync["LLMCall"]):
     """One LLM call as a span; ``record`` its response. Use with ``with`` or ``async with``."""
 
     def __init__(
@@ -349,20 +350,8 @@ class LLMCall:
             self._model_label = self._llm.instruments.guard.label(n.MODEL, self._model)
         span.set_attribute(n.ATTR_MODEL, self._model_label)
         if exc is not None:
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+            mark_error(span, exc)
         stack.close()
-
-    async def __aenter__(self) -> Self:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
 
 class ObservableLLM:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from opentelemetry import trace
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Span
 
 from hypertool_agent import _names as n
 from hypertool_agent import _telemetry as _telemetry_module
@@ -26,6 +26,7 @@ from hypertool_agent._budgets import (
 )
 from hypertool_agent._guard import Guard
 from hypertool_agent._instruments import Instruments, instruments
+from hypertool_agent._spans import mark_error
 from hypertool_agent._telemetry import ConfigurationError, Telemetry, get_telemetry
 
 
@@ -313,8 +314,7 @@ class PersonaMetricsCollector:
             try:
                 yield span
             except BaseException as exc:
-                span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+                mark_error(span, exc)
                 span.set_attribute(n.ATTR_QUALITY_GATE, n.RESULT_FAILED)
                 self.record_quality_gate(workflow, stage, passed=False)
                 raise

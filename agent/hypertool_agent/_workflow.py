@@ -11,7 +11,7 @@ from contextvars import Token
 from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar, cast, overload
 
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Span
 
 from hypertool_agent import _names as n
 from hypertool_agent._persona import (
@@ -19,6 +19,7 @@ from hypertool_agent._persona import (
     current_workflow_run,
     end_personas_of,
 )
+from hypertool_agent._spans import SyncAndAsync, mark_error
 from hypertool_agent._telemetry import Telemetry, get_telemetry
 
 T = TypeVar("T")
@@ -43,7 +44,7 @@ def _reset_run(token: Token[Any]) -> None:
         current_workflow_run.reset(token)
 
 
-class _StageContext:
+class _StageContext(SyncAndAsync[Span]):
     """A stage span usable with both ``with`` and ``async with``."""
 
     def __init__(self, tracer: WorkflowTracer, stage: str, persona: str) -> None:
@@ -67,19 +68,8 @@ class _StageContext:
         assert self._cm is not None  # noqa: S101 - __exit__ follows __enter__
         return self._cm.__exit__(exc_type, exc, tb)
 
-    async def __aenter__(self) -> Span:
-        return self.__enter__()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        return self.__exit__(exc_type, exc, tb)
-
-
-class WorkflowTracer:
+class WorkflowTracer(SyncAndAsync["WorkflowTracer"]):
     """Traces a workflow run; each stage is a child span that also records stage metrics."""
 
     def __init__(
@@ -141,23 +131,11 @@ class WorkflowTracer:
         # The last persona of a run is timed up to the end of the run.
         end_personas_of(self)
         if exc is not None:
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+            mark_error(span, exc)
         span.set_attribute(
             n.ATTR_WORKFLOW_RESULT, n.WORKFLOW_FAILED if exc is not None else n.WORKFLOW_SUCCEEDED
         )
         stack.close()
-
-    async def __aenter__(self) -> Self:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
     def stage_context(self, stage: str, persona: str) -> _StageContext:
         """A stage span for ``with`` or ``async with``; the gate fails if an exception escapes."""

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from collections import Counter
 from typing import Any
 
@@ -104,20 +101,9 @@ def test_llm_call_durations(native_stack: NativeStack, runs: list[dict[str, Any]
         assert got_sums[key] == pytest.approx(seconds, abs=1e-6)
 
 
-def run(native_stack: NativeStack, code: str, **env: str) -> None:
-    """Run ``code`` in a fresh interpreter that exports to the stack."""
-    subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env=native_stack.agent_env(**env),
-        check=True,
-        timeout=60,
-    )
-
-
 def test_bad_input_is_dropped_and_counted_and_never_crashes(native_stack: NativeStack) -> None:
     """A process feeding garbage exits 0; its valid tokens count, its invalid ones are counted."""
-    run(
-        native_stack,
+    native_stack.run_python(
         """
         from hypertool_agent import PersonaMetricsCollector
         c = PersonaMetricsCollector()
@@ -146,8 +132,7 @@ def test_bad_input_is_dropped_and_counted_and_never_crashes(native_stack: Native
 
 def test_label_cardinality_stays_bounded_and_totals_exact(native_stack: NativeStack) -> None:
     """500 distinct personas under a limit of 20 make 21 series, and no token is lost."""
-    run(
-        native_stack,
+    native_stack.run_python(
         """
         from hypertool_agent import PersonaMetricsCollector
         c = PersonaMetricsCollector()

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import pytest
 
 from tests.conftest import NativeStack
@@ -13,16 +9,6 @@ from tests.conftest import NativeStack
 pytestmark = pytest.mark.e2e
 
 JOB = 'job="hypertool-collector"'
-
-
-def run(native_stack: NativeStack, code: str, **env: str) -> None:
-    """Run ``code`` in a fresh interpreter that exports to the stack, and let it exit."""
-    subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env=native_stack.agent_env(**env),
-        check=True,
-        timeout=60,
-    )
 
 
 def tokens(native_stack: NativeStack, persona: str, expected: float) -> float | None:
@@ -37,8 +23,7 @@ def tokens(native_stack: NativeStack, persona: str, expected: float) -> float | 
 
 def test_exit_without_flush_loses_nothing(native_stack: NativeStack) -> None:
     """A process that records and simply ends has its data exported by the exit hook."""
-    run(
-        native_stack,
+    native_stack.run_python(
         """
         from hypertool_agent import PersonaMetricsCollector
         c = PersonaMetricsCollector()
@@ -61,7 +46,9 @@ def test_cumulative_preference_in_the_environment_does_not_change_the_totals(
         c.record_token_usage("pref-persona", "cli", "gpt-4", 2)
         """
     for _ in range(3):
-        run(native_stack, code, OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE="cumulative")
+        native_stack.run_python(
+            code, OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE="cumulative"
+        )
     assert tokens(native_stack, "pref-persona", 126) == 126
 
 
@@ -69,8 +56,7 @@ def test_cumulative_counters_from_a_foreign_sdk_are_rejected_and_counted(
     native_stack: NativeStack,
 ) -> None:
     """Cumulative points are kept out of the totals and show up as rejected points."""
-    run(
-        native_stack,
+    native_stack.run_python(
         """
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
         from opentelemetry.sdk.metrics import MeterProvider
