@@ -200,10 +200,13 @@ def run(count: int = 20_000, rounds: int = 7) -> dict[str, dict[str, float]]:
         for op_name, op in ops.items():
             _ns_per_op(op, count // 10)
             samples[name][op_name] = []
-    for _ in range(rounds):
+    names = list(contenders)
+    for round_number in range(rounds):
+        # Rotate who goes first, so that no contender always follows the same one.
+        order = names[round_number % len(names) :] + names[: round_number % len(names)]
         for op_name in contenders["hypertool"]:
-            for name, ops in contenders.items():
-                samples[name][op_name].append(_ns_per_op(ops[op_name], count))
+            for name in order:
+                samples[name][op_name].append(_ns_per_op(contenders[name][op_name], count))
     return {
         name: {op: statistics.median(v) for op, v in ops.items()} for name, ops in samples.items()
     }

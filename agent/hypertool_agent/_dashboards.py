@@ -46,6 +46,11 @@ class Panel:
     height: int = 8
     thresholds: list[tuple[str, float | None]] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    #: fieldConfig.defaults.custom: how timeseries draw (stacking, threshold lines).
+    custom: dict[str, Any] = field(default_factory=dict)
+    minimum: float | None = None
+    maximum: float | None = None
+    transformations: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _variable(name: str, metric: str, label: str) -> dict[str, Any]:
@@ -90,11 +95,23 @@ def _panel_json(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
         "gridPos": {"x": x, "y": y, "w": panel.width, "h": panel.height},
         "targets": targets,
         "fieldConfig": {
-            "defaults": {"unit": panel.unit, "thresholds": {"mode": "absolute", "steps": steps}},
+            "defaults": {
+                "unit": panel.unit,
+                "thresholds": {"mode": "absolute", "steps": steps},
+                **({"custom": panel.custom} if panel.custom else {}),
+                **({"min": panel.minimum} if panel.minimum is not None else {}),
+                **({"max": panel.maximum} if panel.maximum is not None else {}),
+            },
             "overrides": [],
         },
         "options": panel.options,
+        **({"transformations": panel.transformations} if panel.transformations else {}),
     }
+
+
+STACKED: Final = {"stacking": {"mode": "normal", "group": "A"}}
+THRESHOLD_LINE: Final = {"thresholdsStyle": {"mode": "line"}}
+SORT_DESCENDING: Final = [{"id": "sortBy", "options": {"sort": [{"field": "Value", "desc": True}]}}]
 
 
 def _row(title: str, panel_id: int, y: int) -> dict[str, Any]:
@@ -292,6 +309,7 @@ def persona_overview(warning_ratio: float) -> dict[str, Any]:
                         ],
                         unit="s",
                         instant=True,
+                        minimum=0,
                         description="Total time agents spent in each persona in the time range.",
                     ),
                     Panel(
@@ -306,7 +324,7 @@ def persona_overview(warning_ratio: float) -> dict[str, Any]:
                         ],
                         unit="short",
                         description="Tokens per minute.",
-                        options={"stacking": {"mode": "normal"}},
+                        custom=STACKED,
                     ),
                 ],
             ),
@@ -341,6 +359,8 @@ def persona_overview(warning_ratio: float) -> dict[str, Any]:
                         description="Share of each persona-wide budget used in its period. "
                         "Thresholds from budgets.yaml.",
                         thresholds=[("green", None), ("orange", warning_ratio), ("red", 1.0)],
+                        minimum=0,
+                        maximum=1,
                     ),
                 ],
             ),
@@ -389,6 +409,8 @@ def workflow_performance() -> dict[str, Any]:
                         ],
                         unit="s",
                         instant=True,
+                        minimum=0,
+                        transformations=SORT_DESCENDING,
                     ),
                 ],
             ),
@@ -428,16 +450,16 @@ def workflow_performance() -> dict[str, Any]:
                 "Runs",
                 [
                     Panel(
-                        "Runs over time",
+                        "Runs per hour",
                         "timeseries",
                         [
                             (
-                                f'sum by (workflow, result) (increase({RUNS}{{workflow=~"$workflow"}}'
-                                "[$__rate_interval]))",
+                                f'sum by (workflow, result) (rate({RUNS}{{workflow=~"$workflow"}}'
+                                "[$__rate_interval])) * 3600",
                                 "{{workflow}} {{result}}",
                             )
                         ],
-                        options={"stacking": {"mode": "normal"}},
+                        custom=STACKED,
                         width=24,
                     ),
                 ],
@@ -491,6 +513,8 @@ def budgets_and_cost(warning_ratio: float) -> dict[str, Any]:
                         unit="percentunit",
                         instant=True,
                         thresholds=[("green", None), ("orange", warning_ratio), ("red", 1.0)],
+                        minimum=0,
+                        maximum=1,
                     ),
                     Panel(
                         "Burn rate",
@@ -509,6 +533,7 @@ def budgets_and_cost(warning_ratio: float) -> dict[str, Any]:
                         "long (period/24) and short (period/288) windows. Above 1 it runs "
                         "out early.",
                         thresholds=[("green", None), ("red", 1.0)],
+                        custom=THRESHOLD_LINE,
                     ),
                     Panel(
                         "Predicted exhaustion",
@@ -522,6 +547,7 @@ def budgets_and_cost(warning_ratio: float) -> dict[str, Any]:
                         ],
                         unit="s",
                         instant=True,
+                        minimum=0,
                         description="Time until each persona-wide budget runs out at the last "
                         "hour's pace (negative: already overspent).",
                     ),
@@ -531,16 +557,16 @@ def budgets_and_cost(warning_ratio: float) -> dict[str, Any]:
                 "Cost",
                 [
                     Panel(
-                        "Cost in USD",
+                        "Cost in USD per hour",
                         "timeseries",
                         [
                             (
-                                f"sum by (persona, model) (increase({COST}{{{cost_sel}}}[$__rate_interval]))",
+                                f"sum by (persona, model) (rate({COST}{{{cost_sel}}}[$__rate_interval])) * 3600",
                                 "{{persona}} {{model}}",
                             )
                         ],
                         unit="currencyUSD",
-                        options={"stacking": {"mode": "normal"}},
+                        custom=STACKED,
                     ),
                     Panel(
                         "Cost in the time range",

@@ -97,13 +97,13 @@ def test_dashboards_cover_what_operators_ask() -> None:
         "Quality-gate pass rate",
         "Failing gates",
         "Slowest stages (p95)",
-        "Runs over time",
+        "Runs per hour",
         "Pipeline health",
     } <= titles["hypertool-workflow-performance"]
     assert {
         "Period usage against budget",
         "Burn rate",
         "Predicted exhaustion",
-        "Cost in USD",
+        "Cost in USD per hour",
         "Pipeline health",
     } <= titles["hypertool-budgets-cost"]
