@@ -370,12 +370,7 @@ class Stack:
     def restart(self, name: str, timeout: float = 60.0) -> None:
         """Stop one service gracefully (SIGTERM: the collector flushes its batch) and start it."""
         service = next(s for s in self.services() if s.name == name)
-        child = self._children.pop(name, None)
-        if child is not None and child.poll() is None:
-            child.terminate()
-            child.wait(timeout)
-        elif (pid := self._pid(name)) is not None:
-            _terminate(pid, _start_time(pid), timeout)
+        self._stop(name, timeout)
         self._start(service)
         self._wait_healthy(service, time.monotonic() + timeout)
 
@@ -422,24 +417,27 @@ class Stack:
 
     def down(self, timeout: float = 15.0) -> list[str]:
         """Stop the services (SIGTERM, then SIGKILL after ``timeout``); return those stopped."""
-        stopped = []
-        for service in reversed(self.services()):
-            child = self._children.pop(service.name, None)
-            if child is not None and child.poll() is None:
-                # Our own child: waiting on it also reaps it (a zombie still answers kill 0).
-                child.terminate()
-                try:
-                    child.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
-                stopped.append(service.name)
-            elif (pid := self._pid(service.name)) is not None:
-                _terminate(pid, _start_time(pid), timeout)
-                stopped.append(service.name)
-            with contextlib.suppress(FileNotFoundError):
-                self._pidfile(service.name).unlink()
-        return stopped
+        return [s.name for s in reversed(self.services()) if self._stop(s.name, timeout)]
+
+    def _stop(self, name: str, timeout: float) -> bool:
+        """SIGTERM one service, SIGKILL it after ``timeout``; whether it was running."""
+        running = True
+        child = self._children.pop(name, None)
+        if child is not None and child.poll() is None:
+            # Our own child: waiting on it also reaps it (a zombie still answers kill 0).
+            child.terminate()
+            try:
+                child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        elif (pid := self._pid(name)) is not None:
+            _terminate(pid, _start_time(pid), timeout)
+        else:
+            running = False
+        with contextlib.suppress(FileNotFoundError):
+            self._pidfile(name).unlink()
+        return running
 
     def status(self) -> dict[str, str]:
         """Each service: running and healthy, running but unhealthy, or stopped."""
