@@ -14,31 +14,14 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import PrometheusClient, free_ports
 
-from hypertool_agent._stack import Ports, Stack
+from hypertool_agent._stack import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@contextmanager
-def stack(state: Path, scrape_interval: str | None) -> Iterator[tuple[Stack, PrometheusClient]]:
-    """A native stack on free ports; scrape_interval None keeps the compose default (15s)."""
-    ports = Ports(
-        **dict(zip([f.name for f in fields(Ports)], free_ports(len(fields(Ports))), strict=True))
-    )
-    running = Stack(ROOT, state, ports, scrape_interval, scrape_interval)
-    running.up()
-    try:
-        yield running, PrometheusClient(running.prometheus_url)
-    finally:
-        running.down()
 
 
 def _python(code: str, env: dict[str, str], timeout: float = 120) -> tuple[float, str]:
@@ -130,6 +113,17 @@ LOADGEN = """
 """
 
 
+def _arrived(prom: PrometheusClient, query: str, sent: float) -> float:
+    """What ``query`` shows once it reaches ``sent`` (or after 120 s): the count that arrived."""
+    seen = prom.wait_for(query, lambda r: bool(r) and r[0].value >= sent, timeout=120)
+    return seen[0].value if seen else 0.0
+
+
+def _peak_rss_mib(prom: PrometheusClient) -> float | None:
+    rss = prom.query('max_over_time(otelcol_process_memory_rss{job="otel-collector"}[10m])')
+    return rss[0].value / 2**20 if rss else None
+
+
 POINTS_LOADGEN = """
     import json, sys, time
     from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
@@ -172,20 +166,16 @@ def points_throughput(
         check=True,
     )
     load = json.loads(done.stdout)
-    seen = prom.wait_for(
-        'sum(hypertool_persona_tokens_used_total{chatmode="load"})',
-        lambda r: bool(r) and r[0].value >= load["sent"],
-        timeout=120,
+    in_prometheus = _arrived(
+        prom, 'sum(hypertool_persona_tokens_used_total{chatmode="load"})', load["sent"]
     )
-    in_prometheus = seen[0].value if seen else 0
-    rss = prom.query('max_over_time(otelcol_process_memory_rss{job="otel-collector"}[10m])')
     return {
         "points_sent": load["sent"],
         "tokens_in_prometheus": in_prometheus,
         "lost": load["sent"] - in_prometheus,
         "send_seconds": load["seconds"],
         "points_per_second": load["sent"] / load["seconds"],
-        "collector_max_rss_mib": rss[0].value / 2**20 if rss else None,
+        "collector_max_rss_mib": _peak_rss_mib(prom),
     }
 
 
@@ -207,14 +197,10 @@ def throughput(prom_stack: Stack, prom: PrometheusClient, total: int = 200_000) 
     )
     wall = time.perf_counter() - started
     load = json.loads(done.stdout)
-    seen = prom.wait_for(
-        'sum(hypertool_workflow_stage_duration_seconds_count{workflow="load"})',
-        lambda r: bool(r) and r[0].value >= load["sent"],
-        timeout=120,
+    in_prometheus = _arrived(
+        prom, 'sum(hypertool_workflow_stage_duration_seconds_count{workflow="load"})', load["sent"]
     )
-    in_prometheus = seen[0].value if seen else 0
     refused = prom.query('sum(otelcol_receiver_refused_spans{job="otel-collector"})')
-    rss = prom.query('max_over_time(otelcol_process_memory_rss{job="otel-collector"}[10m])')
     return {
         "spans_sent": load["sent"],
         "spans_in_prometheus": in_prometheus,
@@ -223,7 +209,7 @@ def throughput(prom_stack: Stack, prom: PrometheusClient, total: int = 200_000) 
         "send_seconds": load["seconds"],
         "spans_per_second": load["sent"] / load["seconds"],
         "loadgen_wall_seconds": wall,
-        "collector_max_rss_mib": rss[0].value / 2**20 if rss else None,
+        "collector_max_rss_mib": _peak_rss_mib(prom),
     }
 
 

@@ -11,6 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.conftest import running_stack
+
 from bench import hotpath, pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +32,8 @@ def main() -> int:
     print("exit latency ...", file=sys.stderr, flush=True)
     results["exit_latency"] = pipeline.exit_latency()
     with tempfile.TemporaryDirectory() as tmp:
-        with pipeline.stack(Path(tmp) / "test-settings", "1s") as (stack, prom):
+        with running_stack(Path(tmp) / "test-settings") as native:
+            stack, prom = native.stack, native.prometheus
             print("export cost ...", file=sys.stderr, flush=True)
             results["export_cost"] = pipeline.export_cost(stack)
             print("freshness (1 s scrape) ...", file=sys.stderr, flush=True)
@@ -38,7 +41,8 @@ def main() -> int:
             print("collector throughput ...", file=sys.stderr, flush=True)
             results["throughput_spans"] = pipeline.throughput(stack, prom)
             results["throughput_points"] = pipeline.points_throughput(stack, prom)
-        with pipeline.stack(Path(tmp) / "compose-defaults", None) as (stack, prom):
+        with running_stack(Path(tmp) / "compose-defaults", interval=None) as native:
+            stack, prom = native.stack, native.prometheus
             print("freshness (compose defaults, 15 s scrape) ...", file=sys.stderr, flush=True)
             results["freshness_compose_defaults"] = pipeline.freshness(stack, prom, 10, 15.0)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -36,6 +36,12 @@ def free_ports(count: int) -> list[int]:
         return [sock.getsockname()[1] for sock in socks]
 
 
+def free_stack_ports() -> Ports:
+    """A Ports with every port free on loopback right now."""
+    names = [f.name for f in fields(Ports)]
+    return Ports(**dict(zip(names, free_ports(len(names)), strict=True)))
+
+
 @dataclass
 class Sample:
     """One instant-vector element of a Prometheus query result."""
@@ -141,18 +147,22 @@ def _require_binaries() -> None:
 
 
 @contextmanager
-def running_stack(state_dir: Path, **options: Any) -> Iterator[NativeStack]:  # noqa: ANN401
-    """A collector + Prometheus + Alertmanager on free ports, with 1 s intervals."""
+def running_stack(
+    state_dir: Path,
+    interval: str | None = "1s",
+    **options: Any,  # noqa: ANN401 - Stack fields
+) -> Iterator[NativeStack]:
+    """A collector + Prometheus + Alertmanager on free ports.
+
+    ``interval`` sets the scrape and rule intervals; None keeps prometheus.yml's (15 s).
+    """
     _require_binaries()
-    ports = Ports(
-        **dict(zip([f.name for f in fields(Ports)], free_ports(len(fields(Ports))), strict=True))
-    )
     stack = Stack(
         ROOT,
         state_dir=state_dir,
-        ports=ports,
-        scrape_interval="1s",
-        evaluation_interval="1s",
+        ports=free_stack_ports(),
+        scrape_interval=interval,
+        evaluation_interval=interval,
         **options,
     )
     try:

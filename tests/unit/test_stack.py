@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import socket
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from hypertool_agent._stack import (
     Stack,
 )
 from hypertool_agent._stackbuild import Binaries, StackError, collector_path
-from tests.conftest import free_ports
+from tests.conftest import free_stack_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -174,14 +174,7 @@ def test_a_stale_pid_file_is_forgotten_and_never_signalled(tmp_path: Path) -> No
 
 def test_a_service_that_dies_at_start_up_is_reported_with_its_log(tmp_path: Path) -> None:
     """A binary that exits at once fails `up` straight away, quoting its log."""
-    stack = stack_with(
-        tmp_path,
-        ports=Ports(
-            **dict(
-                zip([f.name for f in fields(Ports)], free_ports(len(fields(Ports))), strict=True)
-            )
-        ),
-    )
+    stack = stack_with(tmp_path, ports=free_stack_ports())
     assert stack.bins is not None
     stack.bins.collector.write_text("#!/bin/sh\necho 'config is broken' >&2\nexit 3\n")
     for healthy_enough in (stack.bins.prometheus, stack.bins.alertmanager):
