@@ -1,11 +1,10 @@
-# The demo traffic generator for `docker compose --profile demo up`: hypertool_agent and
-# its `hypertool demo --loop`, nothing else.
+# The demo traffic generator for `docker compose --profile demo up`: the hypertool_agent
+# library and the `hypertool` command's `demo --loop`, nothing else.
 ARG PYTHON_IMAGE=python:3.11.14-slim
 FROM ${PYTHON_IMAGE}
 WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY agent ./agent
-RUN pip install --no-cache-dir . \
+COPY packages ./packages
+RUN pip install --no-cache-dir ./packages/agent ./packages/tools \
     && useradd --system --uid 10001 hypertool
 USER hypertool
 ENTRYPOINT ["hypertool", "demo"]

@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hypertool_tools.stack.launcher import Stack
 from tests.conftest import PrometheusClient, free_ports
-
-from hypertool_agent._stack import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,9 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.conftest import running_stack
-
 from bench import hotpath, pipeline
+from tests.conftest import running_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 

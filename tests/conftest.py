@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from hypertool_agent._stack import Ports, Stack
-from hypertool_agent._stackbuild import binaries
+from hypertool_tools.stack.build import binaries
+from hypertool_tools.stack.launcher import Ports, Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Talks to the stack on loopback directly, whatever HTTP proxy the environment names.
@@ -118,7 +118,7 @@ class NativeStack:
             [
                 sys.executable,
                 "-m",
-                "hypertool_agent._cli",
+                "hypertool_tools.cli",
                 "demo",
                 "--json",
                 "--stage-seconds",

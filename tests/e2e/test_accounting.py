@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from hypertool_agent import _names as n
+from hypertool_agent import names as n
 from tests.conftest import NativeStack, Sample
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hypertool_agent import _names as n
+from hypertool_agent import names as n
 from tests.conftest import NativeStack, Sample
 
 pytestmark = pytest.mark.e2e

@@ -72,7 +72,7 @@ def compose_stack() -> Iterator[PrometheusClient]:
 def test_compose_stack_counts_a_demo_run(compose_stack: PrometheusClient) -> None:
     """The demo's 2050 tokens arrive in the compose stack's Prometheus, split per persona."""
     subprocess.run(
-        [sys.executable, "-m", "hypertool_agent._cli", "demo", "--stage-seconds", "0.05"],
+        [sys.executable, "-m", "hypertool_tools.cli", "demo", "--stage-seconds", "0.05"],
         env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317"},
         check=True,
         timeout=60,

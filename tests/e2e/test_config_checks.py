@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hypertool_agent._stack import Stack
-from hypertool_agent._stackbuild import binaries
+from hypertool_tools.stack.build import binaries
+from hypertool_tools.stack.launcher import Stack
 
 pytestmark = pytest.mark.e2e
 

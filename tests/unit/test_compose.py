@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from hypertool_agent._stack import Ports
-from hypertool_agent._stackbuild import read_env_file
+from hypertool_tools.stack.build import read_env_file
+from hypertool_tools.stack.launcher import Ports
 
 ROOT = Path(__file__).resolve().parents[2]
 

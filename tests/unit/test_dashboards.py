@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from hypertool_agent import _names as n
-from hypertool_agent._dashboards import render_dashboards
+from hypertool_agent import names as n
+from hypertool_tools.render.dashboards import render_dashboards
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = sorted((ROOT / "grafana/dashboards").glob("*.json"))

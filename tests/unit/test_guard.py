@@ -10,7 +10,7 @@ from fractions import Fraction
 import pytest
 
 from hypertool_agent import PersonaMetricsCollector, configure
-from hypertool_agent import _names as n
+from hypertool_agent import names as n
 from tests.unit.conftest import Recorded, attrs
 
 TOKENS = n.TOKENS_USED.otel_name

@@ -17,7 +17,7 @@ from hypertool_agent import (
     Usage,
     extract_usage,
 )
-from hypertool_agent import _names as n
+from hypertool_agent import names as n
 from tests.unit.conftest import Recorded, attrs
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from hypertool_agent import _names as n
-from hypertool_agent._stackbuild import image_tag, manifest_version, read_env_file
+from hypertool_agent import names as n
+from hypertool_tools.stack.build import image_tag, manifest_version, read_env_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -149,7 +149,7 @@ def test_images_are_pinned_in_env_and_never_latest() -> None:
 
 def test_budget_rules_are_current_with_budgets_yaml() -> None:
     """prometheus/rules/budgets.yml is what `hypertool budgets render` makes of budgets.yaml."""
-    from hypertool_agent._budgetrules import render_file
+    from hypertool_tools.render.rules import render_file
 
     assert render_file(ROOT, check=True), "stale: run `hypertool budgets render`"
 
@@ -157,7 +157,7 @@ def test_budget_rules_are_current_with_budgets_yaml() -> None:
 def test_budget_rules_narrow_by_model_and_workflow() -> None:
     """Narrowed budgets select their model, or the workflow series for a workflow."""
     from hypertool_agent import Budget
-    from hypertool_agent._budgetrules import render_rules
+    from hypertool_tools.render.rules import render_rules
 
     rules = yaml.safe_load(
         render_rules(
@@ -188,8 +188,8 @@ def test_budget_rules_narrow_by_model_and_workflow() -> None:
 
 def test_series_retention_outlives_every_budget_period() -> None:
     """The collector keeps fleet streams longer than the longest budget period."""
-    from hypertool_agent._budgetrules import period_seconds
     from hypertool_agent._budgets import load_budgets
+    from hypertool_tools.render.rules import period_seconds
 
     longest = max(period_seconds(b.period) for b in load_budgets(ROOT / "budgets.yaml"))
     config = (ROOT / "collector-config/otelcol.yaml").read_text()
@@ -201,7 +201,7 @@ def test_series_retention_outlives_every_budget_period() -> None:
 def test_predicted_exhaustion_waits_longer_than_a_spike_for_every_period() -> None:
     """Each period gets its own predicted-exhaustion rule, `for` twice its short window."""
     from hypertool_agent import Budget
-    from hypertool_agent._budgetrules import load_alerts, render_rules
+    from hypertool_tools.render.rules import load_alerts, render_rules
 
     budgets = [Budget("a", 1000, "30m"), Budget("b", 30000, "30d"), Budget("c", 2000, "1d")]
     rules = yaml.safe_load(render_rules(budgets, load_alerts(ROOT)))["groups"][0]["rules"]

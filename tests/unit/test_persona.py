@@ -6,7 +6,7 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 from hypertool_agent import DEFAULT_BUDGETS, PersonaMetricsCollector
-from hypertool_agent import _names as n
+from hypertool_agent import names as n
 from tests.unit.conftest import Recorded, attrs
 
 

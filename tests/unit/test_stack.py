@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 import yaml
 
-from hypertool_agent import _stackbuild
-from hypertool_agent._stack import (
+from hypertool_tools.stack import build as _stackbuild
+from hypertool_tools.stack.build import Binaries, StackError, collector_path
+from hypertool_tools.stack.launcher import (
     ALERTMANAGER_CONFIG,
     COLLECTOR_CONFIG,
     PROMETHEUS_CONFIG,
     Ports,
     Stack,
 )
-from hypertool_agent._stackbuild import Binaries, StackError, collector_path
 from tests.conftest import free_stack_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,7 +196,7 @@ def test_status_and_down_use_the_ports_up_started_on(tmp_path: Path) -> None:
 
 def test_compose_runs_prometheus_with_the_launchers_flags() -> None:
     """Every Prometheus flag the native stack depends on is also in compose's command."""
-    from hypertool_agent._stack import PROMETHEUS_FLAGS
+    from hypertool_tools.stack.launcher import PROMETHEUS_FLAGS
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert set(PROMETHEUS_FLAGS) <= set(compose["services"]["prometheus"]["command"])

@@ -10,7 +10,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.trace import StatusCode
 
 from hypertool_agent import PersonaMetricsCollector, WorkflowTracer
-from hypertool_agent import _names as n
+from hypertool_agent import names as n
 from tests.unit.conftest import Recorded, attrs
 
 

@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from hypertool_agent._budgetrules import RULES_FILE, load_alerts, render_rules
-from hypertool_agent._budgets import load_budgets
-from hypertool_agent._stackbuild import (
+from hypertool_agent import load_budgets
+from hypertool_tools.render.rules import RULES_FILE, load_alerts, render_rules
+from hypertool_tools.stack.build import (
     Binaries,
     StackError,
     binaries,
@@ -123,6 +123,7 @@ class Stack:
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        """Find the built binaries when none were given."""
         if self.bins is None:
             self.bins = binaries(self.root)
 

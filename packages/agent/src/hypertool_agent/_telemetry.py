@@ -30,7 +30,8 @@ from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resou
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from hypertool_agent._names import SCOPE_NAME
+from hypertool_agent.errors import ConfigurationError
+from hypertool_agent.names import SCOPE_NAME
 
 _log = logging.getLogger("hypertool_agent")
 
@@ -53,10 +54,6 @@ PREFERRED_TEMPORALITY: dict[type, AggregationTemporality] = {
     ObservableUpDownCounter: AggregationTemporality.CUMULATIVE,
     ObservableGauge: AggregationTemporality.CUMULATIVE,
 }
-
-
-class ConfigurationError(ValueError):
-    """Raised at configuration time for settings that cannot work."""
 
 
 def _env_flag(name: str) -> bool:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from hypertool_agent._telemetry import ConfigurationError
+from hypertool_agent.errors import ConfigurationError
 
 #: The seed's per-persona token budgets.
 DEFAULT_BUDGETS: Mapping[str, int] = {

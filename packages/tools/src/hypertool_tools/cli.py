@@ -1,4 +1,4 @@
-"""The ``hypertool`` command: ``demo`` and ``stack build|up|down|status``."""
+"""The ``hypertool`` command: ``demo``, ``stack build|up|down|status`` and the renderers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def _stack_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from hypertool_agent._stack import PORT_LABELS, Ports
+    from hypertool_tools.stack.launcher import PORT_LABELS, Ports
 
     stack = sub.add_parser("stack", help="run the collector, Prometheus and Alertmanager natively")
     actions = stack.add_subparsers(dest="action", required=True)
@@ -49,9 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="hypertool", description="hypertool observability for multi-persona LLM agents"
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    from hypertool_agent._demo import WORKFLOWS
+    from hypertool_tools.demo.workflows import WORKFLOWS
 
-    demo = sub.add_parser("demo", help="run the seed's workflows against the OTLP endpoint")
+    demo = sub.add_parser(
+        "demo",
+        help="send three demo workflows (package release, feature, bug fix) to the OTLP endpoint",
+    )
     demo.add_argument(
         "--workflow",
         action="append",
@@ -61,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--exact",
         action="store_true",
-        help="the seed's exact numbers: no variation, no random failures",
+        help="fixed numbers (the design note's reference run): no variation, no random failures",
     )
     demo.add_argument("--count", type=int, default=1, help="runs of each workflow (default 1)")
     demo.add_argument(
@@ -71,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="run until interrupted, pausing SECONDS between rounds",
     )
-    demo.add_argument("--seed", type=int, default=None, help="random seed, for repeatable runs")
+    demo.add_argument(
+        "--seed", type=int, default=None, help="random-number seed, for repeatable varied runs"
+    )
     demo.add_argument(
         "--stage-seconds", type=float, default=0.5, help="simulated work per stage (default 0.5)"
     )
@@ -102,8 +107,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _stack(args: argparse.Namespace) -> int:
-    from hypertool_agent._stack import Ports, Stack
-    from hypertool_agent._stackbuild import build_all, cache_dir, project_root
+    from hypertool_tools.stack.build import build_all, cache_dir, project_root
+    from hypertool_tools.stack.launcher import Ports, Stack
 
     root = project_root()
     if args.action == "build":
@@ -132,8 +137,8 @@ def _stack(args: argparse.Namespace) -> int:
 
 
 def _budgets(args: argparse.Namespace) -> int:
-    from hypertool_agent._budgetrules import BUDGETS_FILE, RULES_FILE, render_file
-    from hypertool_agent._stackbuild import project_root
+    from hypertool_tools.render.rules import BUDGETS_FILE, RULES_FILE, render_file
+    from hypertool_tools.stack.build import project_root
 
     root = project_root()
     current = render_file(root, check=args.check)
@@ -151,8 +156,8 @@ def _budgets(args: argparse.Namespace) -> int:
 
 
 def _dashboards(args: argparse.Namespace) -> int:
-    from hypertool_agent._dashboards import DASHBOARDS_DIR, render_dashboards
-    from hypertool_agent._stackbuild import project_root
+    from hypertool_tools.render.dashboards import DASHBOARDS_DIR, render_dashboards
+    from hypertool_tools.stack.build import project_root
 
     current = render_dashboards(project_root(), check=args.check)
     state = (
@@ -166,13 +171,13 @@ def _dashboards(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hypertool`` console script."""
-    from hypertool_agent._stackbuild import StackError
-    from hypertool_agent._telemetry import ConfigurationError
+    from hypertool_agent import ConfigurationError
+    from hypertool_tools.stack.build import StackError
 
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
-            from hypertool_agent._demo import WORKFLOWS, run_demo
+            from hypertool_tools.demo.workflows import WORKFLOWS, run_demo
 
             run_demo(
                 args.workflow or list(WORKFLOWS),

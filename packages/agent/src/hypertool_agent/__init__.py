@@ -2,6 +2,9 @@
 
 The library emits OTLP only; the hypertool collector turns it into ``hypertool_*``
 Prometheus series. The implementation lives in private modules; this module re-exports.
+Two public modules stand beside it: ``hypertool_agent.names`` (the names the library
+emits, the contract the collector reads) and ``hypertool_agent.testing`` (an in-memory
+set-up for users' tests).
 """
 
 from hypertool_agent._budgets import DEFAULT_BUDGETS, Budget, load_budgets
@@ -14,22 +17,22 @@ from hypertool_agent._llm import (
     Usage,
     extract_usage,
 )
-from hypertool_agent._names import (
-    NO_PERSONA,
-    QUALITY_GATE_RESULTS,
-    RESULT_FAILED,
-    RESULT_PASSED,
-)
 from hypertool_agent._persona import PersonaMetricsCollector
 from hypertool_agent._telemetry import (
     PREFERRED_TEMPORALITY,
-    ConfigurationError,
     Telemetry,
     configure,
     get_telemetry,
     shutdown,
 )
 from hypertool_agent._workflow import WorkflowTracer
+from hypertool_agent.errors import ConfigurationError
+from hypertool_agent.names import (
+    NO_PERSONA,
+    QUALITY_GATE_RESULTS,
+    RESULT_FAILED,
+    RESULT_PASSED,
+)
 
 __all__ = [
     "DEFAULT_BUDGETS",

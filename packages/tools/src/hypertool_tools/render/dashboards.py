@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from hypertool_agent import _names as n
+from hypertool_agent import names as n
 from hypertool_agent._budgets import DEFAULT_WARNING_RATIO, load_budgets
 
 DASHBOARDS_DIR: Final = Path("grafana") / "dashboards"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from opentelemetry.metrics import Counter, Meter
 
-from hypertool_agent import _names as n
+from hypertool_agent import names as n
 from hypertool_agent._guard import Guard
 from hypertool_agent._telemetry import Telemetry
 

@@ -16,11 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from hypertool_agent import _names as n
-from hypertool_agent._llm import ObservableLLM
-from hypertool_agent._persona import PersonaMetricsCollector
-from hypertool_agent._telemetry import get_telemetry
-from hypertool_agent._workflow import WorkflowTracer
+from hypertool_agent import ObservableLLM, PersonaMetricsCollector, WorkflowTracer, get_telemetry
+from hypertool_agent import names as n
 
 #: Chance that a stage's quality gate fails on the first try, in varied runs.
 FAILURE_RATE = 0.15

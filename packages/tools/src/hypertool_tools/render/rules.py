@@ -19,8 +19,8 @@ from typing import Any, Final
 
 import yaml
 
-from hypertool_agent import _names as n
-from hypertool_agent._budgets import Budget, load_budgets
+from hypertool_agent import Budget, load_budgets
+from hypertool_agent import names as n
 
 BUDGETS_FILE: Final = Path("budgets.yaml")
 RULES_FILE: Final = Path("prometheus") / "rules" / "budgets.yml"

@@ -16,8 +16,8 @@ from typing import Protocol
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
-from hypertool_agent import _names as n
 from hypertool_agent import _telemetry as _telemetry_module
+from hypertool_agent import names as n
 from hypertool_agent._budgets import (
     DEFAULT_BUDGETS,
     ENV_BUDGETS_FILE,
@@ -27,7 +27,8 @@ from hypertool_agent._budgets import (
 from hypertool_agent._guard import Guard
 from hypertool_agent._instruments import Instruments, instruments
 from hypertool_agent._spans import mark_error
-from hypertool_agent._telemetry import ConfigurationError, Telemetry, get_telemetry
+from hypertool_agent._telemetry import Telemetry, get_telemetry
+from hypertool_agent.errors import ConfigurationError
 
 
 class _WorkflowRun(Protocol):

@@ -13,7 +13,7 @@ from typing import Any, ParamSpec, Self, TypeVar, cast, overload
 
 from opentelemetry.trace import Span
 
-from hypertool_agent import _names as n
+from hypertool_agent import names as n
 from hypertool_agent._persona import (
     PersonaMetricsCollector,
     current_workflow_run,

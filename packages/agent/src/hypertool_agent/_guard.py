@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Final, cast
 
-from hypertool_agent import _names as n
+from hypertool_agent import names as n
 
 _log = logging.getLogger("hypertool_agent")
 

@@ -21,11 +21,11 @@ from typing import Any, Final, ParamSpec, Self, TypeVar, cast, overload
 
 from opentelemetry.trace import Span
 
-from hypertool_agent import _names as n
+from hypertool_agent import names as n
 from hypertool_agent._instruments import instruments
 from hypertool_agent._persona import PersonaMetricsCollector
 from hypertool_agent._spans import SyncAndAsync, mark_error
-from hypertool_agent._telemetry import ConfigurationError
+from hypertool_agent.errors import ConfigurationError
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -1,0 +1,1 @@
+"""Demo traffic: three multi-persona workflows sent through hypertool_agent."""

@@ -1,0 +1,1 @@
+"""Write the generated configs (rules, dashboards, collector) from the names contract."""

@@ -1,0 +1,1 @@
+"""Run the collector, Prometheus and Alertmanager natively, from the repository's configs."""
