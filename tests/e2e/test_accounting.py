@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 
 from hypertool_agent import names as n
+from hypertool_tools import contract as c
 from tests.conftest import NativeStack, Sample
 
 pytestmark = pytest.mark.e2e
@@ -107,9 +108,9 @@ def test_a_burst_from_a_new_process_exhausts_the_budget(native_stack: NativeStac
         lambda r: bool(r) and r[0].value == -1000,
     )
     assert remaining[0].value == -1000
-    ratio = prom.query(f'{n.BUDGET_USED_RATIO}{{persona="backend-engineer"}}')
+    ratio = prom.query(f'{c.BUDGET_USED_RATIO}{{persona="backend-engineer"}}')
     assert [(s.labels["period"], s.value) for s in ratio] == [("1d", 1.5)]
-    limit = prom.query(f'{n.BUDGET_LIMIT}{{persona="backend-engineer"}}')
+    limit = prom.query(f'{c.BUDGET_LIMIT}{{persona="backend-engineer"}}')
     assert [s.value for s in limit] == [2000.0]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from hypertool_agent import names as n
+from hypertool_tools import contract as c
 from tests.conftest import NativeStack, Sample
 
 pytestmark = pytest.mark.e2e
@@ -59,11 +60,11 @@ def test_prometheus_holds_exactly_the_contract_series(
 ) -> None:
     """Every hypertool_* series is a contract family with exactly the contract's labels."""
     remaining = native_stack.prometheus.api(
-        "/api/v1/series", **{"match[]": n.TOKEN_BUDGET_REMAINING.prometheus_name}
+        "/api/v1/series", **{"match[]": c.TOKEN_BUDGET_REMAINING.prometheus_name}
     )
     # Made by the budget rules, per persona-wide budget: exactly {persona}.
     assert {frozenset(s) - {"__name__"} for s in remaining} == {
-        frozenset(n.TOKEN_BUDGET_REMAINING.labels)
+        frozenset(c.TOKEN_BUDGET_REMAINING.labels)
     }
     series = native_stack.prometheus.api(
         "/api/v1/series", **{"match[]": f'{{__name__=~"hypertool_.*",{JOB}}}'}
@@ -75,9 +76,9 @@ def test_prometheus_holds_exactly_the_contract_series(
         labels.pop("instance")
         found.setdefault(name, set()).add(frozenset(labels))
     expected: dict[str, set[frozenset[str]]] = {}
-    produced = [m for m in (*n.ALL_METRICS, *n.EXTRA_METRICS) if m.source != "rule"]
+    produced = [m for m in (*c.ALL_METRICS, *c.EXTRA_METRICS) if m.source != "rule"]
     for metric in produced:
-        if metric is n.DROPPED_MEASUREMENTS:
+        if metric is c.DROPPED_MEASUREMENTS:
             continue  # the demo drops nothing
         if metric.kind == "histogram":
             base = metric.prometheus_name

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from hypertool_agent import names as n
+from hypertool_tools import contract as c
 from hypertool_tools.render.dashboards import render_dashboards
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,11 +53,11 @@ def test_every_metric_a_panel_queries_is_in_the_names_contract() -> None:
     known = {
         "up",
         "ALERTS",
-        *n.BUDGET_SERIES,
-        *n.COLLECTOR_TELEMETRY,
-        n.TOKEN_BUDGET_REMAINING.prometheus_name,
+        *c.BUDGET_SERIES,
+        *c.COLLECTOR_TELEMETRY,
+        c.TOKEN_BUDGET_REMAINING.prometheus_name,
     }
-    for metric in (*n.ALL_METRICS, *n.EXTRA_METRICS, n.PIPELINE_REJECTED_POINTS):
+    for metric in (*c.ALL_METRICS, *c.EXTRA_METRICS, c.PIPELINE_REJECTED_POINTS):
         name = metric.prometheus_name
         known |= {name, f"{name}_bucket", f"{name}_sum", f"{name}_count"}
     metric_like = re.compile(

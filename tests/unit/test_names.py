@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from hypertool_agent import names as n
+from hypertool_tools import contract as c
 from hypertool_tools.stack.build import image_tag, manifest_version, read_env_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,12 +28,12 @@ def collector_metrics() -> dict[str, dict[str, Any]]:
 
 def renamed(key: str) -> str:
     """The Prometheus label transform/labels makes of a span attribute key."""
-    return n.SPAN_ATTRIBUTE_LABELS.get(key, key)
+    return c.SPAN_ATTRIBUTE_LABELS.get(key, key)
 
 
 def test_prometheus_names_follow_the_exporter_rules() -> None:
     """Each contract entry's Prometheus name is the seed's name."""
-    assert [m.prometheus_name for m in n.ALL_METRICS] == [  # the seed's six
+    assert [m.prometheus_name for m in c.ALL_METRICS] == [  # the seed's six
         "hypertool_persona_switches_total",
         "hypertool_persona_duration_seconds",
         "hypertool_persona_tokens_used_total",
@@ -45,8 +46,8 @@ def test_prometheus_names_follow_the_exporter_rules() -> None:
 def test_collector_publishes_exactly_the_contract_metrics() -> None:
     """signal_to_metrics defines each contract metric with its unit, type and labels."""
     defined = collector_metrics()
-    assert set(defined) == {m.otel_name for m in n.COLLECTOR_METRICS}
-    for metric in n.COLLECTOR_METRICS:
+    assert set(defined) == {m.otel_name for m in c.COLLECTOR_METRICS}
+    for metric in c.COLLECTOR_METRICS:
         spec = defined[metric.otel_name]
         assert spec["unit"] == metric.unit, metric.otel_name
         assert spec["description"] == metric.description, metric.otel_name
@@ -60,12 +61,12 @@ def test_collector_publishes_exactly_the_contract_metrics() -> None:
             if metric.source == "span":
                 assert spec["sum"]["value"] == "1"  # one per span
         if shape == "histogram":
-            assert tuple(spec["histogram"]["buckets"]) == n.DURATION_BUCKETS_SECONDS
+            assert tuple(spec["histogram"]["buckets"]) == c.DURATION_BUCKETS_SECONDS
 
 
 def test_agent_metrics_are_selected_by_their_contract_names() -> None:
     """Each agent-fed metric's condition names the OTLP metric the agent sends."""
-    for metric in (m for m in n.COLLECTOR_METRICS if m is not n.PIPELINE_REJECTED_POINTS):
+    for metric in (m for m in c.COLLECTOR_METRICS if m is not c.PIPELINE_REJECTED_POINTS):
         spec = collector_metrics()[metric.otel_name]
         conditions = " ".join(spec["conditions"])
         if metric.source == "metric":
@@ -84,7 +85,7 @@ def test_label_transform_renames_every_span_attribute() -> None:
     """transform/labels renames each namespaced span attribute to its Prometheus label."""
     processor = load("collector-config/otelcol.yaml")["processors"]["transform/labels"]
     statements = " ".join(processor["metric_statements"][0]["statements"])
-    for attribute, label in n.SPAN_ATTRIBUTE_LABELS.items():
+    for attribute, label in c.SPAN_ATTRIBUTE_LABELS.items():
         assert (
             f'set(datapoint.attributes["{label}"], datapoint.attributes["{attribute}"])'
             in statements
@@ -167,7 +168,7 @@ def test_budget_rules_narrow_by_model_and_workflow() -> None:
             ]
         )
     )["groups"][0]["rules"]
-    used = [r for r in rules if r["record"] == n.BUDGET_USED]
+    used = [r for r in rules if r["record"] == c.BUDGET_USED]
     assert used[0]["expr"] == (
         'sum(increase(hypertool_persona_tokens_used_total{persona="backend-engineer",'
         'model="gpt-4"}[1h] anchored)) or vector(0)'
@@ -182,7 +183,7 @@ def test_budget_rules_narrow_by_model_and_workflow() -> None:
         'sum(increase(hypertool_workflow_tokens_used_total{persona="qa",'
         'workflow="bug \\"fix\\""}[30d] anchored)) or vector(0)'
     )
-    limits = [(r["expr"], r["labels"]["period"]) for r in rules if r["record"] == n.BUDGET_LIMIT]
+    limits = [(r["expr"], r["labels"]["period"]) for r in rules if r["record"] == c.BUDGET_LIMIT]
     assert limits == [("vector(500)", "1h"), ("vector(90)", "30d")]
 
 
@@ -237,3 +238,9 @@ def test_prometheus_keeps_samples_longer_than_every_budget_period() -> None:
     retention = config["storage"]["tsdb"]["retention"]["time"]
     assert retention.endswith("d")
     assert int(retention[:-1]) > 30
+
+
+def test_every_agent_counter_has_one_fleet_series() -> None:
+    """The contract sums each counter the library records, and no other, fleet-wide."""
+    assert [s.otel_name for s in c.FLEET_COUNTERS] == [i.otel_name for i in n.COUNTERS]
+    assert tuple(c.Series.of_counter(i) for i in n.COUNTERS) == c.FLEET_COUNTERS

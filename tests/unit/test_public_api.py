@@ -21,7 +21,7 @@ def test_every_public_name_imports() -> None:
 
 
 def test_implementation_lives_in_private_modules() -> None:
-    """Public classes and functions are defined in underscore modules (or errors) and re-exported."""
+    """Public classes and functions live in underscore modules (or errors), re-exported."""
     code = [
         name
         for name in hypertool_agent.__all__

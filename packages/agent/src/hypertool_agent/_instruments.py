@@ -27,7 +27,7 @@ class Instruments:
     guard: Guard
 
 
-def _counter(meter: Meter, name: n.MetricName) -> Counter:
+def _counter(meter: Meter, name: n.Instrument) -> Counter:
     return meter.create_counter(name.otel_name, unit=name.unit, description=name.description)
 
 

@@ -1,19 +1,20 @@
-"""The names contract: every metric, label, label value and span attribute hypertool uses.
+"""The names the library emits: OTLP instruments, attribute keys and values, span attributes.
 
-This module is the one source of truth. The collector config, the Prometheus rules and
-the dashboards spell the same names in YAML and JSON; ``tests/unit/test_names.py`` fails
-when any of them drifts from what is written here.
+This is the emitting half of the names contract, and its one source of truth. The other
+half, what the collector and Prometheus make of these names (series names, span-derived
+histograms, recording rules), is ``hypertool_tools.contract``, which builds on this module;
+the collector config, the rules and the dashboards are rendered from or checked against it.
 
-A token's path: ``record_token_usage`` adds to the OTLP counter ``tokens_used.otel_name``
-(delta temporality). The collector's ``signaltometrics`` connector sums those deltas from
-every process into one stream, ``deltatocumulative`` turns it into a running total, and the
-``prometheus`` exporter publishes it as ``tokens_used.prometheus_name``.
+A token's path: ``record_token_usage`` adds to the OTLP counter ``TOKENS_USED.otel_name``
+(delta temporality). The collector's ``signal_to_metrics`` connector sums those deltas from
+every process into one stream, ``delta_to_cumulative`` turns it into a running total, and
+the ``prometheus`` exporter publishes it as ``hypertool_persona_tokens_used_total``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 # Label keys: the Prometheus label names, also the OTLP data point attribute keys.
 PERSONA: Final = "persona"
@@ -58,15 +59,6 @@ WORKFLOW_SUCCEEDED: Final = "succeeded"
 WORKFLOW_FAILED: Final = "failed"
 ATTR_MODEL: Final = "hypertool.model"
 ATTR_COST_USD: Final = "hypertool.llm.cost_usd"
-#: Span attribute -> Prometheus label, renamed by the collector's ``transform/labels``.
-SPAN_ATTRIBUTE_LABELS: Final = {
-    ATTR_WORKFLOW: WORKFLOW,
-    ATTR_STAGE: STAGE,
-    ATTR_PERSONA: PERSONA,
-    ATTR_CHATMODE: CHATMODE,
-    ATTR_MODEL: MODEL,
-    ATTR_WORKFLOW_RESULT: RESULT,
-}
 
 # OpenTelemetry GenAI semantic conventions used on spans.
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
@@ -83,219 +75,68 @@ GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 #: Instrumentation scope of everything the agent emits.
 SCOPE_NAME: Final = "hypertool_agent"
 
-Kind = Literal["counter", "gauge", "histogram"]
-#: Where a series comes from: agent metrics, agent spans, or Prometheus recording rules.
-Source = Literal["metric", "span", "rule"]
-
 
 @dataclass(frozen=True)
-class MetricName:
-    """One series family: its OTLP name and unit, and the Prometheus name they become."""
+class Instrument:
+    """One OTLP counter the library records, sent with delta temporality."""
 
     otel_name: str
     unit: str
-    kind: Kind
+    #: The data point attribute keys it is recorded with.
     labels: tuple[str, ...]
-    source: Source
     description: str
 
-    @property
-    def prometheus_name(self) -> str:
-        """The name the collector's prometheus exporter publishes."""
-        if self.source == "rule":
-            return self.otel_name  # recording rules are named in Prometheus terms already
-        base = self.otel_name.replace(".", "_")
-        if self.unit == "s":
-            base += "_seconds"
-        if self.kind == "counter":
-            base += "_total"
-        return base
 
-
-PERSONA_SWITCHES: Final = MetricName(
+PERSONA_SWITCHES: Final = Instrument(
     otel_name="hypertool.persona.switches",
     unit="{switch}",
-    kind="counter",
     labels=(FROM_PERSONA, TO_PERSONA, CHATMODE),
-    source="metric",
     description="Persona switches.",
 )
-PERSONA_DURATION: Final = MetricName(
-    otel_name="hypertool.persona.duration",
-    unit="s",
-    kind="histogram",
-    labels=(PERSONA, CHATMODE),
-    source="span",
-    description="Time spent in a persona, observed when the persona is left.",
-)
-TOKENS_USED: Final = MetricName(
+TOKENS_USED: Final = Instrument(
     otel_name="hypertool.persona.tokens_used",
     unit="{token}",
-    kind="counter",
     labels=(PERSONA, CHATMODE, MODEL),
-    source="metric",
     description="LLM tokens used.",
 )
-TOKEN_BUDGET_REMAINING: Final = MetricName(
-    otel_name="hypertool_persona_token_budget_remaining",
-    unit="{token}",
-    kind="gauge",
-    labels=(PERSONA,),
-    source="rule",
-    description="Tokens left in the persona's fleet-wide budget for the current period.",
-)
-STAGE_DURATION: Final = MetricName(
-    otel_name="hypertool.workflow.stage.duration",
-    unit="s",
-    kind="histogram",
-    labels=(WORKFLOW, STAGE, PERSONA),
-    source="span",
-    description="Workflow stage duration.",
-)
-QUALITY_GATE: Final = MetricName(
+QUALITY_GATE: Final = Instrument(
     otel_name="hypertool.workflow.quality_gate",
     unit="{gate}",
-    kind="counter",
     labels=(WORKFLOW, STAGE, RESULT),
-    source="metric",
     description="Quality-gate results.",
 )
-
-WORKFLOW_RUNS: Final = MetricName(
-    otel_name="hypertool.workflow.runs",
-    unit="{run}",
-    kind="counter",
-    labels=(WORKFLOW, RESULT),
-    source="span",
-    description="Workflow runs, by outcome.",
-)
-WORKFLOW_TOKENS: Final = MetricName(
+WORKFLOW_TOKENS: Final = Instrument(
     otel_name="hypertool.workflow.tokens_used",
     unit="{token}",
-    kind="counter",
     labels=(WORKFLOW, PERSONA, MODEL),
-    source="metric",
     description="LLM tokens used inside workflow runs, for budgets narrowed to a workflow.",
 )
-LLM_TOKENS: Final = MetricName(
+LLM_TOKENS: Final = Instrument(
     otel_name="hypertool.llm.tokens",
     unit="{token}",
-    kind="counter",
     labels=(PERSONA, MODEL, TOKEN_TYPE),
-    source="metric",
     description="LLM tokens by type, from the usage the provider reported.",
 )
-LLM_COST: Final = MetricName(
+LLM_COST: Final = Instrument(
     otel_name="hypertool.llm.cost_usd",
     unit="{USD}",
-    kind="counter",
     labels=(PERSONA, MODEL),
-    source="metric",
     description="LLM cost in US dollars, from the price table.",
 )
-LLM_CALL_DURATION: Final = MetricName(
-    otel_name="hypertool.llm.call.duration",
-    unit="s",
-    kind="histogram",
-    labels=(PERSONA, MODEL),
-    source="span",
-    description="LLM call duration.",
-)
-DROPPED_MEASUREMENTS: Final = MetricName(
+DROPPED_MEASUREMENTS: Final = Instrument(
     otel_name="hypertool.agent.dropped_measurements",
     unit="{measurement}",
-    kind="counter",
     labels=(REASON,),
-    source="metric",
     description="Measurements agents dropped as invalid (negative, not finite, not a number).",
 )
 
-#: Made by the collector, not the agent: agent points the fleet totals cannot use.
-PIPELINE_REJECTED_POINTS: Final = MetricName(
-    otel_name="hypertool.pipeline.rejected_points",
-    unit="{point}",
-    kind="counter",
-    labels=(),
-    source="metric",
-    description="Agent data points the fleet totals cannot use (cumulative counters).",
-)
-
-#: The seed's six series families, what agents produce.
-ALL_METRICS: Final = (
-    PERSONA_SWITCHES,
-    PERSONA_DURATION,
+#: Every counter the library records, in the order the collector config lists them.
+COUNTERS: Final = (
     TOKENS_USED,
-    TOKEN_BUDGET_REMAINING,
-    STAGE_DURATION,
+    PERSONA_SWITCHES,
     QUALITY_GATE,
-)
-
-#: What agents produce beyond the seed's six.
-EXTRA_METRICS: Final = (
-    WORKFLOW_RUNS,
     WORKFLOW_TOKENS,
     LLM_TOKENS,
     LLM_COST,
-    LLM_CALL_DURATION,
     DROPPED_MEASUREMENTS,
-)
-
-#: Everything the collector publishes.
-COLLECTOR_METRICS: Final = (
-    *(m for m in ALL_METRICS if m.source != "rule"),
-    *EXTRA_METRICS,
-    PIPELINE_REJECTED_POINTS,
-)
-
-# Budget series, made by the recording rules prometheus/rules/budgets.yml renders from
-# budgets.yaml. Labels: persona, model and workflow ("any" when the budget is not
-# narrowed to one), and the budget's rolling period.
-BUDGET_LABELS: Final = (PERSONA, MODEL, WORKFLOW, "period")
-ANY: Final = "any"
-BUDGET_LIMIT: Final = "persona:hypertool_token_budget:limit"
-BUDGET_USED: Final = "persona:hypertool_tokens_used:budget_period"
-BUDGET_USED_RATIO: Final = "persona:hypertool_token_budget:used_ratio"
-BUDGET_WARNING_RATIO: Final = "persona:hypertool_token_budget:warning_ratio"
-#: Burn rate: the share of the budget a full period would use at the pace of the last
-#: long (period/24) or short (period/288) window. Above 1, the budget runs out early.
-BUDGET_BURN_RATE_LONG: Final = "persona:hypertool_token_budget:burn_rate_long"
-BUDGET_BURN_RATE_SHORT: Final = "persona:hypertool_token_budget:burn_rate_short"
-BUDGET_SERIES: Final = (
-    BUDGET_LIMIT,
-    BUDGET_USED,
-    BUDGET_USED_RATIO,
-    BUDGET_WARNING_RATIO,
-    BUDGET_BURN_RATE_LONG,
-    BUDGET_BURN_RATE_SHORT,
-)
-
-#: The collector's own telemetry that dashboards and alerts read (job "otel-collector").
-COLLECTOR_TELEMETRY: Final = (
-    "otelcol_receiver_accepted_metric_points",
-    "otelcol_receiver_accepted_spans",
-    "otelcol_receiver_refused_metric_points",
-    "otelcol_receiver_refused_spans",
-    "otelcol_process_memory_rss",
-    "otelcol_process_uptime",
-)
-
-#: Histogram bucket bounds in seconds, shared by the collector config (which builds the
-#: histograms) and the tests. Agent stages run from sub-second tool calls to long
-#: generations, so the bounds reach an hour.
-DURATION_BUCKETS_SECONDS: Final = (
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-    30.0,
-    60.0,
-    120.0,
-    300.0,
-    600.0,
-    1800.0,
-    3600.0,
 )

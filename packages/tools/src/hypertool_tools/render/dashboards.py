@@ -15,21 +15,22 @@ from typing import Any, Final
 
 from hypertool_agent import names as n
 from hypertool_agent._budgets import DEFAULT_WARNING_RATIO, load_budgets
+from hypertool_tools import contract as c
 
 DASHBOARDS_DIR: Final = Path("grafana") / "dashboards"
 PROMETHEUS_UID: Final = "hypertool-prometheus"
 TEMPO_UID: Final = "hypertool-tempo"
 PROM: Final = {"type": "prometheus", "uid": PROMETHEUS_UID}
 
-SWITCHES = n.PERSONA_SWITCHES.prometheus_name
-TOKENS = n.TOKENS_USED.prometheus_name
-PERSONA_SECONDS = n.PERSONA_DURATION.prometheus_name
-STAGE_SECONDS = n.STAGE_DURATION.prometheus_name
-GATES = n.QUALITY_GATE.prometheus_name
-RUNS = n.WORKFLOW_RUNS.prometheus_name
-LLM_TOKENS = n.LLM_TOKENS.prometheus_name
-COST = n.LLM_COST.prometheus_name
-LLM_SECONDS = n.LLM_CALL_DURATION.prometheus_name
+SWITCHES = c.PERSONA_SWITCHES.prometheus_name
+TOKENS = c.TOKENS_USED.prometheus_name
+PERSONA_SECONDS = c.PERSONA_DURATION.prometheus_name
+STAGE_SECONDS = c.STAGE_DURATION.prometheus_name
+GATES = c.QUALITY_GATE.prometheus_name
+RUNS = c.WORKFLOW_RUNS.prometheus_name
+LLM_TOKENS = c.LLM_TOKENS.prometheus_name
+COST = c.LLM_COST.prometheus_name
+LLM_SECONDS = c.LLM_CALL_DURATION.prometheus_name
 
 
 @dataclass
@@ -219,12 +220,12 @@ def _pipeline_row() -> tuple[str, list[Panel]]:
                 "stat",
                 [
                     (
-                        f"sum(increase({n.PIPELINE_REJECTED_POINTS.prometheus_name}[$__range])) "
+                        f"sum(increase({c.PIPELINE_REJECTED_POINTS.prometheus_name}[$__range])) "
                         "or vector(0)",
                         "cumulative points rejected",
                     ),
                     (
-                        f"sum(increase({n.DROPPED_MEASUREMENTS.prometheus_name}[$__range])) or vector(0)",
+                        f"sum(increase({c.DROPPED_MEASUREMENTS.prometheus_name}[$__range])) or vector(0)",
                         "invalid counts dropped by agents",
                     ),
                 ],
@@ -336,7 +337,7 @@ def persona_overview(warning_ratio: float) -> dict[str, Any]:
                         "bargauge",
                         [
                             (
-                                f'{n.TOKEN_BUDGET_REMAINING.prometheus_name}{{persona=~"$persona"}}',
+                                f'{c.TOKEN_BUDGET_REMAINING.prometheus_name}{{persona=~"$persona"}}',
                                 "{{persona}}",
                             )
                         ],
@@ -350,7 +351,7 @@ def persona_overview(warning_ratio: float) -> dict[str, Any]:
                         "gauge",
                         [
                             (
-                                f'{n.BUDGET_USED_RATIO}{{persona=~"$persona",model="any",workflow="any"}}',
+                                f'{c.BUDGET_USED_RATIO}{{persona=~"$persona",model="any",workflow="any"}}',
                                 "{{persona}} ({{period}})",
                             )
                         ],
@@ -478,9 +479,9 @@ def budgets_and_cost(warning_ratio: float) -> dict[str, Any]:
         "hypertool / Budgets and cost",
         "Fleet-wide token budgets per period, how fast they burn, and what the tokens cost.",
         [
-            _variable("persona", n.BUDGET_LIMIT, n.PERSONA),
+            _variable("persona", c.BUDGET_LIMIT, n.PERSONA),
             _variable("model", TOKENS, n.MODEL),
-            _variable("workflow", n.WORKFLOW_TOKENS.prometheus_name, n.WORKFLOW),
+            _variable("workflow", c.WORKFLOW_TOKENS.prometheus_name, n.WORKFLOW),
         ],
         [
             (
@@ -491,11 +492,11 @@ def budgets_and_cost(warning_ratio: float) -> dict[str, Any]:
                         "timeseries",
                         [
                             (
-                                f"{n.BUDGET_USED}{{{budget_sel}}}",
+                                f"{c.BUDGET_USED}{{{budget_sel}}}",
                                 "used {{persona}} {{model}} {{workflow}}",
                             ),
                             (
-                                f"{n.BUDGET_LIMIT}{{{budget_sel}}}",
+                                f"{c.BUDGET_LIMIT}{{{budget_sel}}}",
                                 "limit {{persona}} {{model}} {{workflow}}",
                             ),
                         ],
@@ -506,7 +507,7 @@ def budgets_and_cost(warning_ratio: float) -> dict[str, Any]:
                         "bargauge",
                         [
                             (
-                                f"{n.BUDGET_USED_RATIO}{{{budget_sel}}}",
+                                f"{c.BUDGET_USED_RATIO}{{{budget_sel}}}",
                                 "{{persona}} {{model}} {{workflow}} ({{period}})",
                             )
                         ],
@@ -521,11 +522,11 @@ def budgets_and_cost(warning_ratio: float) -> dict[str, Any]:
                         "timeseries",
                         [
                             (
-                                f"{n.BUDGET_BURN_RATE_LONG}{{{budget_sel}}}",
+                                f"{c.BUDGET_BURN_RATE_LONG}{{{budget_sel}}}",
                                 "long {{persona}} ({{period}})",
                             ),
                             (
-                                f"{n.BUDGET_BURN_RATE_SHORT}{{{budget_sel}}}",
+                                f"{c.BUDGET_BURN_RATE_SHORT}{{{budget_sel}}}",
                                 "short {{persona}} ({{period}})",
                             ),
                         ],
@@ -540,7 +541,7 @@ def budgets_and_cost(warning_ratio: float) -> dict[str, Any]:
                         "bargauge",
                         [
                             (
-                                f'{n.TOKEN_BUDGET_REMAINING.prometheus_name}{{persona=~"$persona"}} / '
+                                f'{c.TOKEN_BUDGET_REMAINING.prometheus_name}{{persona=~"$persona"}} / '
                                 f'sum by (persona) (rate({TOKENS}{{persona=~"$persona"}}[1h]))',
                                 "{{persona}}",
                             )

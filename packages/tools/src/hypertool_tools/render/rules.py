@@ -21,6 +21,7 @@ import yaml
 
 from hypertool_agent import Budget, load_budgets
 from hypertool_agent import names as n
+from hypertool_tools import contract as c
 
 BUDGETS_FILE: Final = Path("budgets.yaml")
 RULES_FILE: Final = Path("prometheus") / "rules" / "budgets.yml"
@@ -61,9 +62,9 @@ def _selector(budget: Budget, window: str) -> str:
         matchers.append(f"{n.MODEL}={_quote(budget.model)}")
     if budget.workflow is not None:
         matchers.append(f"{n.WORKFLOW}={_quote(budget.workflow)}")
-        series = n.WORKFLOW_TOKENS.prometheus_name
+        series = c.WORKFLOW_TOKENS.prometheus_name
     else:
-        series = n.TOKENS_USED.prometheus_name
+        series = c.TOKENS_USED.prometheus_name
     return f"{series}{{{','.join(matchers)}}}[{window}]"
 
 
@@ -96,7 +97,7 @@ def _per_period(alerts: list[dict[str, Any]], periods: list[str]) -> list[dict[s
             short = _window(period, _SHORT_SHARE, _MIN_SHORT_S)
             selector = f'{{period="{period}"}}'
             expr = alert["expr"].replace(
-                n.BUDGET_BURN_RATE_LONG + " ", n.BUDGET_BURN_RATE_LONG + selector + " ", 1
+                c.BUDGET_BURN_RATE_LONG + " ", c.BUDGET_BURN_RATE_LONG + selector + " ", 1
             )
             out.append({**alert, "expr": expr, "for": f"{max(2 * short, 60)}s"})
     return out
@@ -105,8 +106,8 @@ def _per_period(alerts: list[dict[str, Any]], periods: list[str]) -> list[dict[s
 def _labels(budget: Budget) -> dict[str, str]:
     return {
         n.PERSONA: budget.persona,
-        n.MODEL: budget.model or n.ANY,
-        n.WORKFLOW: budget.workflow or n.ANY,
+        n.MODEL: budget.model or c.ANY,
+        n.WORKFLOW: budget.workflow or c.ANY,
         "period": budget.period,
     }
 
@@ -117,22 +118,22 @@ def render_rules(budgets: list[Budget], alerts: list[dict[str, Any]] | None = No
     for budget in budgets:
         rules.append(
             {
-                "record": n.BUDGET_LIMIT,
+                "record": c.BUDGET_LIMIT,
                 "expr": f"vector({budget.tokens})",
                 "labels": _labels(budget),
             }
         )
-        rules.append({"record": n.BUDGET_USED, "expr": _usage(budget), "labels": _labels(budget)})
+        rules.append({"record": c.BUDGET_USED, "expr": _usage(budget), "labels": _labels(budget)})
         rules.append(
             {
-                "record": n.BUDGET_WARNING_RATIO,
+                "record": c.BUDGET_WARNING_RATIO,
                 "expr": f"vector({budget.warning_ratio:g})",
                 "labels": _labels(budget),
             }
         )
         for record, share, minimum in (
-            (n.BUDGET_BURN_RATE_LONG, _LONG_SHARE, _MIN_LONG_S),
-            (n.BUDGET_BURN_RATE_SHORT, _SHORT_SHARE, _MIN_SHORT_S),
+            (c.BUDGET_BURN_RATE_LONG, _LONG_SHARE, _MIN_LONG_S),
+            (c.BUDGET_BURN_RATE_SHORT, _SHORT_SHARE, _MIN_SHORT_S),
         ):
             rules.append(
                 {
@@ -143,17 +144,17 @@ def render_rules(budgets: list[Budget], alerts: list[dict[str, Any]] | None = No
             )
     rules.append(
         {
-            "record": n.BUDGET_USED_RATIO,
-            "expr": f"{n.BUDGET_USED} / {n.BUDGET_LIMIT}",
+            "record": c.BUDGET_USED_RATIO,
+            "expr": f"{c.BUDGET_USED} / {c.BUDGET_LIMIT}",
         }
     )
-    persona_wide = f'{{{n.MODEL}="{n.ANY}",{n.WORKFLOW}="{n.ANY}"}}'
+    persona_wide = f'{{{n.MODEL}="{c.ANY}",{n.WORKFLOW}="{c.ANY}"}}'
     rules.append(
         {
-            "record": n.TOKEN_BUDGET_REMAINING.prometheus_name,
+            "record": c.TOKEN_BUDGET_REMAINING.prometheus_name,
             "expr": (
-                f"sum by ({n.PERSONA}) ({n.BUDGET_LIMIT}{persona_wide} - "
-                f"{n.BUDGET_USED}{persona_wide})"
+                f"sum by ({n.PERSONA}) ({c.BUDGET_LIMIT}{persona_wide} - "
+                f"{c.BUDGET_USED}{persona_wide})"
             ),
         }
     )

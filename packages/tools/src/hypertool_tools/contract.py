@@ -1,0 +1,223 @@
+"""The Prometheus side of the names contract: what the stack makes of what agents emit.
+
+``hypertool_agent.names`` (imported as ``n``) is the emitting half: the OTLP counters,
+attribute keys and span attributes an agent sends. This module adds what only the
+collector, Prometheus and Grafana need: the series each counter becomes, the histograms and
+counters the collector derives from spans, the recording-rule series of the budgets, and
+the collector's own telemetry. The collector's aggregation blocks, the rules and the
+dashboards are rendered from the two (``hypertool render``); ``tests/unit/test_names.py``
+checks what is written by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from hypertool_agent import names as n
+
+Kind = Literal["counter", "gauge", "histogram"]
+#: Where a series comes from: agent counters, agent spans, or Prometheus recording rules.
+Source = Literal["metric", "span", "rule"]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series family: the OTLP name and unit the collector makes, and its Prometheus name."""
+
+    otel_name: str
+    unit: str
+    kind: Kind
+    labels: tuple[str, ...]
+    source: Source
+    description: str
+    #: For span-derived series: the ``hypertool.span.type`` of the spans it is made from.
+    span_type: str | None = None
+
+    @classmethod
+    def of_counter(cls, counter: n.Instrument) -> Series:
+        """The fleet-wide series the collector sums an agent counter into."""
+        return cls(
+            otel_name=counter.otel_name,
+            unit=counter.unit,
+            kind="counter",
+            labels=counter.labels,
+            source="metric",
+            description=counter.description,
+        )
+
+    @property
+    def prometheus_name(self) -> str:
+        """The name the collector's prometheus exporter publishes."""
+        if self.source == "rule":
+            return self.otel_name  # recording rules are named in Prometheus terms already
+        base = self.otel_name.replace(".", "_")
+        if self.unit == "s":
+            base += "_seconds"
+        if self.kind == "counter":
+            base += "_total"
+        return base
+
+
+#: Span attribute -> Prometheus label, renamed by the collector's ``transform/labels``.
+SPAN_ATTRIBUTE_LABELS: Final = {
+    n.ATTR_WORKFLOW: n.WORKFLOW,
+    n.ATTR_STAGE: n.STAGE,
+    n.ATTR_PERSONA: n.PERSONA,
+    n.ATTR_CHATMODE: n.CHATMODE,
+    n.ATTR_MODEL: n.MODEL,
+    n.ATTR_WORKFLOW_RESULT: n.RESULT,
+}
+
+PERSONA_SWITCHES: Final = Series.of_counter(n.PERSONA_SWITCHES)
+TOKENS_USED: Final = Series.of_counter(n.TOKENS_USED)
+QUALITY_GATE: Final = Series.of_counter(n.QUALITY_GATE)
+WORKFLOW_TOKENS: Final = Series.of_counter(n.WORKFLOW_TOKENS)
+LLM_TOKENS: Final = Series.of_counter(n.LLM_TOKENS)
+LLM_COST: Final = Series.of_counter(n.LLM_COST)
+DROPPED_MEASUREMENTS: Final = Series.of_counter(n.DROPPED_MEASUREMENTS)
+
+PERSONA_DURATION: Final = Series(
+    otel_name="hypertool.persona.duration",
+    unit="s",
+    kind="histogram",
+    labels=(n.PERSONA, n.CHATMODE),
+    source="span",
+    description="Time spent in a persona, observed when the persona is left.",
+    span_type=n.SPAN_TYPE_PERSONA,
+)
+STAGE_DURATION: Final = Series(
+    otel_name="hypertool.workflow.stage.duration",
+    unit="s",
+    kind="histogram",
+    labels=(n.WORKFLOW, n.STAGE, n.PERSONA),
+    source="span",
+    description="Workflow stage duration.",
+    span_type=n.SPAN_TYPE_STAGE,
+)
+WORKFLOW_RUNS: Final = Series(
+    otel_name="hypertool.workflow.runs",
+    unit="{run}",
+    kind="counter",
+    labels=(n.WORKFLOW, n.RESULT),
+    source="span",
+    description="Workflow runs, by outcome.",
+    span_type=n.SPAN_TYPE_WORKFLOW,
+)
+LLM_CALL_DURATION: Final = Series(
+    otel_name="hypertool.llm.call.duration",
+    unit="s",
+    kind="histogram",
+    labels=(n.PERSONA, n.MODEL),
+    source="span",
+    description="LLM call duration.",
+    span_type=n.SPAN_TYPE_LLM_CALL,
+)
+#: Fleet-wide: the persona-wide budget minus the whole fleet's usage in the budget's
+#: period, a recording rule. Not the per-process ``get_remaining_budget`` of the library,
+#: which counts only its own process's usage since it started.
+TOKEN_BUDGET_REMAINING: Final = Series(
+    otel_name="hypertool_persona_token_budget_remaining",
+    unit="{token}",
+    kind="gauge",
+    labels=(n.PERSONA,),
+    source="rule",
+    description="Tokens left in the persona's fleet-wide budget for the current period.",
+)
+#: Made by the collector, not the agent: agent points the fleet totals cannot use.
+PIPELINE_REJECTED_POINTS: Final = Series(
+    otel_name="hypertool.pipeline.rejected_points",
+    unit="{point}",
+    kind="counter",
+    labels=(),
+    source="metric",
+    description="Agent data points the fleet totals cannot use (cumulative counters).",
+)
+
+#: The design note's six series families.
+ALL_METRICS: Final = (
+    PERSONA_SWITCHES,
+    PERSONA_DURATION,
+    TOKENS_USED,
+    TOKEN_BUDGET_REMAINING,
+    STAGE_DURATION,
+    QUALITY_GATE,
+)
+
+#: What the stack makes beyond the design note's six.
+EXTRA_METRICS: Final = (
+    WORKFLOW_RUNS,
+    WORKFLOW_TOKENS,
+    LLM_TOKENS,
+    LLM_COST,
+    LLM_CALL_DURATION,
+    DROPPED_MEASUREMENTS,
+)
+
+#: The fleet sums of the agent counters, in the order the collector config lists them.
+FLEET_COUNTERS: Final = (
+    TOKENS_USED,
+    PERSONA_SWITCHES,
+    QUALITY_GATE,
+    WORKFLOW_TOKENS,
+    LLM_TOKENS,
+    LLM_COST,
+    DROPPED_MEASUREMENTS,
+)
+#: The series the collector derives from spans, in the order the collector config lists them.
+SPAN_SERIES: Final = (STAGE_DURATION, PERSONA_DURATION, WORKFLOW_RUNS, LLM_CALL_DURATION)
+
+#: Everything the collector publishes.
+COLLECTOR_METRICS: Final = (*FLEET_COUNTERS, *SPAN_SERIES, PIPELINE_REJECTED_POINTS)
+
+# Budget series, made by the recording rules prometheus/rules/budgets.yml renders from
+# budgets.yaml. Labels: persona, model and workflow ("any" when the budget is not
+# narrowed to one), and the budget's rolling period.
+BUDGET_LABELS: Final = (n.PERSONA, n.MODEL, n.WORKFLOW, "period")
+ANY: Final = "any"
+BUDGET_LIMIT: Final = "persona:hypertool_token_budget:limit"
+BUDGET_USED: Final = "persona:hypertool_tokens_used:budget_period"
+BUDGET_USED_RATIO: Final = "persona:hypertool_token_budget:used_ratio"
+BUDGET_WARNING_RATIO: Final = "persona:hypertool_token_budget:warning_ratio"
+#: Burn rate: the share of the budget a full period would use at the pace of the last
+#: long (period/24) or short (period/288) window. Above 1, the budget runs out early.
+BUDGET_BURN_RATE_LONG: Final = "persona:hypertool_token_budget:burn_rate_long"
+BUDGET_BURN_RATE_SHORT: Final = "persona:hypertool_token_budget:burn_rate_short"
+BUDGET_SERIES: Final = (
+    BUDGET_LIMIT,
+    BUDGET_USED,
+    BUDGET_USED_RATIO,
+    BUDGET_WARNING_RATIO,
+    BUDGET_BURN_RATE_LONG,
+    BUDGET_BURN_RATE_SHORT,
+)
+
+#: The collector's own telemetry that dashboards and alerts read (job "otel-collector").
+COLLECTOR_TELEMETRY: Final = (
+    "otelcol_receiver_accepted_metric_points",
+    "otelcol_receiver_accepted_spans",
+    "otelcol_receiver_refused_metric_points",
+    "otelcol_receiver_refused_spans",
+    "otelcol_process_memory_rss",
+    "otelcol_process_uptime",
+)
+
+#: Histogram bucket bounds in seconds of the span-derived histograms. Agent stages run
+#: from sub-second tool calls to long generations, so the bounds reach an hour.
+DURATION_BUCKETS_SECONDS: Final = (
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    1800.0,
+    3600.0,
+)
