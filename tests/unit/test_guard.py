@@ -8,6 +8,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from hypertool_agent import PersonaMetricsCollector, configure
 from hypertool_agent import names as n
@@ -192,3 +194,21 @@ def test_a_name_whose_str_raises_is_recorded_as_unknown(recorded: Recorded) -> N
     collector = PersonaMetricsCollector(telemetry=recorded.telemetry)
     collector.record_token_usage(Broken(), "x", "gpt-4", 1)  # type: ignore[arg-type]
     assert recorded.points(TOKENS) == {attrs(persona="unknown", chatmode="x", model="gpt-4"): 1}
+
+
+def test_budgeted_personas_stay_unfolded_after_configure(recorded: Recorded) -> None:
+    """A collector made before configure() still keeps its budgeted personas out of "other"."""
+    collector = PersonaMetricsCollector()  # follows the current Telemetry
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    telemetry = configure(
+        tracer_provider=recorded.tracer_provider, meter_provider=meter_provider, max_label_values=2
+    )
+    after = Recorded(
+        telemetry, reader, recorded.spans_exporter, recorded.tracer_provider, meter_provider
+    )
+    for i in range(5):
+        collector.record_token_usage(f"filler-{i}", "x", "gpt-4", 1)
+    collector.record_token_usage("data-scientist", "x", "gpt-4", 500)
+    by_persona = {dict(k)["persona"]: v for k, v in after.points(TOKENS).items()}
+    assert by_persona == {"filler-0": 1, "filler-1": 1, "other": 3, "data-scientist": 500}

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
 import textwrap
+import weakref
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from hypertool_agent import (
     ConfigurationError,
@@ -18,6 +24,7 @@ from hypertool_agent import (
     configure,
 )
 from tests.conftest import free_ports
+from tests.unit.conftest import Recorded
 
 RECORD_AND_EXIT = textwrap.dedent(
     """
@@ -241,3 +248,36 @@ def test_memory_stays_bounded_without_a_collector() -> None:
     # Unbounded buffering would hold 50,000 spans (tens of MiB); the span queue holds
     # 2,048 and delta metrics are dropped after each failed export.
     assert rss["after"] - rss["warm"] < 15, rss
+
+
+def test_telemetry_owns_instruments_and_the_personas_left_open(recorded: Recorded) -> None:
+    """Collectors share one set of instruments; a persona left open is ended at shutdown."""
+    idle, busy = PersonaMetricsCollector(), PersonaMetricsCollector()
+    idle.record_token_usage("backend-engineer", "code-gen", "gpt-4", 1)
+    busy.switch_persona(None, "backend-engineer", "code-gen")
+    assert recorded.telemetry.instruments is recorded.telemetry.instruments
+    idle_ref, busy_ref = weakref.ref(idle), weakref.ref(busy)
+    del idle, busy
+    gc.collect()
+    assert idle_ref() is None  # nothing open: nothing keeps it
+    assert busy_ref() is not None  # its persona is still being timed
+    recorded.telemetry.shutdown()
+    assert [s.name for s in recorded.spans("persona")] == ["persona backend-engineer"]
+    gc.collect()
+    assert busy_ref() is None
+
+
+def test_a_replaced_telemetry_ends_its_personas_and_is_freed() -> None:
+    """configure() again: the old Telemetry ends what was opened through it and is let go."""
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    old = weakref.ref(configure(tracer_provider=tracer_provider, meter_provider=MeterProvider()))
+    collector = PersonaMetricsCollector()
+    collector.switch_persona(None, "backend-engineer", "code-gen")
+    configure(tracer_provider=tracer_provider, meter_provider=MeterProvider())
+    assert [s.name for s in exporter.get_finished_spans()] == ["persona backend-engineer"]
+    collector.switch_persona(None, "testing-specialist", "review")
+    gc.collect()
+    assert old() is None
+    assert collector.current_persona == "testing-specialist"

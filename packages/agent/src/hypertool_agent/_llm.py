@@ -22,7 +22,7 @@ from typing import Any, Final, ParamSpec, Self, TypeVar, cast, overload
 from opentelemetry.trace import Span
 
 from hypertool_agent import names as n
-from hypertool_agent._instruments import instruments
+from hypertool_agent._instruments import Instruments
 from hypertool_agent._persona import PersonaMetricsCollector
 from hypertool_agent._spans import SyncAndAsync, mark_error
 from hypertool_agent.errors import ConfigurationError
@@ -228,7 +228,7 @@ class LLMCall(SyncAndAsync["LLMCall"]):
         persona = guard.label(n.PERSONA, self._persona)
         stack = ExitStack()
         self.span = stack.enter_context(
-            self._llm.collector._tracer.start_as_current_span(
+            self._llm.collector.telemetry.tracer.start_as_current_span(
                 f"{n.GEN_AI_OPERATION_CHAT} {self._model or 'llm'}",
                 attributes={
                     n.SPAN_TYPE: n.SPAN_TYPE_LLM_CALL,
@@ -257,62 +257,79 @@ class LLMCall(SyncAndAsync["LLMCall"]):
         """Record the call's response: its usage, cost and (if captured) content.
 
         Once per call: a second record() is ignored with a warning, never counted twice.
+        Usage is read from ``response`` unless given::
+
+            with llm.call("gpt-4o", persona="backend-engineer") as call:
+                call.record(client.chat.completions.create(model="gpt-4o", messages=msgs))
         """
-        llm, span = self._llm, self.span
-        guard = llm.instruments.guard
+        guard = self._llm.instruments.guard
         if self._recorded:
             guard.warn_once("llm:twice", "LLMCall.record() called twice; the second is ignored")
             return self.usage
         self._recorded = True
+        model_name = self._note_response(response, model, prompt, completion)
         if usage is None and response is not None:
             usage = extract_usage(response)
+        self.usage = self._usable(usage, model_name)
+        if self.usage is not None:
+            self._count(self.usage, model_name)
+        return self.usage
+
+    def _note_response(
+        self, response: object, model: str | None, prompt: str | None, completion: str | None
+    ) -> str:
+        """The model the call is counted under; the span learns what the response said."""
+        guard = self._llm.instruments.guard
         response_model = _response_model(response)
         model_name = guard.text(n.MODEL, model or self._model or response_model)
         self._model_label = guard.label(n.MODEL, model_name)
-        if span is not None:
+        if self.span is not None:
             if response_model is not None:
-                span.set_attribute(n.GEN_AI_RESPONSE_MODEL, response_model)
-            if llm.capture_content:
-                self._capture(span, prompt, completion or _completion_text(response))
-        if usage is not None:
-            usage = self._checked(usage)
-        if usage is None:
-            guard.warn_once(
+                self.span.set_attribute(n.GEN_AI_RESPONSE_MODEL, response_model)
+            if self._llm.capture_content:
+                self._capture(self.span, prompt, completion or _completion_text(response))
+        return model_name
+
+    def _usable(self, usage: Usage | None, model_name: str) -> Usage | None:
+        checked = None if usage is None else self._checked(usage)
+        if checked is None:
+            self._llm.instruments.guard.warn_once(
                 "llm:no-usage",
                 "an LLM response for model %r carries no usable token usage: its tokens are "
                 "not recorded (pass usage=Usage(...) to record them)",
                 model_name,
             )
-            return None
-        self.usage = usage
+        return checked
+
+    def _count(self, usage: Usage, model_name: str) -> None:
+        """Tokens to the persona (and its budget) and by type, cost, and the span's usage."""
+        llm = self._llm
         llm.collector.record_token_usage(
             self._persona, self._chatmode, model_name, usage.total_tokens
         )
-        persona = guard.label(n.PERSONA, self._persona)
+        labels = {
+            n.PERSONA: llm.instruments.guard.label(n.PERSONA, self._persona),
+            n.MODEL: self._model_label or n.UNKNOWN,
+        }
         for token_type, count in (
             (n.TOKEN_TYPE_INPUT, usage.input_tokens),
             (n.TOKEN_TYPE_OUTPUT, usage.output_tokens),
         ):
-            llm.instruments.llm_tokens.add(
-                count, {n.PERSONA: persona, n.MODEL: self._model_label, n.TOKEN_TYPE: token_type}
-            )
+            llm.instruments.llm_tokens.add(count, {**labels, n.TOKEN_TYPE: token_type})
         self.cost_usd = llm.prices.cost(model_name, usage)
         if self.cost_usd is None:
-            guard.warn_once(
+            llm.instruments.guard.warn_once(
                 f"llm:no-price:{self._model_label}",
                 "no price for model %r: its cost is not recorded (add it to the PriceTable)",
                 model_name,
             )
         else:
-            llm.instruments.llm_cost.add(
-                self.cost_usd, {n.PERSONA: persona, n.MODEL: self._model_label}
-            )
-        if span is not None:
-            span.set_attribute(n.GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens)
-            span.set_attribute(n.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens)
+            llm.instruments.llm_cost.add(self.cost_usd, labels)
+        if self.span is not None:
+            self.span.set_attribute(n.GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens)
+            self.span.set_attribute(n.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens)
             if self.cost_usd is not None:
-                span.set_attribute(n.ATTR_COST_USD, self.cost_usd)
-        return usage
+                self.span.set_attribute(n.ATTR_COST_USD, self.cost_usd)
 
     def _checked(self, usage: Usage) -> Usage | None:
         """``usage`` with every count valid, or None (counted as dropped) if one is not."""
@@ -366,11 +383,15 @@ class ObservableLLM:
     ) -> None:
         """Track calls for ``collector``'s current persona (a new collector if None)."""
         self.collector = collector if collector is not None else PersonaMetricsCollector()
-        self.instruments = instruments(self.collector._telemetry)
         self.prices = prices if isinstance(prices, PriceTable) else PriceTable(prices)
         if capture_content is None:
             capture_content = os.environ.get(ENV_CAPTURE_CONTENT, "").lower() == "true"
         self.capture_content = capture_content
+
+    @property
+    def instruments(self) -> Instruments:
+        """The instruments of the collector's current Telemetry."""
+        return self.collector.telemetry.instruments
 
     def call(
         self, model: str | None = None, *, persona: str | None = None, chatmode: str | None = None

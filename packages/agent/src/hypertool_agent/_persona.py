@@ -9,9 +9,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Protocol
 
 from opentelemetry import trace
 from opentelemetry.trace import Span
@@ -25,14 +23,10 @@ from hypertool_agent._budgets import (
     persona_budgets,
 )
 from hypertool_agent._guard import Guard
-from hypertool_agent._instruments import Instruments, instruments
+from hypertool_agent._instruments import Instruments
 from hypertool_agent._spans import mark_error
 from hypertool_agent._telemetry import Telemetry, get_telemetry
 from hypertool_agent.errors import ConfigurationError
-
-
-class _WorkflowRun(Protocol):
-    workflow_name: str
 
 
 @dataclass
@@ -40,35 +34,35 @@ class _ActivePersona:
     persona: str
     chatmode: str
     span: Span
+    #: Whose shutdown ends the persona if nothing else does first.
+    telemetry: Telemetry
     #: The workflow run the persona was entered in, if any: its end ends the persona.
-    workflow_run: object | None
+    workflow_run: WorkflowRun | None
 
 
-#: The innermost WorkflowTracer run on this thread or task, set by WorkflowTracer.
-current_workflow_run: ContextVar[_WorkflowRun | None] = ContextVar(
+class WorkflowRun:
+    """One open run of a workflow, and the collectors whose persona was entered during it."""
+
+    def __init__(self, workflow_name: str) -> None:
+        """Start tracking a run of ``workflow_name``."""
+        self.workflow_name = workflow_name
+        #: Weak: a collector that is gone has nothing left to end.
+        self._collectors: weakref.WeakSet[PersonaMetricsCollector] = weakref.WeakSet()
+
+    def entered_in(self, collector: PersonaMetricsCollector) -> None:
+        """``collector`` entered a persona during this run: end it with the run."""
+        self._collectors.add(collector)
+
+    def end_personas(self) -> None:
+        """The run is over: its last persona, in each collector, is timed up to now."""
+        for collector in list(self._collectors):
+            collector._end_persona_of(self)
+
+
+#: The innermost workflow run on this thread or task, set by WorkflowTracer.
+current_workflow_run: ContextVar[WorkflowRun | None] = ContextVar(
     "hypertool_current_workflow_run", default=None
 )
-
-#: Live collectors, so that a workflow that ends can end the personas opened inside it.
-_collectors: weakref.WeakSet[PersonaMetricsCollector] = weakref.WeakSet()
-
-
-def end_personas_of(workflow_run: object) -> None:
-    """End every active persona entered during ``workflow_run``, in any collector."""
-    for collector in list(_collectors):
-        collector._end_persona_of(workflow_run)
-
-
-@cache
-def _exit_hook(telemetry: Telemetry) -> None:
-    # One hook per Telemetry, holding no collector alive: personas still open when the
-    # process ends are timed up to then.
-    def end_all() -> None:
-        for collector in list(_collectors):
-            if collector._telemetry is telemetry:
-                collector.end_persona()
-
-    telemetry.add_exit_hook(end_all)
 
 
 def _checked_budgets(budgets: Mapping[str, int]) -> dict[str, int]:
@@ -118,22 +112,26 @@ class PersonaMetricsCollector:
         self._used: dict[str, int] = {}
         self._active: _ActivePersona | None = None
         self._lock = threading.Lock()
-        _collectors.add(self)
-        self._guard.reserve(n.PERSONA, self._budgets)
 
     @property
-    def _telemetry(self) -> Telemetry:
+    def telemetry(self) -> Telemetry:
+        """What this collector records through: the one it was given, else the current one."""
         return self._explicit_telemetry or _telemetry_module.current() or get_telemetry()
 
     @property
     def _instruments(self) -> Instruments:
         # The hot path: one identity check while the telemetry stays the same.
-        telemetry = self._telemetry
+        telemetry = self.telemetry
         cached = self._resolved
         if cached is not None and cached[0] is telemetry:
             return cached[1]
-        _exit_hook(telemetry)
-        found = instruments(telemetry)
+        return self._adopt(telemetry)
+
+    def _adopt(self, telemetry: Telemetry) -> Instruments:
+        # Each Telemetry has its own guard: budgeted names are kept out of its cardinality
+        # limit whichever Telemetry the collector records through.
+        found = telemetry.instruments
+        found.guard.reserve(n.PERSONA, self._budgets)
         self._resolved = (telemetry, found)
         return found
 
@@ -143,7 +141,7 @@ class PersonaMetricsCollector:
 
     @property
     def _tracer(self) -> trace.Tracer:
-        return self._telemetry.tracer
+        return self.telemetry.tracer
 
     # Persona switches and time in persona -------------------------------------------------
 
@@ -197,26 +195,45 @@ class PersonaMetricsCollector:
                 n.GEN_AI_AGENT_NAME: to_name,
             },
         )
-        entered = _ActivePersona(to_name, mode, span, current_workflow_run.get())
+        run = current_workflow_run.get()
+        if run is not None:
+            run.entered_in(self)
+        telemetry = self.telemetry
+        telemetry.persona_opened(self)
+        entered = _ActivePersona(to_name, mode, span, telemetry, run)
         with self._lock:
             left, self._active = self._active, entered
         if left is not None:
-            left.span.end()
+            self._close(left, still_open_in=telemetry)
 
     def end_persona(self) -> None:
         """Stop timing the current persona (done for you when its workflow or process ends)."""
         with self._lock:
             left, self._active = self._active, None
         if left is not None:
-            left.span.end()
+            self._close(left)
 
-    def _end_persona_of(self, workflow_run: object) -> None:
+    def end_persona_opened_by(self, telemetry: Telemetry) -> None:
+        """End the current persona if it was entered through ``telemetry`` (it shuts down)."""
+        with self._lock:
+            active = self._active
+            if active is None or active.telemetry is not telemetry:
+                return
+            self._active = None
+        active.span.end()
+
+    def _close(self, left: _ActivePersona, still_open_in: Telemetry | None = None) -> None:
+        left.span.end()
+        if left.telemetry is not still_open_in:
+            left.telemetry.persona_closed(self)
+
+    def _end_persona_of(self, workflow_run: WorkflowRun) -> None:
         with self._lock:
             active = self._active
             if active is None or active.workflow_run is not workflow_run:
                 return
             self._active = None
-        active.span.end()
+        self._close(active)
 
     # Tokens and budgets ------------------------------------------------------------------
 

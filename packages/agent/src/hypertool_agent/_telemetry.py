@@ -8,12 +8,14 @@ runs on a helper thread that exit does not wait for beyond ``shutdown_timeout``)
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import (
@@ -30,6 +32,7 @@ from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resou
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from hypertool_agent._instruments import Instruments, create_instruments
 from hypertool_agent.errors import ConfigurationError
 from hypertool_agent.names import SCOPE_NAME
 
@@ -102,9 +105,25 @@ def _resource(service_name: str | None) -> Resource:
     return Resource.create(attributes)
 
 
-@dataclass(eq=False)  # identity semantics: instruments are cached per Telemetry
+class PersonaOwner(Protocol):
+    """Something that can have a persona open when the process ends (a collector)."""
+
+    def end_persona_opened_by(self, telemetry: Telemetry) -> None:
+        """End the current persona if it was entered through ``telemetry``."""
+
+
+@dataclass(eq=False)  # identity semantics: one set of instruments per Telemetry
 class Telemetry:
-    """The tracer and meter the agent records with, and the providers behind them."""
+    """The tracer and meter the agent records with, and everything that lives as long.
+
+    A Telemetry owns the providers it created, the instruments and input guard that every
+    collector recording through it shares, and what must happen at exit (ending open
+    personas, then the final bounded flush). ``configure()`` makes one; tests and
+    applications can pass their own providers::
+
+        telemetry = hypertool_agent.configure(meter_provider=my_provider)
+        collector = PersonaMetricsCollector(telemetry=telemetry)
+    """
 
     tracer: trace.Tracer
     meter: metrics.Meter
@@ -117,13 +136,38 @@ class Telemetry:
     #: Providers the application owns: flushed when asked, never shut down by the agent.
     _borrowed: tuple[object, ...] = ()
     _exit_hooks: list[Callable[[], None]] = field(default_factory=list)
+    #: Collectors with a persona open: held until it ends, so that its time is exported
+    #: even when the program let go of the collector.
+    _open_personas: set[PersonaOwner] = field(default_factory=set)
+    _instruments: Instruments | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _closed: bool = False
 
+    @property
+    def instruments(self) -> Instruments:
+        """The counters and guard shared by everything recording through this Telemetry."""
+        found = self._instruments
+        if found is None:
+            with self._lock:  # one set, hence one guard and one cardinality bound
+                if self._instruments is None:
+                    self._instruments = create_instruments(self.meter, self.max_label_values)
+                found = self._instruments
+        return found
+
     def add_exit_hook(self, hook: Callable[[], None]) -> None:
-        """Run ``hook`` before the final flush, e.g. to end a persona that is still open."""
+        """Run ``hook`` before the final flush, e.g. to record a last measurement."""
         with self._lock:
             self._exit_hooks.append(hook)
+
+    def persona_opened(self, owner: PersonaOwner) -> None:
+        """``owner`` entered a persona through this Telemetry: end it at shutdown if open."""
+        with self._lock:
+            self._open_personas.add(owner)
+
+    def persona_closed(self, owner: PersonaOwner) -> None:
+        """``owner``'s persona ended: nothing left to end at shutdown."""
+        with self._lock:
+            self._open_personas.discard(owner)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Export everything recorded so far; True when it finished within ``timeout``."""
@@ -135,7 +179,11 @@ class Telemetry:
             if self._closed:
                 return True
             self._closed = True
-            hooks = list(self._exit_hooks)
+            owners, self._open_personas = self._open_personas, set()
+            hooks: list[Callable[[], None]] = [
+                functools.partial(o.end_persona_opened_by, self) for o in owners
+            ]
+            hooks += self._exit_hooks
         atexit.unregister(self.shutdown)
         for hook in hooks:
             try:
@@ -198,6 +246,58 @@ def _disabled(timeout: float, max_label_values: int = DEFAULT_MAX_LABEL_VALUES) 
     )
 
 
+def _checked_label_limit(max_label_values: int | None) -> int:
+    if max_label_values is None:
+        return _env_count(ENV_MAX_LABEL_VALUES, DEFAULT_MAX_LABEL_VALUES)
+    if isinstance(max_label_values, bool) or max_label_values < 1:
+        raise ConfigurationError(f"max_label_values={max_label_values!r}: expected an int >= 1")
+    return max_label_values
+
+
+def _checked_timeout(shutdown_timeout: float | None) -> float:
+    if shutdown_timeout is None:
+        return _env_seconds(ENV_SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT_S)
+    if not shutdown_timeout > 0:
+        raise ConfigurationError(
+            f"shutdown_timeout={shutdown_timeout!r}: expected a positive number"
+        )
+    return shutdown_timeout
+
+
+def _otlp_tracer_provider(resource: Resource) -> TracerProvider:
+    # Imported here so that a disabled or injected setup never loads gRPC.
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    return provider
+
+
+def _otlp_meter_provider(resource: Resource, export_interval_ms: int | None) -> MeterProvider:
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+    if export_interval_ms is None and not os.environ.get("OTEL_METRIC_EXPORT_INTERVAL"):
+        export_interval_ms = DEFAULT_EXPORT_INTERVAL_MS
+    reader = PeriodicExportingMetricReader(
+        OTLPMetricExporter(preferred_temporality=PREFERRED_TEMPORALITY),
+        export_interval_millis=export_interval_ms,
+    )
+    return MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
+
+
+def _application_providers(
+    tracer_provider: trace.TracerProvider | None, meter_provider: metrics.MeterProvider | None
+) -> tuple[trace.TracerProvider | None, metrics.MeterProvider | None]:
+    # An application that set up OpenTelemetry already keeps its providers: we record
+    # through them and leave their configuration and shutdown to it.
+    if tracer_provider is None and _is_configured(trace.get_tracer_provider()):
+        tracer_provider = trace.get_tracer_provider()
+    if meter_provider is None and _is_configured(metrics.get_meter_provider()):
+        meter_provider = metrics.get_meter_provider()
+        _warn_if_cumulative(meter_provider)
+    return tracer_provider, meter_provider
+
+
 def _build(
     *,
     service_name: str | None = None,
@@ -207,53 +307,20 @@ def _build(
     meter_provider: metrics.MeterProvider | None = None,
     max_label_values: int | None = None,
 ) -> Telemetry:
-    if max_label_values is None:
-        max_label_values = _env_count(ENV_MAX_LABEL_VALUES, DEFAULT_MAX_LABEL_VALUES)
-    elif isinstance(max_label_values, bool) or max_label_values < 1:
-        raise ConfigurationError(f"max_label_values={max_label_values!r}: expected an int >= 1")
-    timeout = (
-        _env_seconds(ENV_SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT_S)
-        if shutdown_timeout is None
-        else shutdown_timeout
-    )
-    if not timeout > 0:
-        raise ConfigurationError(f"shutdown_timeout={timeout!r}: expected a positive number")
+    max_label_values = _checked_label_limit(max_label_values)
+    timeout = _checked_timeout(shutdown_timeout)
     if _env_flag("OTEL_SDK_DISABLED"):
         return _disabled(timeout, max_label_values)
-
-    # An application that set up OpenTelemetry already keeps its providers: we record
-    # through them and leave their configuration and shutdown to it.
-    if tracer_provider is None and _is_configured(trace.get_tracer_provider()):
-        tracer_provider = trace.get_tracer_provider()
-    if meter_provider is None and _is_configured(metrics.get_meter_provider()):
-        meter_provider = metrics.get_meter_provider()
-        _warn_if_cumulative(meter_provider)
+    tracer_provider, meter_provider = _application_providers(tracer_provider, meter_provider)
     borrowed = tuple(p for p in (tracer_provider, meter_provider) if p is not None)
     owned_tp: TracerProvider | None = None
     owned_mp: MeterProvider | None = None
     if tracer_provider is None or meter_provider is None:
-        # Imported here so that a disabled or injected setup never loads gRPC.
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        resource = _resource(service_name)
+        resource = _resource(service_name)  # one instance id for both signals
         if tracer_provider is None:
-            owned_tp = TracerProvider(resource=resource, shutdown_on_exit=False)
-            owned_tp.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-            tracer_provider = owned_tp
+            tracer_provider = owned_tp = _otlp_tracer_provider(resource)
         if meter_provider is None:
-            interval = export_interval_ms
-            if interval is None and not os.environ.get("OTEL_METRIC_EXPORT_INTERVAL"):
-                interval = DEFAULT_EXPORT_INTERVAL_MS
-            reader = PeriodicExportingMetricReader(
-                OTLPMetricExporter(preferred_temporality=PREFERRED_TEMPORALITY),
-                export_interval_millis=interval,
-            )
-            owned_mp = MeterProvider(
-                resource=resource, metric_readers=[reader], shutdown_on_exit=False
-            )
-            meter_provider = owned_mp
-
+            meter_provider = owned_mp = _otlp_meter_provider(resource, export_interval_ms)
     telemetry = Telemetry(
         tracer=tracer_provider.get_tracer(SCOPE_NAME),
         meter=meter_provider.get_meter(SCOPE_NAME),

@@ -14,11 +14,7 @@ from typing import Any, ParamSpec, Self, TypeVar, cast, overload
 from opentelemetry.trace import Span
 
 from hypertool_agent import names as n
-from hypertool_agent._persona import (
-    PersonaMetricsCollector,
-    current_workflow_run,
-    end_personas_of,
-)
+from hypertool_agent._persona import PersonaMetricsCollector, WorkflowRun, current_workflow_run
 from hypertool_agent._spans import SyncAndAsync, mark_error
 from hypertool_agent._telemetry import Telemetry, get_telemetry
 
@@ -32,7 +28,7 @@ _default_lock = threading.Lock()
 def _shared_collector(telemetry: Telemetry) -> PersonaMetricsCollector:
     global _default_collector  # noqa: PLW0603 - one collector shared by tracers that name none
     with _default_lock:
-        if _default_collector is None or _default_collector._telemetry is not telemetry:
+        if _default_collector is None or _default_collector.telemetry is not telemetry:
             _default_collector = PersonaMetricsCollector(telemetry=telemetry)
         return _default_collector
 
@@ -85,6 +81,7 @@ class WorkflowTracer(SyncAndAsync["WorkflowTracer"]):
         self.collector = collector if collector is not None else _shared_collector(self._telemetry)
         self._stack: ExitStack | None = None
         self._span: Span | None = None
+        self._run: WorkflowRun | None = None
         self._depth = 0
 
     @property
@@ -110,7 +107,8 @@ class WorkflowTracer(SyncAndAsync["WorkflowTracer"]):
                 set_status_on_exception=False,
             )
         )
-        token = current_workflow_run.set(self)
+        self._run = WorkflowRun(self.workflow_name)
+        token = current_workflow_run.set(self._run)
         stack.callback(_reset_run, token)
         self._stack = stack
         return self
@@ -124,12 +122,12 @@ class WorkflowTracer(SyncAndAsync["WorkflowTracer"]):
         if self._depth:
             self._depth -= 1
             return
-        span, stack = self._span, self._stack
-        self._span, self._stack = None, None
-        if span is None or stack is None:
+        span, stack, run = self._span, self._stack, self._run
+        self._span, self._stack, self._run = None, None, None
+        if span is None or stack is None or run is None:
             return
         # The last persona of a run is timed up to the end of the run.
-        end_personas_of(self)
+        run.end_personas()
         if exc is not None:
             mark_error(span, exc)
         span.set_attribute(
