@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,14 @@ def test_shipped_budgets_file_holds_the_seed_defaults() -> None:
     shipped = load_budgets(Path(__file__).resolve().parents[2] / "budgets.yaml")
     assert {b.persona: b.tokens for b in shipped} == dict(DEFAULT_BUDGETS)
     assert {b.period for b in shipped} == {"1d"}
+
+
+def test_yaml_without_pyyaml_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without PyYAML a YAML file fails at load time naming the extra; JSON still loads."""
+    monkeypatch.setitem(sys.modules, "yaml", None)  # what `import yaml` sees when absent
+    with pytest.raises(ConfigurationError, match=r"hypertool-agent\[yaml\]"):
+        load_budgets(write(tmp_path, GOOD))
+    as_json = write(tmp_path, '{"budgets": [{"persona": "p", "tokens": 5}]}', "budgets.json")
+    assert load_budgets(as_json) == [Budget("p", 5)]

@@ -7,8 +7,9 @@ import inspect
 
 import hypertool_agent
 
-#: Public modules beside the facade: the exceptions, and the names the library emits.
-PUBLIC_MODULES = {"errors", "names"}
+#: Public modules beside the facade: the exceptions, the names the library emits, and the
+#: in-memory helpers for users' tests (present once imported).
+PUBLIC_MODULES = {"errors", "names", "testing"}
 
 
 def test_every_public_name_imports() -> None:

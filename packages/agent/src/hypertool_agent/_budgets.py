@@ -29,7 +29,10 @@ from typing import Any, Final
 
 from hypertool_agent.errors import ConfigurationError
 
-#: The seed's per-persona token budgets.
+#: The design note's per-persona token budgets. They are library defaults because its API
+#: promises them: ``PersonaMetricsCollector()`` with no arguments starts from these, so that
+#: ``get_remaining_budget("backend-engineer")`` is 1150 after 850 tokens. Budgets passed in or
+#: read from a budgets file replace them per persona.
 DEFAULT_BUDGETS: Mapping[str, int] = {
     "backend-engineer": 2000,
     "frontend-engineer": 1800,
@@ -90,20 +93,41 @@ def _ratio(path: Path, key: str, value: object) -> float:
     return float(value)
 
 
+def _parse_json(path: Path, text: str) -> Any:  # noqa: ANN401 - any JSON document
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ConfigurationError(f"{path}: not valid JSON: {exc}") from None
+
+
+def _parse_yaml(path: Path, text: str) -> Any:  # noqa: ANN401 - any YAML document
+    try:
+        import yaml
+    except ImportError:
+        raise ConfigurationError(
+            f"{path}: reading a YAML budgets file needs PyYAML: "
+            "pip install 'hypertool-agent[yaml]', or write the file as JSON (budgets.json)"
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path}: not valid YAML: {exc}") from None
+
+
 def load_budgets(path: str | Path) -> list[Budget]:
-    """Read and check a budgets file; raise ConfigurationError naming what is wrong."""
+    """Read and check a budgets file; raise ConfigurationError naming what is wrong.
+
+    JSON files (``.json``) need nothing extra; YAML needs ``hypertool-agent[yaml]``::
+
+        budgets = hypertool_agent.load_budgets("budgets.yaml")
+        collector = PersonaMetricsCollector(budgets_file="budgets.yaml")
+    """
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
         raise ConfigurationError(f"{path}: cannot read the budgets file: {exc.strerror}") from None
-    import yaml
-
-    try:
-        document: Any = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        kind = "JSON" if path.suffix == ".json" else "YAML"
-        raise ConfigurationError(f"{path}: not valid {kind}: {exc}") from None
+    document = _parse_json(path, text) if path.suffix == ".json" else _parse_yaml(path, text)
     if not isinstance(document, dict) or "budgets" not in document:
         raise _fail(path, "budgets", "a top-level mapping with a 'budgets' list", document)
     default_period = _period(path, "period", document.get("period", DEFAULT_PERIOD))

@@ -277,9 +277,14 @@ class PersonaMetricsCollector:
     def get_remaining_budget(self, persona: str) -> int | None:
         """Tokens this process may still spend as ``persona``; None if it has no budget.
 
-        This is the per-process view of the seed: it counts only this process's usage
-        since it started (or since ``reset_budget``). The fleet-wide view, across all agent
-        processes and per budget period, lives in Prometheus.
+        Per-process: it counts only this process's usage since it started (or since
+        ``reset_budget``), against the budgets this collector was given. The fleet-wide
+        remaining budget, across every agent process and per budget period, is the
+        Prometheus series ``hypertool_persona_token_budget_remaining`` (recording rules
+        rendered from budgets.yaml); budgets and alerts go by that one::
+
+            collector.record_token_usage("backend-engineer", "code-gen", "gpt-4", 850)
+            collector.get_remaining_budget("backend-engineer")  # 1150 with the defaults
         """
         name = self._guard.text(n.PERSONA, persona)
         with self._lock:

@@ -298,7 +298,7 @@ def _application_providers(
     return tracer_provider, meter_provider
 
 
-def _build(
+def build(
     *,
     service_name: str | None = None,
     shutdown_timeout: float | None = None,
@@ -386,8 +386,7 @@ def configure(
     Providers passed in, or set globally by the application before, are used as they are
     and never shut down by the agent.
     """
-    global _current
-    built = _build(
+    built = build(
         service_name=service_name,
         shutdown_timeout=shutdown_timeout,
         export_interval_ms=export_interval_ms,
@@ -395,11 +394,19 @@ def configure(
         meter_provider=meter_provider,
         max_label_values=max_label_values,
     )
-    with _current_lock:
-        previous, _current = _current, built
+    previous = install(built)
     if previous is not None:
         previous.shutdown()
     return built
+
+
+def install(telemetry: Telemetry | None) -> Telemetry | None:
+    """Make ``telemetry`` current without shutting down the one before; return that one."""
+    # The one process-wide pointer, as OpenTelemetry's global providers are.
+    global _current
+    with _current_lock:
+        previous, _current = _current, telemetry
+    return previous
 
 
 def current() -> Telemetry | None:
@@ -413,11 +420,11 @@ def get_telemetry() -> Telemetry:
     Implicit set-up never raises into the host program: a bad setting is logged once and
     the agent records nothing (call ``configure()`` to have it raised instead).
     """
-    global _current  # noqa: PLW0603 - see configure()
+    global _current  # noqa: PLW0603 - see install()
     with _current_lock:
         if _current is None:
             try:
-                _current = _build()
+                _current = build()
             except Exception:  # noqa: BLE001 - whatever the SDK raises, the host keeps running
                 _log.exception(
                     "hypertool: telemetry set-up failed; recording nothing in this process"
