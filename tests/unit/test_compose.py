@@ -30,6 +30,7 @@ def test_the_full_stack_is_there() -> None:
         "alertmanager",
         "grafana",
         "tempo",
+        "grafana-password",
         "demo",
     }
     assert services["demo"]["profiles"] == ["demo"]
@@ -44,27 +45,72 @@ def test_every_variable_is_pinned_defaulted_or_required() -> None:
         assert name in pins or rest.startswith((":-", ":?")), name
 
 
-def test_grafana_has_no_default_password_and_no_anonymous_access() -> None:
-    """The admin password must be set by the operator; anonymous access is off."""
-    grafana = compose()["services"]["grafana"]["environment"]
-    assert grafana["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
-    assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+PASSWORD_FILE = "grafana-admin-password"
+
+
+def test_grafana_reads_a_generated_password_and_refuses_anonymous_access() -> None:
+    """No default password: Grafana reads the file the one-shot init service writes."""
+    services = compose()["services"]
+    grafana, init = services["grafana"], services["grafana-password"]
+    env = grafana["environment"]
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in env
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    # The same volume: written by the init service at /secrets, read by Grafana.
+    assert "grafana-secrets:/secrets" in init["volumes"]
+    assert "grafana-secrets:/run/secrets/hypertool:ro" in grafana["volumes"]
+    assert env["GF_SECURITY_ADMIN_PASSWORD__FILE"] == f"/run/secrets/hypertool/{PASSWORD_FILE}"
+    assert grafana["depends_on"]["grafana-password"] == {
+        "condition": "service_completed_successfully"
+    }
+    script = init["command"][0]
+    assert f"file=/secrets/{PASSWORD_FILE}" in script
+    assert "/dev/urandom" in script
+    assert f"docker compose exec grafana cat {env['GF_SECURITY_ADMIN_PASSWORD__FILE']}" in script
+    # An operator's password is optional and has no default value anywhere.
+    assert init["environment"] == {"GRAFANA_ADMIN_PASSWORD": "${GRAFANA_ADMIN_PASSWORD:-}"}
     assert "GRAFANA_ADMIN_PASSWORD=" not in "".join(
         line for line in (ROOT / ".env").read_text().splitlines() if not line.startswith("#")
     )
 
 
+def test_images_are_pinned_exact_tags_in_env() -> None:
+    """Every image comes from .env, as name:tag with a version, never latest."""
+    pins = read_env_file(ROOT)
+    for name, service in compose()["services"].items():
+        if "build" in service:
+            continue
+        variable = re.fullmatch(r"\$\{(\w+_IMAGE)\}", service["image"])
+        assert variable, (name, service["image"])
+        image = pins[variable.group(1)]
+        assert re.fullmatch(r"[\w./-]+:v?\d+(\.\d+)+[\w.-]*", image), (name, image)
+
+
+ONE_SHOT = {"grafana-password"}
+
+
 def test_dependents_wait_for_health_where_a_healthcheck_can_exist() -> None:
-    """Services have healthchecks (the collector's image cannot) that dependents wait on."""
+    """Services have healthchecks (the collector's image cannot) that dependents wait on.
+
+    One-shot services run to completion instead: dependents wait for their success, which
+    also lets `docker compose up --wait` count their exit as done, not as a failure.
+    """
     services = compose()["services"]
     for name, service in services.items():
-        if name not in {"otel-collector", "demo"}:
+        if name in ONE_SHOT:
+            assert service["restart"] == "no", name
+            assert "healthcheck" not in service, name
+        elif name not in {"otel-collector", "demo"}:
             assert service["healthcheck"]["test"][0] == "CMD", name
         for dependency, condition in service.get("depends_on", {}).items():
-            expected = (
-                "service_healthy" if "healthcheck" in services[dependency] else "service_started"
-            )
+            if dependency in ONE_SHOT:
+                expected = "service_completed_successfully"
+            elif "healthcheck" in services[dependency]:
+                expected = "service_healthy"
+            else:
+                expected = "service_started"
             assert condition["condition"] == expected, (name, dependency)
+    adopted = {d for s in services.values() for d in s.get("depends_on", {})}
+    assert adopted >= ONE_SHOT
 
 
 def test_ports_bind_loopback_with_the_launchers_variables() -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import socket
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,42 @@ def test_build_does_nothing_when_the_cache_is_current(
 
     monkeypatch.setattr(_stackbuild, "_run", no_commands)
     assert _stackbuild.build_all(ROOT) == bins
+
+
+def test_a_build_says_what_it_builds_and_that_it_is_alive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A build logs its start, a heartbeat with the elapsed time while it runs, its end."""
+    monkeypatch.setenv("HYPERTOOL_CACHE", str(tmp_path))
+    monkeypatch.setattr(_stackbuild, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(_stackbuild, "_go", lambda: "go")
+    commands: list[list[str]] = []
+
+    def slow_go_build(args: list[str], **kwargs: object) -> None:
+        commands.append(args)
+        time.sleep(0.3)
+        Path(args[args.index("-o") + 1]).write_text("")
+
+    monkeypatch.setattr(_stackbuild, "_run", slow_go_build)
+    built = _stackbuild.build_composecheck(ROOT)
+    assert built == _stackbuild.composecheck_path(ROOT)
+    assert built.is_file()
+    log = capsys.readouterr().err
+    assert "building composecheck (compose-go)" in log
+    assert "still building composecheck (compose-go) (0 s)" in log
+    assert "built composecheck (compose-go) in 0 s" in log
+    assert _stackbuild.build_composecheck(ROOT) == built
+    assert len(commands) == 1, "a cached build runs nothing"
+
+
+def test_composecheck_cache_key_is_its_go_sources(tmp_path: Path) -> None:
+    """Changing main.go, go.mod or go.sum gives the compose checker a new cache entry."""
+    copy = tmp_path / "repo" / "scripts" / "composecheck"
+    shutil.copytree(ROOT / "scripts/composecheck", copy)
+    repo = tmp_path / "repo"
+    assert _stackbuild.composecheck_path(repo) == _stackbuild.composecheck_path(ROOT)
+    (copy / "main.go").write_text((copy / "main.go").read_text() + "\n// changed\n")
+    assert _stackbuild.composecheck_path(repo) != _stackbuild.composecheck_path(ROOT)
 
 
 def test_a_stale_pid_file_is_forgotten_and_never_signalled(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,10 @@ from pathlib import Path
 COLLECTOR_BINARY = "otelcol-hypertool"
 MANIFEST = Path("collector-config") / "builder-manifest.yaml"
 ENV_FILE = Path(".env")
+COMPOSECHECK = Path("scripts") / "composecheck"
+_COMPOSECHECK_SOURCES = ("go.mod", "go.sum", "main.go")
+#: Seconds between the "still building" lines that show a long build is alive.
+HEARTBEAT_SECONDS = 30.0
 _VERSION_PKG = "github.com/prometheus/common/version"
 
 
@@ -124,6 +129,43 @@ def _log(message: str) -> None:
     print(f"[hypertool build] {message}", file=sys.stderr, flush=True)
 
 
+def _elapsed(started: float) -> str:
+    return f"{time.monotonic() - started:.0f} s"
+
+
+@contextlib.contextmanager
+def _heartbeat(activity: str) -> Iterator[None]:
+    """Log "still <activity> (N s)" every HEARTBEAT_SECONDS until the block ends."""
+    started = time.monotonic()
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            _log(f"still {activity} ({_elapsed(started)})")
+
+    thread = threading.Thread(target=beat, name="hypertool-build-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextlib.contextmanager
+def _progress(component: str) -> Iterator[None]:
+    """Log when ``component`` starts and finishes building, and that it is alive meanwhile."""
+    started = time.monotonic()
+    _log(f"building {component} (the first build takes minutes; it is cached afterwards)")
+    try:
+        with _heartbeat(f"building {component}"):
+            yield
+    except BaseException:
+        _log(f"building {component} failed after {_elapsed(started)}")
+        raise
+    _log(f"built {component} in {_elapsed(started)}")
+
+
 def _go() -> str:
     go = shutil.which("go")
     if go is None:
@@ -149,7 +191,12 @@ def _exclusive(entry: Path) -> Iterator[None]:
     """Hold the lock of one cache entry: concurrent builds of it wait for each other."""
     entry.parent.mkdir(parents=True, exist_ok=True)
     with (entry.parent / f".{entry.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _log(f"another process is building {entry}; waiting for it")
+            with _heartbeat(f"waiting for the other build of {entry}"):
+                fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
 
@@ -194,10 +241,9 @@ def build_collector(root: Path) -> Path:
             shutil.rmtree(scratch / "src")
             manifest.unlink()
 
-        started = time.monotonic()
-        _log(f"building the collector v{version} (first build takes minutes)")
-        _install_into(target.parent, build)
-    _log(f"collector built in {time.monotonic() - started:.0f}s: {target}")
+        with _progress(f"the collector v{version}"):
+            _install_into(target.parent, build)
+    _log(f"collector: {target}")
     return target
 
 
@@ -207,14 +253,14 @@ def _builder(version: str) -> Path:
     with _exclusive(tools):
         if not _current(tools, "builder"):
             go = _go()
-            _log(f"installing the collector builder v{version}")
-            _install_into(
-                tools,
-                lambda scratch: _run(
-                    [go, "install", f"go.opentelemetry.io/collector/cmd/builder@v{version}"],
-                    env={"GOBIN": str(scratch)},
-                ),
-            )
+            with _progress(f"the collector builder v{version}"):
+                _install_into(
+                    tools,
+                    lambda scratch: _run(
+                        [go, "install", f"go.opentelemetry.io/collector/cmd/builder@v{version}"],
+                        env={"GOBIN": str(scratch)},
+                    ),
+                )
     return tools / "builder"
 
 
@@ -236,23 +282,22 @@ def build_prometheus(root: Path) -> Path:
         # Prometheus 3.x.y is published to Go as module version v0.3xx.y.
         module_version = f"v0.{300 + int(minor)}.{patch}"
         go = _go()
-        started = time.monotonic()
-        _log(f"building prometheus {tag} (module {module_version}; first build takes minutes)")
         flags = _version_ldflags(tag.lstrip("v"), f"module-{module_version}")
-        _install_into(
-            final,
-            lambda scratch: _run(
-                [
-                    go,
-                    "install",
-                    f"-ldflags={flags}",
-                    f"github.com/prometheus/prometheus/cmd/prometheus@{module_version}",
-                    f"github.com/prometheus/prometheus/cmd/promtool@{module_version}",
-                ],
-                env={"GOBIN": str(scratch)},
-            ),
-        )
-    _log(f"prometheus built in {time.monotonic() - started:.0f}s: {final}")
+        with _progress(f"prometheus and promtool {tag} (module {module_version})"):
+            _install_into(
+                final,
+                lambda scratch: _run(
+                    [
+                        go,
+                        "install",
+                        f"-ldflags={flags}",
+                        f"github.com/prometheus/prometheus/cmd/prometheus@{module_version}",
+                        f"github.com/prometheus/prometheus/cmd/promtool@{module_version}",
+                    ],
+                    env={"GOBIN": str(scratch)},
+                ),
+            )
+    _log(f"prometheus: {final}")
     return final
 
 
@@ -269,6 +314,34 @@ def _module_source(go: str, module: str) -> Path:
         ) from None
 
 
+def _alertmanager_into(scratch: Path, go: str, tag: str) -> None:
+    """Build the release's module source into ``scratch``, with a placeholder web UI."""
+    src = scratch / "src"
+    shutil.copytree(_module_source(go, f"github.com/prometheus/alertmanager@{tag}"), src)
+    for path in [src, *src.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)  # the module cache is read-only
+    dist = src / "ui" / "app" / "dist"
+    dist.mkdir(parents=True, exist_ok=True)
+    (dist / "index.html").write_text(
+        "<!doctype html><title>Alertmanager</title><p>Native hypertool build: the web "
+        "UI is not included. Use the API or amtool.</p>"
+    )
+    flags = _version_ldflags(tag.lstrip("v"), f"module-{tag}")
+    _run(
+        [
+            go,
+            "build",
+            f"-ldflags={flags}",
+            "-o",
+            f"{scratch}/",
+            "./cmd/alertmanager",
+            "./cmd/amtool",
+        ],
+        cwd=src,
+    )
+    shutil.rmtree(src)
+
+
 def build_alertmanager(root: Path) -> Path:
     """Build Alertmanager and amtool at the compose-pinned release.
 
@@ -283,44 +356,44 @@ def build_alertmanager(root: Path) -> Path:
             _log(f"alertmanager {tag} is current: {final}")
             return final
         go = _go()
-        started = time.monotonic()
-        _log(f"building alertmanager {tag}")
-        source_dir = _module_source(go, f"github.com/prometheus/alertmanager@{tag}")
-        flags = _version_ldflags(tag.lstrip("v"), f"module-{tag}")
-
-        def build(scratch: Path) -> None:
-            src = scratch / "src"
-            shutil.copytree(source_dir, src)
-            for path in [src, *src.rglob("*")]:
-                path.chmod(path.stat().st_mode | 0o200)  # the module cache is read-only
-            dist = src / "ui" / "app" / "dist"
-            dist.mkdir(parents=True, exist_ok=True)
-            (dist / "index.html").write_text(
-                "<!doctype html><title>Alertmanager</title><p>Native hypertool build: the web "
-                "UI is not included. Use the API or amtool.</p>"
-            )
-            _run(
-                [
-                    go,
-                    "build",
-                    f"-ldflags={flags}",
-                    "-o",
-                    f"{scratch}/",
-                    "./cmd/alertmanager",
-                    "./cmd/amtool",
-                ],
-                cwd=src,
-            )
-            shutil.rmtree(src)
-
-        _install_into(final, build)
-    _log(f"alertmanager built in {time.monotonic() - started:.0f}s: {final}")
+        with _progress(f"alertmanager and amtool {tag}"):
+            _install_into(final, lambda scratch: _alertmanager_into(scratch, go, tag))
+    _log(f"alertmanager: {final}")
     return final
 
 
 def build_all(root: Path) -> Binaries:
     """Build whatever is not current yet; cheap when everything is cached."""
+    started = time.monotonic()
+    _log(f"checking the collector, Prometheus and Alertmanager in {cache_dir()}")
     build_collector(root)
     build_prometheus(root)
     build_alertmanager(root)
+    _log(f"all binaries are ready ({_elapsed(started)})")
     return binaries(root)
+
+
+def composecheck_path(root: Path) -> Path:
+    """The cached compose validator, keyed by the content of its Go sources."""
+    digest = hashlib.sha256()
+    for name in _COMPOSECHECK_SOURCES:
+        digest.update(f"{name}\0".encode() + (root / COMPOSECHECK / name).read_bytes())
+    return cache_dir() / "composecheck" / digest.hexdigest()[:16] / "composecheck"
+
+
+def build_composecheck(root: Path) -> Path:
+    """Build scripts/composecheck, compose-go's loader as a command, unless it is cached."""
+    target = composecheck_path(root)
+    with _exclusive(target.parent):
+        if target.is_file():
+            return target
+        go = _go()
+        argv = [go, "build", "-trimpath", "-buildvcs=false", "-o"]
+        with _progress("composecheck (compose-go)"):
+            _install_into(
+                target.parent,
+                lambda scratch: _run(
+                    [*argv, str(scratch / target.name), "."], cwd=root / COMPOSECHECK
+                ),
+            )
+    return target
