@@ -1,4 +1,8 @@
-"""The names contract: the agent, the collector config, the pins and compose agree."""
+"""The names contract: the agent, the pins and compose agree.
+
+The collector's aggregation blocks are rendered from the contract: tests/unit/test_render.py
+checks them. What is checked here is written by hand.
+"""
 
 from __future__ import annotations
 
@@ -20,17 +24,6 @@ def load(relative: str) -> Any:  # noqa: ANN401 - parsed YAML
     return yaml.safe_load((ROOT / relative).read_text())
 
 
-def collector_metrics() -> dict[str, dict[str, Any]]:
-    """Every metric signal_to_metrics defines, by name."""
-    connector = load("collector-config/otelcol.yaml")["connectors"]["signal_to_metrics"]
-    return {m["name"]: m for signal in connector.values() for m in signal}
-
-
-def renamed(key: str) -> str:
-    """The Prometheus label transform/labels makes of a span attribute key."""
-    return c.SPAN_ATTRIBUTE_LABELS.get(key, key)
-
-
 def test_prometheus_names_follow_the_exporter_rules() -> None:
     """Each contract entry's Prometheus name is the seed's name."""
     assert [m.prometheus_name for m in c.ALL_METRICS] == [  # the seed's six
@@ -43,53 +36,20 @@ def test_prometheus_names_follow_the_exporter_rules() -> None:
     ]
 
 
-def test_collector_publishes_exactly_the_contract_metrics() -> None:
-    """signal_to_metrics defines each contract metric with its unit, type and labels."""
-    defined = collector_metrics()
-    assert set(defined) == {m.otel_name for m in c.COLLECTOR_METRICS}
-    for metric in c.COLLECTOR_METRICS:
-        spec = defined[metric.otel_name]
-        assert spec["unit"] == metric.unit, metric.otel_name
-        assert spec["description"] == metric.description, metric.otel_name
-        labels = tuple(renamed(a["key"]) for a in spec.get("attributes", []))
-        assert labels == metric.labels, metric.otel_name
-        kind = {"sum": "counter", "gauge": "gauge", "histogram": "histogram"}
-        (shape,) = [k for k in kind if k in spec]
-        assert kind[shape] == metric.kind, metric.otel_name
-        if shape == "sum":
-            assert spec["sum"]["monotonic"] is True
-            if metric.source == "span":
-                assert spec["sum"]["value"] == "1"  # one per span
-        if shape == "histogram":
-            assert tuple(spec["histogram"]["buckets"]) == c.DURATION_BUCKETS_SECONDS
+def test_span_series_come_from_the_spans_that_measure_them() -> None:
+    """Each span-derived series is made from the span type the agent gives that work."""
+    assert {s.otel_name: s.span_type for s in c.SPAN_SERIES} == {
+        "hypertool.workflow.stage.duration": n.SPAN_TYPE_STAGE,
+        "hypertool.persona.duration": n.SPAN_TYPE_PERSONA,
+        "hypertool.llm.call.duration": n.SPAN_TYPE_LLM_CALL,
+        "hypertool.workflow.runs": n.SPAN_TYPE_WORKFLOW,
+    }
 
 
-def test_agent_metrics_are_selected_by_their_contract_names() -> None:
-    """Each agent-fed metric's condition names the OTLP metric the agent sends."""
-    for metric in (m for m in c.COLLECTOR_METRICS if m is not c.PIPELINE_REJECTED_POINTS):
-        spec = collector_metrics()[metric.otel_name]
-        conditions = " ".join(spec["conditions"])
-        if metric.source == "metric":
-            assert f'metric.name == "{metric.otel_name}"' in conditions
-        else:
-            span_type = {
-                "hypertool.workflow.stage.duration": n.SPAN_TYPE_STAGE,
-                "hypertool.persona.duration": n.SPAN_TYPE_PERSONA,
-                "hypertool.llm.call.duration": n.SPAN_TYPE_LLM_CALL,
-                "hypertool.workflow.runs": n.SPAN_TYPE_WORKFLOW,
-            }[metric.otel_name]
-            assert f'attributes["{n.SPAN_TYPE}"] == "{span_type}"' in conditions
-
-
-def test_label_transform_renames_every_span_attribute() -> None:
-    """transform/labels renames each namespaced span attribute to its Prometheus label."""
-    processor = load("collector-config/otelcol.yaml")["processors"]["transform/labels"]
-    statements = " ".join(processor["metric_statements"][0]["statements"])
-    for attribute, label in c.SPAN_ATTRIBUTE_LABELS.items():
-        assert (
-            f'set(datapoint.attributes["{label}"], datapoint.attributes["{attribute}"])'
-            in statements
-        )
+def test_every_span_series_label_has_a_span_attribute() -> None:
+    """transform/labels can make each span series' labels from a span attribute."""
+    for series in c.SPAN_SERIES:
+        assert set(series.labels) <= set(c.SPAN_ATTRIBUTE_LABELS.values()), series.otel_name
 
 
 def test_manifest_builds_exactly_the_components_the_config_uses() -> None:

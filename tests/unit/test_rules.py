@@ -8,8 +8,12 @@ from typing import Any
 
 import yaml
 
+from hypertool_tools import contract as c
+
 ROOT = Path(__file__).resolve().parents[2]
 RULE_FILES = sorted((ROOT / "prometheus/rules").glob("*.yml"))
+#: The budget alerts' source, appended to the rendered budgets.yml.
+BUDGET_ALERTS = ROOT / "prometheus/budget-alerts.yml"
 
 
 def rules() -> list[dict[str, Any]]:
@@ -22,6 +26,73 @@ def rules() -> list[dict[str, Any]]:
 def alerts() -> list[dict[str, Any]]:
     """Every alerting rule."""
     return [r for r in rules() if "alert" in r]
+
+
+#: What PromQL writes with parentheses after it that is not a function call.
+_GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
+_KEYWORDS = {
+    *("and", "or", "unless", "bool", "offset", "anchored", "smoothed", "inf", "nan"),
+    *("by", "without", "on", "ignoring", "group_left", "group_right"),
+}
+_IDENTIFIER = re.compile(r"(?<![\w.:])([A-Za-z_:][\w:]*)(\s*\()?")
+
+
+def metric_names(expr: str) -> set[str]:
+    """The series names a PromQL expression reads: no functions, labels or keywords."""
+    expr = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # label values
+    expr = re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", expr)  # matchers and ranges
+    expr = _GROUPING.sub(" ", expr)  # label lists
+    return {
+        match[1]
+        for match in _IDENTIFIER.finditer(expr)
+        if not match[2] and match[1].lower() not in _KEYWORDS
+    }
+
+
+def contract_names() -> set[str]:
+    """Every series name the names contract says the stack makes, and Prometheus' own."""
+    names = {
+        "up",
+        "ALERTS",
+        *c.BUDGET_SERIES,
+        *c.COLLECTOR_TELEMETRY,
+        c.TOKEN_BUDGET_REMAINING.prometheus_name,
+    }
+    for series in c.COLLECTOR_METRICS:
+        name = series.prometheus_name
+        names.add(name)
+        if series.kind == "histogram":
+            names |= {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
+    return names
+
+
+def test_metric_names_skip_functions_labels_and_keywords() -> None:
+    """The name extraction the next test relies on finds series names, and only those."""
+    expr = (
+        'histogram_quantile(0.95, sum by (stage, le) (rate(a_bucket{le="1e3"}[5m] offset 1h)))'
+        " / on (stage) group_left b:c:d and bool 2e3 unless absent(up)"
+    )
+    assert metric_names(expr) == {"a_bucket", "b:c:d", "up"}
+
+
+def test_every_metric_a_rule_reads_is_in_the_names_contract() -> None:
+    """Rules and budget alerts read only contract series or series other rules record."""
+    files = [*RULE_FILES, BUDGET_ALERTS]
+    every = [r for f in files for g in yaml.safe_load(f.read_text())["groups"] for r in g["rules"]]
+    known = contract_names() | {r["record"] for r in every if "record" in r}
+    read: set[str] = set()
+    for rule in every:
+        names = metric_names(rule["expr"])
+        assert names <= known, (rule.get("alert") or rule.get("record"), names - known)
+        read |= names
+    # The check reaches every kind of name: agent series, collector telemetry, budgets.
+    assert {
+        c.TOKENS_USED.prometheus_name,
+        c.PIPELINE_REJECTED_POINTS.prometheus_name,
+        "otelcol_receiver_accepted_spans",
+        c.BUDGET_USED_RATIO,
+        "up",
+    } <= read
 
 
 def test_every_required_alert_exists() -> None:

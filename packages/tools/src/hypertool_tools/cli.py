@@ -1,4 +1,4 @@
-"""The ``hypertool`` command: ``demo``, ``stack build|up|down|status`` and the renderers."""
+"""The ``hypertool`` command: ``demo``, ``stack build|up|down|status`` and ``render``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
+
+#: Verbs older than `hypertool render` that the docs name (`hypertool budgets render`): each
+#: runs only the renderer of that name.
+_ALIASES = {"budgets": "fleet-wide token budgets", "dashboards": "Grafana dashboards"}
 
 
 def _stack_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -85,24 +89,21 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print what was emitted as JSON instead of the summary"
     )
     _stack_parser(sub)
-    budgets = sub.add_parser("budgets", help="fleet-wide token budgets")
-    budgets_actions = budgets.add_subparsers(dest="action", required=True)
-    render = budgets_actions.add_parser(
-        "render", help="write prometheus/rules/budgets.yml from budgets.yaml"
+    render = sub.add_parser(
+        "render",
+        help="write the budget rules, dashboards and collector config from their sources",
     )
     render.add_argument(
-        "--check",
-        action="store_true",
-        help="only check that the rules file is current (exit 1 if not)",
+        "--check", action="store_true", help="only check that every file is current (exit 1 if not)"
     )
-    dashboards = sub.add_parser("dashboards", help="Grafana dashboards")
-    dashboards_actions = dashboards.add_subparsers(dest="action", required=True)
-    render_dashboards = dashboards_actions.add_parser(
-        "render", help="write grafana/dashboards/*.json from the names contract and budgets"
-    )
-    render_dashboards.add_argument(
-        "--check", action="store_true", help="only check that the JSON is current (exit 1 if not)"
-    )
+    for command, what in _ALIASES.items():
+        alias = sub.add_parser(command, help=f"{what} (`render` is part of `hypertool render`)")
+        action = alias.add_subparsers(dest="action", required=True).add_parser(
+            "render", help=f"run only the {command} renderer of `hypertool render`"
+        )
+        action.add_argument(
+            "--check", action="store_true", help="only check that it is current (exit 1 if not)"
+        )
     return parser
 
 
@@ -136,37 +137,28 @@ def _stack(args: argparse.Namespace) -> int:
     return 0 if all(s.startswith("healthy") for s in report.values()) else 3
 
 
-def _budgets(args: argparse.Namespace) -> int:
-    from hypertool_tools.render.rules import BUDGETS_FILE, RULES_FILE, render_file
+def _render(args: argparse.Namespace) -> int:
+    from hypertool_tools.render import RENDERERS
     from hypertool_tools.stack.build import project_root
 
     root = project_root()
-    current = render_file(root, check=args.check)
-    if args.check:
-        print(
-            f"{RULES_FILE}: " + ("current" if current else "stale: run `hypertool budgets render`")
-        )
-        return 0 if current else 1
-    print(
-        f"{RULES_FILE}: "
-        + ("already current" if current else f"rendered from {BUDGETS_FILE}")
-        + ". Reload Prometheus to apply: curl -X POST http://127.0.0.1:9090/-/reload"
-    )
+    selected = [r for r in RENDERERS if args.command in {"render", r.name}]
+    width = max(len(str(r.target)) for r in selected)
+    stale = False
+    for renderer in selected:
+        current = renderer.render(root, check=args.check)
+        stale |= not current
+        if current:
+            state = "current"
+        elif args.check:
+            state = "stale"
+        else:
+            state = f"rendered from {renderer.source}; {renderer.apply}"
+        print(f"{renderer.target!s:{width}}  {state}")
+    if args.check and stale:
+        print("Run `hypertool render` to update the stale files.")
+        return 1
     return 0
-
-
-def _dashboards(args: argparse.Namespace) -> int:
-    from hypertool_tools.render.dashboards import DASHBOARDS_DIR, render_dashboards
-    from hypertool_tools.stack.build import project_root
-
-    current = render_dashboards(project_root(), check=args.check)
-    state = (
-        "current"
-        if current
-        else ("stale: run `hypertool dashboards render`" if args.check else "rendered")
-    )
-    print(f"{DASHBOARDS_DIR}: {state}")
-    return 1 if args.check and not current else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -191,10 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 out=sys.stdout,
             )
             return 0
-        if args.command == "budgets":
-            return _budgets(args)
-        if args.command == "dashboards":
-            return _dashboards(args)
+        if args.command in {"render", *_ALIASES}:
+            return _render(args)
         return _stack(args)
     except (StackError, ConfigurationError) as exc:
         print(f"hypertool: {exc}", file=sys.stderr)

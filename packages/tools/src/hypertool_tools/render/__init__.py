@@ -1,1 +1,60 @@
-"""Write the generated configs (rules, dashboards, collector) from the names contract."""
+"""Write the generated configs (rules, dashboards, collector) from the names contract.
+
+``RENDERERS`` lists every renderer once, for ``hypertool render`` and for the tests that
+check the committed files are current.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Protocol
+
+from hypertool_tools.render.collector import COLLECTOR_CONFIG, render_collector
+from hypertool_tools.render.dashboards import DASHBOARDS_DIR, render_dashboards
+from hypertool_tools.render.rules import RULES_FILE, render_file
+
+
+class RenderFunction(Protocol):
+    """Writes (or with ``check`` only compares) its files; True when they were current."""
+
+    def __call__(self, root: Path, *, check: bool) -> bool: ...  # noqa: D102
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """One generated file or folder, what it is made from, and how to apply a change."""
+
+    #: Also the CLI verb that runs only this renderer (`hypertool budgets render`).
+    name: str
+    target: Path
+    source: str
+    render: RenderFunction
+    #: What makes the running stack use a freshly rendered file.
+    apply: str
+
+
+RENDERERS: Final = (
+    Renderer(
+        "budgets",
+        RULES_FILE,
+        "budgets.yaml and prometheus/budget-alerts.yml",
+        render_file,
+        "reload Prometheus: curl -X POST http://127.0.0.1:9090/-/reload",
+    ),
+    Renderer(
+        "dashboards",
+        DASHBOARDS_DIR,
+        "the names contract and budgets.yaml",
+        render_dashboards,
+        "Grafana reloads provisioned dashboards within 30 s",
+    ),
+    Renderer(
+        "collector",
+        COLLECTOR_CONFIG,
+        "the names contract",
+        render_collector,
+        "restart the collector: hypertool stack down && hypertool stack up,"
+        " or docker compose restart otel-collector",
+    ),
+)

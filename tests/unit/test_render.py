@@ -1,0 +1,220 @@
+"""`hypertool render`: the collector config rendered from the names contract, and --check."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hypertool_agent import ConfigurationError
+from hypertool_agent import names as n
+from hypertool_tools import contract as c
+from hypertool_tools.cli import main
+from hypertool_tools.render import RENDERERS
+from hypertool_tools.render.collector import (
+    BEGIN,
+    COLLECTOR_CONFIG,
+    END,
+    NAMESPACE,
+    render_collector,
+    render_config,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = (ROOT / COLLECTOR_CONFIG).read_text()
+
+
+def rendered() -> dict[str, Any]:
+    """The collector config as the renderer makes it from the committed file, parsed."""
+    config: dict[str, Any] = yaml.safe_load(render_config(COMMITTED))
+    return config
+
+
+def fleet_metrics() -> dict[str, dict[str, Any]]:
+    """Every metric the rendered signal_to_metrics defines, by name, merges resolved."""
+    connector = rendered()["connectors"]["signal_to_metrics"]
+    return {m["name"]: m for signal in connector.values() for m in signal}
+
+
+def renamed(key: str) -> str:
+    """The Prometheus label transform/labels makes of a span attribute key."""
+    return c.SPAN_ATTRIBUTE_LABELS.get(key, key)
+
+
+def checkout(tmp_path: Path) -> Path:
+    """A copy of the files `hypertool render` reads and writes."""
+    for folder in ("collector-config", "prometheus", "grafana"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    for name in ("budgets.yaml", ".env"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the one occurrence of ``old`` in ``path``."""
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new))
+
+
+def test_committed_collector_config_is_current() -> None:
+    """collector-config/otelcol.yaml is exactly what `hypertool render` makes of it."""
+    assert render_collector(ROOT, check=True), "stale: run `hypertool render`"
+    assert render_config(COMMITTED) == COMMITTED
+
+
+def test_one_entry_per_agent_counter_and_span_series() -> None:
+    """The rendered YAML parses; each counter and span series has one entry, in order."""
+    connector = rendered()["connectors"]["signal_to_metrics"]
+    assert [m["name"] for m in connector["datapoints"]] == [
+        *(i.otel_name for i in n.COUNTERS),
+        c.PIPELINE_REJECTED_POINTS.otel_name,
+    ]
+    assert [m["name"] for m in connector["spans"]] == [s.otel_name for s in c.SPAN_SERIES]
+
+
+def test_every_entry_carries_its_contract_unit_labels_and_kind() -> None:
+    """Merged or not, each entry has the contract's unit, description, labels and shape."""
+    defined = fleet_metrics()
+    assert set(defined) == {m.otel_name for m in c.COLLECTOR_METRICS}
+    kinds = {"sum": "counter", "gauge": "gauge", "histogram": "histogram"}
+    for metric in c.COLLECTOR_METRICS:
+        spec = defined[metric.otel_name]
+        assert (spec["unit"], spec["description"]) == (metric.unit, metric.description)
+        labels = tuple(renamed(a["key"]) for a in spec.get("attributes", []))
+        assert labels == metric.labels, metric.otel_name
+        (shape,) = [k for k in kinds if k in spec]
+        assert kinds[shape] == metric.kind, metric.otel_name
+        assert spec["include_resource_attributes"] == [
+            {"key": "hypertool.aggregation", "default_value": "fleet"}
+        ]
+        if shape == "sum":
+            assert spec["sum"]["monotonic"] is True
+            if metric.source == "span":
+                assert spec["sum"]["value"] == "1"  # one per span
+        if shape == "histogram":
+            assert tuple(spec["histogram"]["buckets"]) == c.DURATION_BUCKETS_SECONDS
+
+
+def test_entries_select_the_agent_metric_or_span_type_they_sum() -> None:
+    """Counters select their delta points by name; span series their span type."""
+    defined = fleet_metrics()
+    for metric in c.FLEET_COUNTERS:
+        (condition,) = defined[metric.otel_name]["conditions"]
+        assert condition.startswith(f'metric.name == "{metric.otel_name}" and ')
+        assert condition.endswith("== AGGREGATION_TEMPORALITY_DELTA")
+    for metric in c.SPAN_SERIES:
+        (condition,) = defined[metric.otel_name]["conditions"]
+        assert condition == f'attributes["{n.SPAN_TYPE}"] == "{metric.span_type}"'
+    (rejected,) = defined[c.PIPELINE_REJECTED_POINTS.otel_name]["conditions"]
+    assert "!= AGGREGATION_TEMPORALITY_DELTA" in rejected
+
+
+def test_label_transform_renames_every_span_attribute() -> None:
+    """transform/labels renames each span attribute, then drops the namespaced keys."""
+    processor = rendered()["processors"]["transform/labels"]
+    statements = processor["metric_statements"][0]["statements"]
+    for attribute, label in c.SPAN_ATTRIBUTE_LABELS.items():
+        assert attribute.startswith(NAMESPACE)  # else the final delete would keep it
+        assert (
+            f'set(datapoint.attributes["{label}"], datapoint.attributes["{attribute}"])'
+            f' where datapoint.attributes["{attribute}"] != nil'
+        ) in statements
+    assert statements[-1] == 'delete_matching_keys(datapoint.attributes, "^hypertool\\\\.")'
+
+
+def test_an_edited_entry_is_stale_and_render_restores_it(tmp_path: Path) -> None:
+    """A hand edit inside a generated section fails --check and render undoes it."""
+    config = checkout(tmp_path) / COLLECTOR_CONFIG
+    edit(config, "description: Persona switches.", "description: Switches.")
+    edited = config.read_text()
+    assert not render_collector(tmp_path, check=True)
+    assert config.read_text() == edited  # --check writes nothing
+    assert not render_collector(tmp_path, check=False)
+    assert config.read_text() == COMMITTED
+    assert render_collector(tmp_path, check=True)
+
+
+def test_hand_written_parts_are_left_alone(tmp_path: Path) -> None:
+    """Lines outside the generated sections are the operator's: render keeps them."""
+    config = checkout(tmp_path) / COLLECTOR_CONFIG
+    edit(config, "send_batch_size: 8192", "send_batch_size: 1024  # ours")
+    assert render_collector(tmp_path, check=True)
+    assert "send_batch_size: 1024  # ours" in config.read_text()
+
+
+def test_empty_sections_are_filled(tmp_path: Path) -> None:
+    """A section reduced to its two markers renders back to the committed block."""
+    config = checkout(tmp_path) / COLLECTOR_CONFIG
+    head = COMMITTED.index(BEGIN + "signal_to_metrics") + len(BEGIN + "signal_to_metrics\n")
+    tail = COMMITTED.index("  " + END + "signal_to_metrics")
+    config.write_text(COMMITTED[:head] + COMMITTED[tail:])
+    assert not render_collector(tmp_path, check=False)
+    assert config.read_text() == COMMITTED
+
+
+def test_a_contract_change_reaches_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A counter added to the contract makes the committed config stale, and render adds it."""
+    config = checkout(tmp_path) / COLLECTOR_CONFIG
+    added = c.Series.of_counter(
+        n.Instrument("hypertool.persona.retries", "{retry}", (n.PERSONA,), "Retries.")
+    )
+    monkeypatch.setattr(c, "FLEET_COUNTERS", (*c.FLEET_COUNTERS, added))
+    assert not render_collector(tmp_path, check=True)
+    assert not render_collector(tmp_path, check=False)
+    datapoints = yaml.safe_load(config.read_text())["connectors"]["signal_to_metrics"]
+    entry = next(m for m in datapoints["datapoints"] if m["name"] == added.otel_name)
+    assert entry["unit"] == "{retry}"
+    assert entry["attributes"] == [{"key": n.PERSONA}]  # its own, not the first counter's
+    assert entry["sum"]["value"] == "Double(value_int) + value_double"  # merged
+
+
+def test_missing_markers_are_reported(tmp_path: Path) -> None:
+    """A config without a section's END marker fails with the section's name."""
+    config = checkout(tmp_path) / COLLECTOR_CONFIG
+    edit(config, END + "transform/labels", "# end")
+    with pytest.raises(ConfigurationError, match="transform/labels"):
+        render_collector(tmp_path, check=True)
+
+
+def test_render_check_passes_on_the_repository(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`hypertool render --check` exits 0 here and reports every renderer's target current."""
+    monkeypatch.setenv("HYPERTOOL_HOME", str(ROOT))
+    assert main(["render", "--check"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split() for line in lines] == [[str(r.target), "current"] for r in RENDERERS]
+
+
+def test_render_check_fails_on_a_stale_copy_until_rendered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--check exits 1 and names the stale file; `hypertool render` makes it current."""
+    monkeypatch.setenv("HYPERTOOL_HOME", str(checkout(tmp_path)))
+    edit(tmp_path / COLLECTOR_CONFIG, "buckets: [0.05,", "buckets: [0.01,")
+    assert main(["render", "--check"]) == 1
+    out = capsys.readouterr().out
+    assert f"{COLLECTOR_CONFIG}  stale" in out
+    assert out.count("current") == len(RENDERERS) - 1
+    assert main(["render"]) == 0
+    assert f"{COLLECTOR_CONFIG}  rendered" in capsys.readouterr().out
+    assert main(["render", "--check"]) == 0
+    assert (tmp_path / COLLECTOR_CONFIG).read_text() == COMMITTED
+
+
+def test_older_verbs_run_only_their_renderer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`hypertool budgets render --check` looks at the budget rules only."""
+    monkeypatch.setenv("HYPERTOOL_HOME", str(checkout(tmp_path)))
+    edit(tmp_path / COLLECTOR_CONFIG, "buckets: [0.05,", "buckets: [0.01,")
+    assert main(["budgets", "render", "--check"]) == 0
+    assert capsys.readouterr().out.split() == ["prometheus/rules/budgets.yml", "current"]
+    assert main(["dashboards", "render", "--check"]) == 0
+    assert capsys.readouterr().out.split() == ["grafana/dashboards", "current"]
