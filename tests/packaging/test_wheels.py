@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -69,8 +70,10 @@ class Installed:
 
 
 def build_wheel(package: str, dist: Path) -> Path:
-    """The wheel of ``packages/<package>``, built into ``dist``."""
-    source = str(ROOT / "packages" / package)
+    """The wheel of ``packages/<package>``, built into ``dist`` from a copy of its source."""
+    # setuptools builds in the source folder (build/, *.egg-info): keep the checkout clean.
+    source = str(dist / f"src-{package}")
+    shutil.copytree(ROOT / "packages" / package, source)
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
     subprocess.run([*pip_wheel, "-w", str(dist), source], check=True, timeout=300)
     name = "hypertool_agent" if package == "agent" else "hypertool"

@@ -192,14 +192,25 @@ BUDGET_SERIES: Final = (
     BUDGET_BURN_RATE_SHORT,
 )
 
-#: The collector's own telemetry that dashboards and alerts read (job "otel-collector").
+#: Prometheus' scrape jobs (prometheus/prometheus.yml): the collector's exporter of the
+#: hypertool_* series, and the collector's own telemetry.
+JOB_COLLECTOR_EXPORTER: Final = "hypertool-collector"
+JOB_COLLECTOR_TELEMETRY: Final = "otel-collector"
+
+# The collector's own telemetry that dashboards and alerts read (job "otel-collector").
+OTELCOL_ACCEPTED_POINTS: Final = "otelcol_receiver_accepted_metric_points"
+OTELCOL_ACCEPTED_SPANS: Final = "otelcol_receiver_accepted_spans"
+OTELCOL_REFUSED_POINTS: Final = "otelcol_receiver_refused_metric_points"
+OTELCOL_REFUSED_SPANS: Final = "otelcol_receiver_refused_spans"
+OTELCOL_MEMORY_RSS: Final = "otelcol_process_memory_rss"
+OTELCOL_UPTIME: Final = "otelcol_process_uptime"
 COLLECTOR_TELEMETRY: Final = (
-    "otelcol_receiver_accepted_metric_points",
-    "otelcol_receiver_accepted_spans",
-    "otelcol_receiver_refused_metric_points",
-    "otelcol_receiver_refused_spans",
-    "otelcol_process_memory_rss",
-    "otelcol_process_uptime",
+    OTELCOL_ACCEPTED_POINTS,
+    OTELCOL_ACCEPTED_SPANS,
+    OTELCOL_REFUSED_POINTS,
+    OTELCOL_REFUSED_SPANS,
+    OTELCOL_MEMORY_RSS,
+    OTELCOL_UPTIME,
 )
 
 #: Histogram bucket bounds in seconds of the span-derived histograms. Agent stages run

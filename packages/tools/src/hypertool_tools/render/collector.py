@@ -254,7 +254,7 @@ def transform_labels() -> list[str]:
         *_indent(_START_TIME_NOTE, 4),
         "        - set(datapoint.start_time_unix_nano, datapoint.time_unix_nano - 1)",
         f"        # Span attributes are namespaced ({n.ATTR_PERSONA}); Prometheus labels are",
-        f"        # the seed's short keys ({n.PERSONA}).",
+        f"        # the design note's short keys ({n.PERSONA}).",
         *_indent(renames, 4),
         "        # The namespaced originals would be labels of their own.",
         f"        - delete_matching_keys(datapoint.attributes, {namespaced})",

@@ -1,12 +1,13 @@
 """Renders the fleet-wide budget recording rules from budgets.yaml.
 
-Operators edit one file, ``budgets.yaml``; ``hypertool budgets render`` turns it into
+Operators edit one file, ``budgets.yaml``; ``hypertool render`` turns it into
 ``prometheus/rules/budgets.yml``, which Prometheus loads in compose and natively. A test
 fails when the committed rules are older than the budgets.
 
 For each budget the rules give its limit, the tokens the whole fleet used in its rolling
-period, and the ratio of the two; per persona-wide budget, the seed's
-``hypertool_persona_token_budget_remaining{persona}``. Usage is
+period, and the ratio of the two; per persona-wide budget, the fleet-wide
+``hypertool_persona_token_budget_remaining{persona}`` (not the library's per-process
+``get_remaining_budget``). Usage is
 ``increase(...[period] anchored)``: no extrapolation, counter resets added back, and with
 Prometheus' created-timestamp zero ingestion a brand-new series' first value counted in
 full (docs/accounting.md).
@@ -27,11 +28,13 @@ BUDGETS_FILE: Final = Path("budgets.yaml")
 RULES_FILE: Final = Path("prometheus") / "rules" / "budgets.yml"
 ALERTS_FILE: Final = Path("prometheus") / "budget-alerts.yml"
 _HEADER: Final = """\
-# GENERATED from budgets.yaml by `hypertool budgets render`. Edit budgets.yaml, not this.
+# GENERATED from budgets.yaml by `hypertool render`. Edit budgets.yaml, not this.
 #
 # Per budget: its limit, the fleet's usage in its rolling period, their ratio, the share at
 # which to warn, and burn rates over a long (period/24) and a short (period/288) window;
-# per persona-wide budget, the seed's hypertool_persona_token_budget_remaining{persona}.
+# per persona-wide budget, hypertool_persona_token_budget_remaining{persona}: fleet-wide,
+# every agent process's usage in the period (the library's get_remaining_budget() is the
+# per-process view, one process's usage since it started).
 # Labels model and workflow are "any" where a budget is not narrowed to one. Then the
 # budget alerts of prometheus/budget-alerts.yml, in the same group so that they see this
 # evaluation's usage.

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hypertool_agent import load_budgets
+from hypertool_tools import contract as c
 from hypertool_tools.render.rules import RULES_FILE, load_alerts, render_rules
 from hypertool_tools.stack.build import (
     Binaries,
@@ -35,9 +36,8 @@ COLLECTOR_CONFIG = Path("collector-config") / "otelcol.yaml"
 PROMETHEUS_CONFIG = Path("prometheus") / "prometheus.yml"
 ALERTMANAGER_CONFIG = Path("prometheus") / "alertmanager.yml"
 
-#: Prometheus scrape jobs whose compose targets are replaced by loopback ports natively.
-JOB_COLLECTOR_EXPORTER = "hypertool-collector"
-JOB_COLLECTOR_TELEMETRY = "otel-collector"
+#: Prometheus' own scrape job; the collector's two are in the contract. Natively, all three
+#: get loopback targets in place of the compose ones.
 JOB_PROMETHEUS = "prometheus"
 
 #: Prometheus flags the stack depends on, the same in docker-compose.yml (a test checks).
@@ -177,8 +177,8 @@ class Stack:
             rule_files.append(str(self.state_dir / RULES_FILE.name))
         config["rule_files"] = rule_files
         targets = {
-            JOB_COLLECTOR_EXPORTER: f"127.0.0.1:{self.ports.collector_exporter}",
-            JOB_COLLECTOR_TELEMETRY: f"127.0.0.1:{self.ports.collector_telemetry}",
+            c.JOB_COLLECTOR_EXPORTER: f"127.0.0.1:{self.ports.collector_exporter}",
+            c.JOB_COLLECTOR_TELEMETRY: f"127.0.0.1:{self.ports.collector_telemetry}",
             JOB_PROMETHEUS: f"127.0.0.1:{self.ports.prometheus}",
         }
         for job in config.get("scrape_configs", []):

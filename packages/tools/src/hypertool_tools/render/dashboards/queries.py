@@ -13,15 +13,6 @@ from typing import Final
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
 
-
-def _collector_telemetry(name: str) -> str:
-    # The contract lists the collector's own metrics as a tuple, not as named constants;
-    # failing at import keeps a typo here from becoming a panel that is silently empty.
-    if name not in c.COLLECTOR_TELEMETRY:
-        raise ValueError(f"{name} is not in contract.COLLECTOR_TELEMETRY")
-    return name
-
-
 SWITCHES: Final = c.PERSONA_SWITCHES.prometheus_name
 TOKENS: Final = c.TOKENS_USED.prometheus_name
 WORKFLOW_TOKENS: Final = c.WORKFLOW_TOKENS.prometheus_name
@@ -35,12 +26,12 @@ LLM_SECONDS: Final = c.LLM_CALL_DURATION.prometheus_name
 REMAINING: Final = c.TOKEN_BUDGET_REMAINING.prometheus_name
 REJECTED_POINTS: Final = c.PIPELINE_REJECTED_POINTS.prometheus_name
 DROPPED: Final = c.DROPPED_MEASUREMENTS.prometheus_name
-ACCEPTED_POINTS: Final = _collector_telemetry("otelcol_receiver_accepted_metric_points")
-ACCEPTED_SPANS: Final = _collector_telemetry("otelcol_receiver_accepted_spans")
+ACCEPTED_POINTS: Final = c.OTELCOL_ACCEPTED_POINTS
+ACCEPTED_SPANS: Final = c.OTELCOL_ACCEPTED_SPANS
 
 #: Scrape jobs of prometheus/prometheus.yml: the collector's exporter and its own telemetry.
-EXPORTER_JOB: Final = 'job="hypertool-collector"'
-TELEMETRY_JOB: Final = 'job="otel-collector"'
+EXPORTER_JOB: Final = f'job="{c.JOB_COLLECTOR_EXPORTER}"'
+TELEMETRY_JOB: Final = f'job="{c.JOB_COLLECTOR_TELEMETRY}"'
 
 
 def label_values(metric: str, label: str) -> str:
