@@ -1,5 +1,5 @@
 # The demo traffic generator for `docker compose --profile demo up`: the hypertool_agent
-# library and the `hypertool` command's `demo --loop`, nothing else.
+# library and the `hypertool` command (its dependencies come along), running `demo --loop`.
 ARG PYTHON_IMAGE=python:3.11.14-slim
 FROM ${PYTHON_IMAGE}
 WORKDIR /app

@@ -78,7 +78,7 @@ def test_prometheus_holds_exactly_the_contract_series(
     expected: dict[str, set[frozenset[str]]] = {}
     produced = [m for m in (*c.ALL_METRICS, *c.EXTRA_METRICS) if m.source != "rule"]
     for metric in produced:
-        if metric is c.DROPPED_MEASUREMENTS:
+        if metric == c.DROPPED_MEASUREMENTS:
             continue  # the demo drops nothing
         if metric.kind == "histogram":
             base = metric.prometheus_name

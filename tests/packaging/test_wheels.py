@@ -81,17 +81,33 @@ def build_wheel(package: str, dist: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    """Both wheels built; a fresh venv with nothing installed yet."""
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The library's and the tools' wheels."""
     dist = tmp_path_factory.mktemp("dist")
+    return build_wheel("agent", dist), build_wheel("tools", dist)
+
+
+def fresh_venv(tmp_path_factory: pytest.TempPathFactory, wheels: tuple[Path, Path]) -> Installed:
+    """A new venv with nothing installed, in a folder that is not a checkout."""
     venv = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    return Installed(
-        venv,
-        tmp_path_factory.mktemp("elsewhere"),
-        build_wheel("agent", dist),
-        build_wheel("tools", dist),
-    )
+    return Installed(venv, tmp_path_factory.mktemp("elsewhere"), *wheels)
+
+
+@pytest.fixture(scope="module")
+def library_only(tmp_path_factory: pytest.TempPathFactory, wheels: tuple[Path, Path]) -> Installed:
+    """A fresh venv with the library wheel alone."""
+    venv = fresh_venv(tmp_path_factory, wheels)
+    venv.pip_install(venv.agent_wheel)
+    return venv
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory, wheels: tuple[Path, Path]) -> Installed:
+    """A fresh venv with both wheels."""
+    venv = fresh_venv(tmp_path_factory, wheels)
+    venv.pip_install(venv.agent_wheel, venv.tools_wheel)
+    return venv
 
 
 def _metadata(wheel: Path) -> tuple[set[str], list[str]]:
@@ -102,9 +118,9 @@ def _metadata(wheel: Path) -> tuple[set[str], list[str]]:
     return names, metadata.get_all("Requires-Dist") or []
 
 
-def test_the_library_wheel_holds_only_emitting_modules(installed: Installed) -> None:
+def test_the_library_wheel_holds_only_emitting_modules(wheels: tuple[Path, Path]) -> None:
     """hypertool_agent's wheel: its emit modules and py.typed, OpenTelemetry-only deps."""
-    names, requires = _metadata(installed.agent_wheel)
+    names, requires = _metadata(wheels[0])
     code = {n for n in names if not n.startswith("hypertool_agent-")}
     assert code == {f"hypertool_agent/{m}.py" for m in AGENT_MODULES} | {"hypertool_agent/py.typed"}
     required = [r for r in requires if "extra ==" not in r]
@@ -113,10 +129,9 @@ def test_the_library_wheel_holds_only_emitting_modules(installed: Installed) -> 
     assert [r.split(";")[0].strip() for r in requires if "extra ==" in r] == ["PyYAML>=6"]
 
 
-def test_the_library_alone_imports_no_yaml_and_no_tools(installed: Installed) -> None:
+def test_the_library_alone_imports_no_yaml_and_no_tools(library_only: Installed) -> None:
     """With only the library installed: no hypertool command, no YAML, a clear YAML error."""
-    installed.pip_install(installed.agent_wheel)
-    assert not (installed.venv / "bin" / "hypertool").exists()
+    assert not (library_only.venv / "bin" / "hypertool").exists()
     probe = (
         "import sys, hypertool_agent\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'yaml', 'hypertool_tools'}))\n"
@@ -126,7 +141,7 @@ def test_the_library_alone_imports_no_yaml_and_no_tools(installed: Installed) ->
         "except hypertool_agent.ConfigurationError as exc:\n"
         "    print(exc)\n"
     )
-    result = installed.run("python", "-c", probe)
+    result = library_only.run("python", "-c", probe)
     assert result.returncode == 0, result.stderr
     loaded, error = result.stdout.splitlines()
     assert loaded == "[]"
@@ -135,7 +150,6 @@ def test_the_library_alone_imports_no_yaml_and_no_tools(installed: Installed) ->
 
 def test_the_tools_wheel_runs_the_demo_outside_a_checkout(installed: Installed) -> None:
     """`hypertool demo` needs no checkout: it runs and exits promptly with no collector."""
-    installed.pip_install(installed.agent_wheel, installed.tools_wheel)
     (closed,) = free_ports(1)
     result = installed.run(
         "hypertool",
@@ -165,7 +179,6 @@ def test_the_tools_wheel_runs_the_demo_outside_a_checkout(installed: Installed) 
 )
 def test_commands_that_need_the_configs_say_so(installed: Installed, command: list[str]) -> None:
     """Outside a checkout, config-bound commands exit 2 and say how to point at one."""
-    installed.pip_install(installed.agent_wheel, installed.tools_wheel)
     result = installed.run("hypertool", *command)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "HYPERTOOL_HOME" in result.stderr
@@ -176,6 +189,5 @@ def test_the_installed_command_works_on_a_checkout_named_by_hypertool_home(
     installed: Installed,
 ) -> None:
     """With HYPERTOOL_HOME set, the installed command checks the checkout's generated files."""
-    installed.pip_install(installed.agent_wheel, installed.tools_wheel)
     result = installed.run("hypertool", "render", "--check", HYPERTOOL_HOME=str(ROOT))
     assert result.returncode == 0, result.stdout + result.stderr

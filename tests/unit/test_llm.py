@@ -18,6 +18,7 @@ from hypertool_agent import (
     extract_usage,
 )
 from hypertool_agent import names as n
+from hypertool_agent.testing import capture_telemetry
 from tests.unit.conftest import Recorded, attrs
 
 
@@ -273,3 +274,16 @@ def test_provider_name_follows_the_model(recorded: Recorded) -> None:
         for s in recorded.spans(n.SPAN_TYPE_LLM_CALL)
     ]
     assert providers == ["openai", "anthropic", None]
+
+
+def test_calls_follow_configure_and_keep_budgeted_personas(recorded: Recorded) -> None:
+    """After configure(), a call records through the new Telemetry with its persona unfolded."""
+    llm = ObservableLLM(PersonaMetricsCollector())  # follows the current Telemetry
+    with capture_telemetry(max_label_values=1) as after:
+        llm.collector.record_token_usage("filler", "x", "gpt-4", 1)
+        with llm.call("gpt-4", persona="backend-engineer") as call:
+            call.record(usage=Usage(10, 5))
+    (span,) = after.spans(n.SPAN_TYPE_LLM_CALL)
+    assert (span.attributes or {})[n.ATTR_PERSONA] == "backend-engineer"
+    assert after.tokens_used(persona="backend-engineer") == 15
+    assert recorded.spans(n.SPAN_TYPE_LLM_CALL) == []

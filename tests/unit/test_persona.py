@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from opentelemetry.trace import StatusCode
 
@@ -146,3 +148,23 @@ def test_explicit_quality_gate_results(recorded: Recorded) -> None:
         attrs(workflow="bug_fix", stage="regression_tests", result="passed"): 1,
         attrs(workflow="bug_fix", stage="regression_tests", result="failed"): 2,
     }
+
+
+def test_a_persona_racing_with_its_end_is_still_ended_at_shutdown(recorded: Recorded) -> None:
+    """Switches and ends from many threads leave no open persona its Telemetry forgets."""
+    collector = PersonaMetricsCollector()
+
+    def churn(i: int) -> None:
+        for j in range(200):
+            collector.switch_persona(None, f"p{(i + j) % 3}", "x")
+            if j % 3 == i % 3:
+                collector.end_persona()
+
+    threads = [threading.Thread(target=churn, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    recorded.telemetry.shutdown()
+    assert collector.current_persona is None
+    assert len(recorded.spans("persona")) == 800  # every persona entered was ended

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hypertool_tools.stack import build as _stackbuild
+from hypertool_tools.stack import build
 from hypertool_tools.stack.build import Binaries, StackError, collector_path
 from hypertool_tools.stack.launcher import (
     ALERTMANAGER_CONFIG,
@@ -150,7 +150,7 @@ def test_build_does_nothing_when_the_cache_is_current(
 ) -> None:
     """With every cache entry present, a build runs no command at all."""
     monkeypatch.setenv("HYPERTOOL_CACHE", str(tmp_path))
-    bins = _stackbuild.binaries(ROOT)
+    bins = build.binaries(ROOT)
     for path in (bins.collector, bins.prometheus, bins.promtool, bins.alertmanager, bins.amtool):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("")
@@ -158,8 +158,8 @@ def test_build_does_nothing_when_the_cache_is_current(
     def no_commands(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"a current cache must not run {args}")
 
-    monkeypatch.setattr(_stackbuild, "_run", no_commands)
-    assert _stackbuild.build_all(ROOT) == bins
+    monkeypatch.setattr(build, "_run", no_commands)
+    assert build.build_all(ROOT) == bins
 
 
 def test_a_build_says_what_it_builds_and_that_it_is_alive(
@@ -167,8 +167,8 @@ def test_a_build_says_what_it_builds_and_that_it_is_alive(
 ) -> None:
     """A build logs its start, a heartbeat with the elapsed time while it runs, its end."""
     monkeypatch.setenv("HYPERTOOL_CACHE", str(tmp_path))
-    monkeypatch.setattr(_stackbuild, "HEARTBEAT_SECONDS", 0.05)
-    monkeypatch.setattr(_stackbuild, "_go", lambda: "go")
+    monkeypatch.setattr(build, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(build, "_go", lambda: "go")
     commands: list[list[str]] = []
 
     def slow_go_build(args: list[str], **kwargs: object) -> None:
@@ -176,15 +176,15 @@ def test_a_build_says_what_it_builds_and_that_it_is_alive(
         time.sleep(0.3)
         Path(args[args.index("-o") + 1]).write_text("")
 
-    monkeypatch.setattr(_stackbuild, "_run", slow_go_build)
-    built = _stackbuild.build_composecheck(ROOT)
-    assert built == _stackbuild.composecheck_path(ROOT)
+    monkeypatch.setattr(build, "_run", slow_go_build)
+    built = build.build_composecheck(ROOT)
+    assert built == build.composecheck_path(ROOT)
     assert built.is_file()
     log = capsys.readouterr().err
     assert "building composecheck (compose-go)" in log
     assert "still building composecheck (compose-go) (0 s)" in log
     assert "built composecheck (compose-go) in 0 s" in log
-    assert _stackbuild.build_composecheck(ROOT) == built
+    assert build.build_composecheck(ROOT) == built
     assert len(commands) == 1, "a cached build runs nothing"
 
 
@@ -193,9 +193,9 @@ def test_composecheck_cache_key_is_its_go_sources(tmp_path: Path) -> None:
     copy = tmp_path / "repo" / "scripts" / "composecheck"
     shutil.copytree(ROOT / "scripts/composecheck", copy)
     repo = tmp_path / "repo"
-    assert _stackbuild.composecheck_path(repo) == _stackbuild.composecheck_path(ROOT)
+    assert build.composecheck_path(repo) == build.composecheck_path(ROOT)
     (copy / "main.go").write_text((copy / "main.go").read_text() + "\n// changed\n")
-    assert _stackbuild.composecheck_path(repo) != _stackbuild.composecheck_path(ROOT)
+    assert build.composecheck_path(repo) != build.composecheck_path(ROOT)
 
 
 def test_a_stale_pid_file_is_forgotten_and_never_signalled(tmp_path: Path) -> None:

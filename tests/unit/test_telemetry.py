@@ -281,3 +281,14 @@ def test_a_replaced_telemetry_ends_its_personas_and_is_freed() -> None:
     gc.collect()
     assert old() is None
     assert collector.current_persona == "testing-specialist"
+
+
+def test_exit_hooks_run_once_at_shutdown_after_open_personas_end(recorded: Recorded) -> None:
+    """add_exit_hook: run at shutdown, after personas are ended, and only once."""
+    collector = PersonaMetricsCollector()
+    collector.switch_persona(None, "backend-engineer", "code-gen")
+    seen: list[int] = []
+    recorded.telemetry.add_exit_hook(lambda: seen.append(len(recorded.spans("persona"))))
+    recorded.telemetry.shutdown()
+    recorded.telemetry.shutdown()
+    assert seen == [1]

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from hypertool_agent import PersonaMetricsCollector, WorkflowTracer, configure, get_telemetry
+import pytest
+
+from hypertool_agent import (
+    ConfigurationError,
+    PersonaMetricsCollector,
+    WorkflowTracer,
+    configure,
+    get_telemetry,
+)
 from hypertool_agent.testing import capture_telemetry
 
 
@@ -39,3 +47,10 @@ def test_capture_applies_its_label_limit() -> None:
             collector.record_token_usage(persona, "x", "m", 1)
     assert recorded.tokens_used(persona="a") == 1
     assert recorded.tokens_used(persona="other") == 2
+
+
+def test_capture_refuses_to_run_with_the_sdk_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OTEL_SDK_DISABLED (common in CI) fails loudly instead of making assertions vacuous."""
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    with pytest.raises(ConfigurationError, match="OTEL_SDK_DISABLED"), capture_telemetry():
+        pass

@@ -1,4 +1,4 @@
-"""Token budgets: the seed's defaults, and the budgets file operators edit.
+"""Token budgets: the design note's defaults, and the budgets file operators edit.
 
 The file (YAML or JSON) lists budgets per persona, optionally narrowed to a model or a
 workflow, each over a period::

@@ -391,7 +391,9 @@ class ObservableLLM:
     @property
     def instruments(self) -> Instruments:
         """The instruments of the collector's current Telemetry."""
-        return self.collector.telemetry.instruments
+        # Through the collector, which reserves its budgeted personas on each Telemetry's
+        # guard: a call's span and its token series then name the same persona.
+        return self.collector._instruments
 
     def call(
         self, model: str | None = None, *, persona: str | None = None, chatmode: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -79,7 +79,7 @@ def _checked_budgets(budgets: Mapping[str, int]) -> dict[str, int]:
 
 
 class PersonaMetricsCollector:
-    """Records what agents do per persona: the seed's API, exported as OTLP.
+    """Records what agents do per persona: the design note's API, exported as OTLP.
 
     Bad input never raises: label values are cleaned (empty -> "unknown", over 128
     characters truncated, beyond the cardinality limit -> "other") and invalid token
@@ -95,7 +95,7 @@ class PersonaMetricsCollector:
     ) -> None:
         """Create a collector.
 
-        Budgets start from the seed's defaults, then the persona-wide entries of the
+        Budgets start from the design note's defaults, then the persona-wide entries of the
         budgets file (``budgets_file``, else ``$HYPERTOOL_BUDGETS_FILE``), then
         ``budgets``. A malformed file or mapping raises ConfigurationError here.
         """
@@ -118,22 +118,25 @@ class PersonaMetricsCollector:
         """What this collector records through: the one it was given, else the current one."""
         return self._explicit_telemetry or _telemetry_module.current() or get_telemetry()
 
-    @property
-    def _instruments(self) -> Instruments:
+    def _bound(self) -> tuple[Telemetry, Instruments]:
         # The hot path: one identity check while the telemetry stays the same.
         telemetry = self.telemetry
         cached = self._resolved
         if cached is not None and cached[0] is telemetry:
-            return cached[1]
+            return cached
         return self._adopt(telemetry)
 
-    def _adopt(self, telemetry: Telemetry) -> Instruments:
+    @property
+    def _instruments(self) -> Instruments:
+        return self._bound()[1]
+
+    def _adopt(self, telemetry: Telemetry) -> tuple[Telemetry, Instruments]:
         # Each Telemetry has its own guard: budgeted names are kept out of its cardinality
         # limit whichever Telemetry the collector records through.
         found = telemetry.instruments
         found.guard.reserve(n.PERSONA, self._budgets)
         self._resolved = (telemetry, found)
-        return found
+        return self._resolved
 
     @property
     def _guard(self) -> Guard:
@@ -159,22 +162,12 @@ class PersonaMetricsCollector:
 
     def switch_persona(self, from_persona: str | None, to_persona: str, chatmode: str) -> None:
         """Record a switch and start timing ``to_persona``; the persona left is timed now."""
-        guard = self._guard
-        label = guard.label
+        telemetry, instruments = self._bound()  # once: a configure() meanwhile cannot split it
+        label = instruments.guard.label
         left_name = n.NO_PERSONA if from_persona is None else label(n.PERSONA, from_persona)
-        current = self._active
-        if current is not None and left_name != current.persona:
-            guard.warn_once(
-                "switch:from",
-                "switch_persona(from_persona=%r) while the current persona is %r: the switch "
-                "is counted as given, and the time of %r ends now",
-                left_name,
-                current.persona,
-                current.persona,
-            )
-        to_name = label(n.PERSONA, to_persona)
-        mode = label(n.CHATMODE, chatmode)
-        self._instruments.switches.add(
+        self._warn_if_not_current(instruments.guard, left_name)
+        to_name, mode = label(n.PERSONA, to_persona), label(n.CHATMODE, chatmode)
+        instruments.switches.add(
             1, {n.FROM_PERSONA: left_name, n.TO_PERSONA: to_name, n.CHATMODE: mode}
         )
         trace.get_current_span().add_event(
@@ -185,7 +178,7 @@ class PersonaMetricsCollector:
                 n.ATTR_CHATMODE: mode,
             },
         )
-        span = self._tracer.start_span(
+        span = telemetry.tracer.start_span(
             f"persona {to_name}",
             attributes={
                 n.SPAN_TYPE: n.SPAN_TYPE_PERSONA,
@@ -195,45 +188,53 @@ class PersonaMetricsCollector:
                 n.GEN_AI_AGENT_NAME: to_name,
             },
         )
-        run = current_workflow_run.get()
-        if run is not None:
-            run.entered_in(self)
-        telemetry = self.telemetry
-        telemetry.persona_opened(self)
-        entered = _ActivePersona(to_name, mode, span, telemetry, run)
+        self._enter(_ActivePersona(to_name, mode, span, telemetry, current_workflow_run.get()))
+
+    def _warn_if_not_current(self, guard: Guard, left_name: str) -> None:
+        current = self._active
+        if current is not None and left_name != current.persona:
+            guard.warn_once(
+                "switch:from",
+                "switch_persona(from_persona=%r) while the current persona is %r: the switch "
+                "is counted as given, and the time of %r ends now",
+                left_name,
+                current.persona,
+                current.persona,
+            )
+
+    def _enter(self, entered: _ActivePersona) -> None:
         with self._lock:
             left, self._active = self._active, entered
+            # Under the same lock as the persona itself, so that an end racing with this
+            # switch cannot leave an open persona its Telemetry does not know to end.
+            if left is None or left.telemetry is not entered.telemetry:
+                entered.telemetry.persona_opened(self)
+                if left is not None:
+                    left.telemetry.persona_closed(self)
+        if entered.workflow_run is not None:
+            entered.workflow_run.entered_in(self)
         if left is not None:
-            self._close(left, still_open_in=telemetry)
+            left.span.end()
 
     def end_persona(self) -> None:
         """Stop timing the current persona (done for you when its workflow or process ends)."""
-        with self._lock:
-            left, self._active = self._active, None
-        if left is not None:
-            self._close(left)
+        self._end_if(lambda _active: True)
 
     def end_persona_opened_by(self, telemetry: Telemetry) -> None:
         """End the current persona if it was entered through ``telemetry`` (it shuts down)."""
-        with self._lock:
-            active = self._active
-            if active is None or active.telemetry is not telemetry:
-                return
-            self._active = None
-        active.span.end()
-
-    def _close(self, left: _ActivePersona, still_open_in: Telemetry | None = None) -> None:
-        left.span.end()
-        if left.telemetry is not still_open_in:
-            left.telemetry.persona_closed(self)
+        self._end_if(lambda active: active.telemetry is telemetry)
 
     def _end_persona_of(self, workflow_run: WorkflowRun) -> None:
+        self._end_if(lambda active: active.workflow_run is workflow_run)
+
+    def _end_if(self, ends: Callable[[_ActivePersona], bool]) -> None:
         with self._lock:
             active = self._active
-            if active is None or active.workflow_run is not workflow_run:
+            if active is None or not ends(active):
                 return
             self._active = None
-        self._close(active)
+            active.telemetry.persona_closed(self)
+        active.span.end()
 
     # Tokens and budgets ------------------------------------------------------------------
 

@@ -63,6 +63,11 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() == "true"
 
 
+def sdk_disabled() -> bool:
+    """Whether OTEL_SDK_DISABLED turns the OpenTelemetry SDK, and so the agent, off."""
+    return _env_flag("OTEL_SDK_DISABLED")
+
+
 def _env_seconds(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
@@ -162,7 +167,8 @@ class Telemetry:
     def persona_opened(self, owner: PersonaOwner) -> None:
         """``owner`` entered a persona through this Telemetry: end it at shutdown if open."""
         with self._lock:
-            self._open_personas.add(owner)
+            if not self._closed:  # shut down already: nothing would export its span
+                self._open_personas.add(owner)
 
     def persona_closed(self, owner: PersonaOwner) -> None:
         """``owner``'s persona ended: nothing left to end at shutdown."""
@@ -307,9 +313,10 @@ def build(
     meter_provider: metrics.MeterProvider | None = None,
     max_label_values: int | None = None,
 ) -> Telemetry:
+    """A Telemetry from these settings and the environment (``configure`` installs one)."""
     max_label_values = _checked_label_limit(max_label_values)
     timeout = _checked_timeout(shutdown_timeout)
-    if _env_flag("OTEL_SDK_DISABLED"):
+    if sdk_disabled():
         return _disabled(timeout, max_label_values)
     tracer_provider, meter_provider = _application_providers(tracer_provider, meter_provider)
     borrowed = tuple(p for p in (tracer_provider, meter_provider) if p is not None)

@@ -30,6 +30,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from hypertool_agent import _telemetry
 from hypertool_agent import names as n
 from hypertool_agent._telemetry import Telemetry
+from hypertool_agent.errors import ConfigurationError
 
 __all__ = ["RecordedTelemetry", "capture_telemetry"]
 
@@ -85,14 +86,25 @@ def capture_telemetry(*, max_label_values: int | None = None) -> Iterator[Record
     """Make an in-memory Telemetry current inside the block; restore the previous after.
 
     Collectors created without an explicit ``telemetry`` record into it, whenever they
-    were created. At the end of the block personas still open are ended (their spans
-    can still be read), and the Telemetry that was current before is current again.
+    were created; a WorkflowTracer records through the Telemetry current when it was
+    created, so create tracers inside the block. At the end of the block personas still
+    open are ended (their spans can still be read), and the Telemetry that was current
+    before is current again.
+
+    With ``OTEL_SDK_DISABLED=true`` the SDK records nothing, and assertions on what was
+    recorded would pass or fail for the wrong reason: that raises ConfigurationError.
     """
+    if _telemetry.sdk_disabled():
+        raise ConfigurationError(
+            "capture_telemetry: OTEL_SDK_DISABLED=true turns the OpenTelemetry SDK off, so "
+            "nothing would be recorded; unset it for the tests that read telemetry"
+        )
     reader = InMemoryMetricReader()  # cumulative: tests read totals, not deltas
     exporter = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
+    # Not shut down at exit: they live as long as the RecordedTelemetry reading them.
+    tracer_provider = TracerProvider(shutdown_on_exit=False)
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    meter_provider = MeterProvider(metric_readers=[reader])
+    meter_provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
     telemetry = _telemetry.build(
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,

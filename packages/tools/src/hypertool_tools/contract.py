@@ -155,15 +155,7 @@ EXTRA_METRICS: Final = (
 )
 
 #: The fleet sums of the agent counters, in the order the collector config lists them.
-FLEET_COUNTERS: Final = (
-    TOKENS_USED,
-    PERSONA_SWITCHES,
-    QUALITY_GATE,
-    WORKFLOW_TOKENS,
-    LLM_TOKENS,
-    LLM_COST,
-    DROPPED_MEASUREMENTS,
-)
+FLEET_COUNTERS: Final = tuple(Series.of_counter(counter) for counter in n.COUNTERS)
 #: The series the collector derives from spans, in the order the collector config lists them.
 SPAN_SERIES: Final = (STAGE_DURATION, PERSONA_DURATION, WORKFLOW_RUNS, LLM_CALL_DURATION)
 
@@ -173,7 +165,8 @@ COLLECTOR_METRICS: Final = (*FLEET_COUNTERS, *SPAN_SERIES, PIPELINE_REJECTED_POI
 # Budget series, made by the recording rules prometheus/rules/budgets.yml renders from
 # budgets.yaml. Labels: persona, model and workflow ("any" when the budget is not
 # narrowed to one), and the budget's rolling period.
-BUDGET_LABELS: Final = (n.PERSONA, n.MODEL, n.WORKFLOW, "period")
+PERIOD: Final = "period"
+BUDGET_LABELS: Final = (n.PERSONA, n.MODEL, n.WORKFLOW, PERIOD)
 ANY: Final = "any"
 BUDGET_LIMIT: Final = "persona:hypertool_token_budget:limit"
 BUDGET_USED: Final = "persona:hypertool_tokens_used:budget_period"

@@ -1,6 +1,6 @@
-"""The seed's three demo workflows, run for real against the configured OTLP endpoint.
+"""The design note's three demo workflows, run for real against the configured OTLP endpoint.
 
-``--exact`` reproduces the seed's package release to the token. Otherwise each run varies
+``--exact`` reproduces the design note's package release to the token. Otherwise each run varies
 like real traffic: token counts, models, one to three LLM calls per stage through
 ObservableLLM, and quality gates that sometimes fail and are retried.
 """
@@ -25,7 +25,7 @@ FAILURE_RATE = 0.15
 
 @dataclass(frozen=True)
 class DemoStage:
-    """One stage of a demo workflow: who does it, and what it costs in the seed's run."""
+    """One stage of a demo workflow: who does it, and what it costs in the reference run."""
 
     stage: str
     title: str
@@ -218,7 +218,7 @@ class DemoRunner:
         fail_stage: str | None = None,
         say: Callable[[str], None] = lambda _line: None,
     ) -> None:
-        """``rng`` None runs the seed's exact numbers; a Random varies each run."""
+        """``rng`` None runs the reference run's exact numbers; a Random varies each run."""
         self.collector = collector
         self.llm = ObservableLLM(collector)
         self.client = FakeLLMClient()
@@ -297,12 +297,12 @@ class DemoRunner:
                         "seconds": seconds,
                     }
                 )
-            # The seed's run and fixed failures do not retry: their numbers are the seed's.
+            # The reference run and fixed failures do not retry: their numbers are fixed.
             if not fails or rng is None:
                 return
 
     async def run(self, workflow: DemoWorkflow) -> None:
-        """Run ``workflow`` as the seed's Basic Usage does: switch, trace, record."""
+        """Run ``workflow`` as the design note's Basic Usage does: switch, trace, record."""
         collector = self.collector
         self.say(f"🚀 Starting {workflow.title} Workflow\n" + "=" * 60)
         previous: str | None = None

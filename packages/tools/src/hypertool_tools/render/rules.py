@@ -107,12 +107,8 @@ def _per_period(alerts: list[dict[str, Any]], periods: list[str]) -> list[dict[s
 
 
 def _labels(budget: Budget) -> dict[str, str]:
-    return {
-        n.PERSONA: budget.persona,
-        n.MODEL: budget.model or c.ANY,
-        n.WORKFLOW: budget.workflow or c.ANY,
-        "period": budget.period,
-    }
+    values = (budget.persona, budget.model or c.ANY, budget.workflow or c.ANY, budget.period)
+    return dict(zip(c.BUDGET_LABELS, values, strict=True))
 
 
 def render_rules(budgets: list[Budget], alerts: list[dict[str, Any]] | None = None) -> str:

@@ -158,7 +158,7 @@ class Stack:
 
     def prometheus_runtime_config(self) -> dict[str, Any]:
         """prometheus.yml as compose mounts it, with only the native differences applied."""
-        import yaml  # the stack extra; agents never import this module
+        import yaml
 
         config: dict[str, Any] = yaml.safe_load((self.root / PROMETHEUS_CONFIG).read_text())
         glob = config.setdefault("global", {})
