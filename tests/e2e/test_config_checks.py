@@ -48,6 +48,7 @@ def test_collector_has_exactly_the_manifest_components() -> None:
         "memory_limiter",
         "batch",
         "delta_to_cumulative",
+        "cumulative_to_delta",
         "transform",
         "prometheus",
         "otlp_grpc",

@@ -66,6 +66,7 @@ def test_manifest_builds_exactly_the_components_the_config_uses() -> None:
         "batchprocessor": "batch",
         "deltatocumulativeprocessor": "delta_to_cumulative",
         "transformprocessor": "transform",
+        "cumulativetodeltaprocessor": "cumulative_to_delta",
         "prometheusexporter": "prometheus",
         "otlpexporter": "otlp_grpc",
         "signaltometricsconnector": "signal_to_metrics",

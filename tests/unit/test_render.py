@@ -34,9 +34,22 @@ def rendered() -> dict[str, Any]:
 
 
 def fleet_metrics() -> dict[str, dict[str, Any]]:
-    """Every metric the rendered signal_to_metrics defines, by name, merges resolved."""
+    """The first entry of every metric the rendered signal_to_metrics defines, by name.
+
+    The first is the agents' own; foreign producers' entries for the same series follow.
+    """
     connector = rendered()["connectors"]["signal_to_metrics"]
-    return {m["name"]: m for signal in connector.values() for m in signal}
+    found: dict[str, dict[str, Any]] = {}
+    for signal in connector.values():
+        for metric in signal:
+            found.setdefault(metric["name"], metric)
+    return found
+
+
+def entries(signal: str, name: str) -> list[dict[str, Any]]:
+    """Every rendered signal_to_metrics entry of ``signal`` that makes ``name``."""
+    connector = rendered()["connectors"]["signal_to_metrics"]
+    return [m for m in connector[signal] if m["name"] == name]
 
 
 def renamed(key: str) -> str:
@@ -69,11 +82,21 @@ def test_committed_collector_config_is_current() -> None:
 def test_one_entry_per_agent_counter_and_span_series() -> None:
     """The rendered YAML parses; each counter and span series has one entry, in order."""
     connector = rendered()["connectors"]["signal_to_metrics"]
+    foreign = [c.TOKENS_USED, c.WORKFLOW_TOKENS, c.LLM_TOKENS] * len(c.FOREIGN_TOKENS)
+    unused = c.PIPELINE_UNUSED.otel_name
     assert [m["name"] for m in connector["datapoints"]] == [
         *(i.otel_name for i in n.COUNTERS),
         c.PIPELINE_REJECTED_POINTS.otel_name,
+        *(s.otel_name for s in foreign),
+        c.LLM_COST.otel_name,
+        unused,
+        unused,
     ]
-    assert [m["name"] for m in connector["spans"]] == [s.otel_name for s in c.SPAN_SERIES]
+    assert [m["name"] for m in connector["spans"]] == [
+        *(s.otel_name for s in c.SPAN_SERIES),
+        unused,
+    ]
+    assert [m["name"] for m in connector["logs"]] == [unused]
 
 
 def test_every_entry_carries_its_contract_unit_labels_and_kind() -> None:
@@ -111,6 +134,61 @@ def test_entries_select_the_agent_metric_or_span_type_they_sum() -> None:
         assert condition == f'attributes["{n.SPAN_TYPE}"] == "{metric.span_type}"'
     (rejected,) = defined[c.PIPELINE_REJECTED_POINTS.otel_name]["conditions"]
     assert "!= AGGREGATION_TEMPORALITY_DELTA" in rejected
+
+
+def test_foreign_usage_feeds_the_agents_series() -> None:
+    """Each foreign usage metric, once delta, is summed into the agents' token series."""
+    for usage in c.FOREIGN_TOKENS:
+        for series in (c.TOKENS_USED, c.WORKFLOW_TOKENS, c.LLM_TOKENS):
+            (entry,) = [
+                e
+                for e in entries("datapoints", series.otel_name)
+                if f'metric.name == "{usage.metric}"' in e["conditions"][0]
+            ]
+            assert entry["conditions"][0].endswith("== AGGREGATION_TEMPORALITY_DELTA")
+            assert tuple(a["key"] for a in entry["attributes"]) == series.labels
+            value = entry["sum"]["value"]
+            assert value == (
+                "datapoint.sum"
+                if usage.shape == "histogram"
+                else "Double(value_int) + value_double"
+            )
+    (cost,) = entries("datapoints", c.LLM_COST.otel_name)[1:]
+    assert f'metric.name == "{c.CLAUDE_CODE_COST}"' in cost["conditions"][0]
+
+
+def test_foreign_labels_follow_the_contracts_order() -> None:
+    """transform/genai names persona, chatmode, workflow, model from the contract's order."""
+    processor = rendered()["processors"]["transform/genai"]
+    statements = processor["metric_statements"][0]["statements"]
+    for label, sources in c.FOREIGN_LABEL_SOURCES.items():
+        (statement,) = [
+            s for s in statements if s.startswith(f'set(datapoint.attributes["{label}"]')
+        ]
+        keys = [src.partition(":")[2] or src for src in sources]
+        positions = [statement.index(key) for key in keys]
+        assert positions == sorted(positions), label
+    cumulative = rendered()["processors"]["cumulative_to_delta/genai"]
+    assert cumulative["include"]["metrics"] == list(c.FOREIGN_METRICS)
+
+
+def test_what_is_received_and_not_used_is_counted_by_reason() -> None:
+    """Unused metric points, spans and log records each have an entry with its reason."""
+    reasons = {
+        (signal, {a["key"]: a.get("default_value") for a in e["attributes"]}[c.ATTR_REASON])
+        for signal in ("datapoints", "spans", "logs")
+        for e in entries(signal, c.PIPELINE_UNUSED.otel_name)
+    }
+    assert reasons == {
+        ("datapoints", "not_usage"),
+        ("datapoints", "not_convertible"),
+        ("spans", "traces_only"),
+        ("logs", "not_kept"),
+    }
+    pipelines = rendered()["service"]["pipelines"]
+    assert pipelines["logs/agents"]["exporters"] == ["signal_to_metrics"]
+    traces = pipelines["traces/agents"]["processors"]
+    assert traces.index("transform/redact") < traces.index("batch")
 
 
 def test_label_transform_renames_every_span_attribute() -> None:

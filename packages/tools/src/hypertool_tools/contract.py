@@ -59,7 +59,13 @@ class Series:
         return base
 
 
-#: Span attribute -> Prometheus label, renamed by the collector's ``transform/labels``.
+#: What the collector sets on what it did not use (a signal_to_metrics entry per reason).
+ATTR_SIGNAL: Final = "hypertool.signal"
+ATTR_REASON: Final = "hypertool.reason"
+#: The instrumentation scope that sent a foreign point, span or log record.
+ATTR_PRODUCER: Final = "hypertool.producer"
+
+#: Namespaced attribute -> Prometheus label, renamed by the collector's ``transform/labels``.
 SPAN_ATTRIBUTE_LABELS: Final = {
     n.ATTR_WORKFLOW: n.WORKFLOW,
     n.ATTR_STAGE: n.STAGE,
@@ -67,6 +73,9 @@ SPAN_ATTRIBUTE_LABELS: Final = {
     n.ATTR_CHATMODE: n.CHATMODE,
     n.ATTR_MODEL: n.MODEL,
     n.ATTR_WORKFLOW_RESULT: n.RESULT,
+    ATTR_SIGNAL: "signal",
+    ATTR_REASON: n.REASON,
+    ATTR_PRODUCER: "producer",
 }
 
 PERSONA_SWITCHES: Final = Series.of_counter(n.PERSONA_SWITCHES)
@@ -134,6 +143,85 @@ PIPELINE_REJECTED_POINTS: Final = Series(
     description="Agent data points the fleet totals cannot use (cumulative counters).",
 )
 
+# Foreign GenAI producers ---------------------------------------------------------------
+# Agents not written against hypertool_agent: Claude Code and the GenAI instrumentations.
+# Their usage metrics are summed into the same fleet series as the library's counters.
+#
+# One source per kind of producer, so that no call is counted twice:
+# - hypertool_agent: its own counters (its LLM spans carry gen_ai.usage.* too, unused);
+# - Claude Code: its metrics claude_code.token.usage and claude_code.cost.usage (its
+#   api_request log events repeat the same usage, unused);
+# - GenAI instrumentations: the standard metric gen_ai.client.token.usage (their chat
+#   spans repeat the same usage in gen_ai.usage.*, unused).
+
+#: Where each label of foreign usage is read from, first that is set wins. ``point:`` is a
+#: data point attribute, ``resource:`` a resource attribute (OTEL_RESOURCE_ATTRIBUTES;
+#: Claude Code also copies those onto every point), ``"..."`` a constant. This is the
+#: one place the order is set; `hypertool render` writes it into the collector config.
+FOREIGN_LABEL_SOURCES: Final = {
+    n.PERSONA: (
+        f"point:{n.GEN_AI_AGENT_NAME}",
+        f"point:{n.ATTR_PERSONA}",
+        f"resource:{n.ATTR_PERSONA}",
+        "resource:service.name",
+    ),
+    n.CHATMODE: (f"point:{n.ATTR_CHATMODE}", f"resource:{n.ATTR_CHATMODE}", f'"{n.UNKNOWN}"'),
+    n.WORKFLOW: (f"point:{n.ATTR_WORKFLOW}", f"resource:{n.ATTR_WORKFLOW}"),
+    n.MODEL: (
+        "point:model",
+        f"point:{n.GEN_AI_RESPONSE_MODEL}",
+        f"point:{n.GEN_AI_REQUEST_MODEL}",
+        f'"{n.UNKNOWN}"',
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ForeignUsage:
+    """A foreign producer's token metric: how its points become the contract's labels."""
+
+    metric: str
+    #: "sum": the point's value is the tokens; "histogram": the point's sum is.
+    shape: Literal["sum", "histogram"]
+    #: The point attribute naming the token type, and its values per contract token type.
+    type_attribute: str
+    input_types: tuple[str, ...]
+    output_types: tuple[str, ...]
+
+
+CLAUDE_CODE_TOKENS: Final = ForeignUsage(
+    metric="claude_code.token.usage",
+    shape="sum",
+    type_attribute="type",
+    # Anthropic reports cache tokens apart from input; the contract's input includes them,
+    # as the library's does, so budgets count every token the provider processed.
+    input_types=("input", "cacheRead", "cacheCreation"),
+    output_types=("output",),
+)
+GENAI_CLIENT_TOKENS: Final = ForeignUsage(
+    metric="gen_ai.client.token.usage",
+    shape="histogram",
+    type_attribute="gen_ai.token.type",
+    input_types=("input",),
+    output_types=("output",),
+)
+FOREIGN_TOKENS: Final = (CLAUDE_CODE_TOKENS, GENAI_CLIENT_TOKENS)
+#: Cost a producer reports itself, in US dollars; summed into LLM_COST as it is.
+CLAUDE_CODE_COST: Final = "claude_code.cost.usage"
+#: Every foreign metric the collector uses: cumulative ones are turned into deltas first.
+FOREIGN_METRICS: Final = (*(u.metric for u in FOREIGN_TOKENS), CLAUDE_CODE_COST)
+
+#: Made by the collector: what it received and did not use, by signal, reason and producer
+#: (the instrumentation scope's name): never a silent loss, never a per-process label.
+PIPELINE_UNUSED: Final = Series(
+    otel_name="hypertool.pipeline.unused",
+    unit="{item}",
+    kind="counter",
+    labels=("signal", n.REASON, "producer"),
+    source="metric",
+    description="Metric points, spans and log records received and not used, by reason.",
+)
+
 #: The design note's six series families.
 ALL_METRICS: Final = (
     PERSONA_SWITCHES,
@@ -160,7 +248,12 @@ FLEET_COUNTERS: Final = tuple(Series.of_counter(counter) for counter in n.COUNTE
 SPAN_SERIES: Final = (STAGE_DURATION, PERSONA_DURATION, WORKFLOW_RUNS, LLM_CALL_DURATION)
 
 #: Everything the collector publishes.
-COLLECTOR_METRICS: Final = (*FLEET_COUNTERS, *SPAN_SERIES, PIPELINE_REJECTED_POINTS)
+COLLECTOR_METRICS: Final = (
+    *FLEET_COUNTERS,
+    *SPAN_SERIES,
+    PIPELINE_REJECTED_POINTS,
+    PIPELINE_UNUSED,
+)
 
 # Budget series, made by the recording rules prometheus/rules/budgets.yml renders from
 # budgets.yaml. Labels: persona, model and workflow ("any" when the budget is not

@@ -151,6 +151,84 @@ def _rejected_points() -> list[str]:
     ]
 
 
+def _any_metric(names: Iterable[str]) -> str:
+    return "(" + " or ".join(f"metric.name == {_ottl(name)}" for name in names) + ")"
+
+
+_DELTA: Final = "metric.aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA"
+
+
+def _foreign_condition(usage: c.ForeignUsage) -> str:
+    shape = "HISTOGRAM" if usage.shape == "histogram" else "SUM"
+    return (
+        f"metric.name == {_ottl(usage.metric)} and metric.type == METRIC_DATA_TYPE_{shape}"
+        f" and {_DELTA}"
+    )
+
+
+def _foreign_entry(series: c.Series, condition: str, histogram: bool) -> list[str]:
+    """A foreign metric summed into ``series``: the labels transform/genai normalized."""
+    value = ["sum:", "  value: datapoint.sum", "  monotonic: true"] if histogram else []
+    return _item(
+        [
+            "<<: *fleet_sum",
+            *_named(series),
+            "conditions:",
+            f"  - {_scalar(condition)}",
+            *_keys(series.labels),
+            *value,
+        ]
+    )
+
+
+def _foreign_datapoints() -> list[str]:
+    lines = [
+        "# Foreign producers' usage, after transform/genai named its labels and",
+        "# cumulative_to_delta/genai made it deltas: into the same series as the agents'.",
+    ]
+    for usage in c.FOREIGN_TOKENS:
+        condition = _foreign_condition(usage)
+        for series in (c.TOKENS_USED, c.WORKFLOW_TOKENS, c.LLM_TOKENS):
+            lines += _foreign_entry(series, condition, usage.shape == "histogram")
+    cost = f"metric.name == {_ottl(c.CLAUDE_CODE_COST)} and {_DELTA}"
+    return [*lines, *_foreign_entry(c.LLM_COST, cost, histogram=False)]
+
+
+def _unused(signal: str, reason: str, condition: str | None, key: str) -> list[str]:
+    """Counts what ``condition`` matches as received and not used, for ``reason``."""
+    series = c.PIPELINE_UNUSED
+    return _item(
+        [
+            *_named(series),
+            "include_resource_attributes: *fleet_resource",
+            *(["conditions:", f"  - {_scalar(condition)}"] if condition else []),
+            "attributes:",
+            # Keys no producer sends, so that each entry writes its own constant.
+            f"  - key: {c.ATTR_SIGNAL}",
+            f"    default_value: {signal}",
+            f"  - key: {c.ATTR_REASON}",
+            f"    default_value: {reason}",
+            f"  - key: {key}",
+            "    default_value: unknown",
+            "sum:",
+            '  value: "1"',
+            "  monotonic: true",
+        ]
+    )
+
+
+def _unused_datapoints() -> list[str]:
+    ours = f"IsMatch(metric.name, {_ottl('^' + re.escape(NAMESPACE))})"
+    foreign = _any_metric(c.FOREIGN_METRICS)
+    return [
+        "# Every other point is counted as unused, by producer: nothing vanishes silently.",
+        *_unused("metrics", "not_usage", f"not {ours} and not {foreign}", c.ATTR_PRODUCER),
+        # cumulative_to_delta turns monotonic sums and histograms into deltas; anything
+        # else under a usage metric's name cannot be summed across processes.
+        *_unused("metrics", "not_convertible", f"{foreign} and not {_DELTA}", c.ATTR_PRODUCER),
+    ]
+
+
 def _datapoints() -> list[str]:
     first, *others = c.FLEET_COUNTERS
     lines = [
@@ -160,7 +238,18 @@ def _datapoints() -> list[str]:
     ]
     for series in others:
         lines += _counter(series)
-    return ["datapoints:", *_indent([*lines, *_rejected_points()])]
+    lines += [*_rejected_points(), *_foreign_datapoints(), *_unused_datapoints()]
+    return ["datapoints:", *_indent(lines)]
+
+
+def _logs() -> list[str]:
+    lines = [
+        "# Log records (Claude Code's events among them) are accepted, so that no client",
+        "# sees an error, and counted; none is stored. Usage they repeat is counted from",
+        "# the producer's metrics.",
+        *_unused("logs", "not_kept", None, c.ATTR_PRODUCER),
+    ]
+    return ["logs:", *_indent(lines)]
 
 
 _SPAN_SECONDS: Final = "Double(end_time_unix_nano - start_time_unix_nano) / 1000000000.0"
@@ -218,12 +307,18 @@ def _spans() -> list[str]:
     first = next((s for s in c.SPAN_SERIES if s.kind == "histogram"), None)
     for series in c.SPAN_SERIES:
         lines += _span(series, first_histogram=series is first)
+    lines += [
+        "# Foreign spans make no series: with a traces backend they are kept as traces only.",
+        *_unused(
+            "traces", "traces_only", f"attributes[{_ottl(n.SPAN_TYPE)}] == nil", c.ATTR_PRODUCER
+        ),
+    ]
     return ["spans:", *_indent(lines)]
 
 
 def signal_to_metrics() -> list[str]:
     """The ``signal_to_metrics`` connector: the fleet-wide series of the contract."""
-    return ["signal_to_metrics:", *_indent([*_datapoints(), *_spans()])]
+    return ["signal_to_metrics:", *_indent([*_datapoints(), *_spans(), *_logs()])]
 
 
 def _rename(attribute: str, label: str) -> str:
@@ -261,8 +356,93 @@ def transform_labels() -> list[str]:
     ]
 
 
+def _source(source: str, context: str) -> str:
+    """An OTTL getter for one entry of FOREIGN_LABEL_SOURCES."""
+    if source.startswith('"'):
+        return source
+    where, _, key = source.partition(":")
+    scope = {"point": f"{context}.attributes", "resource": "resource.attributes"}[where]
+    return f"{scope}[{_ottl(key)}]"
+
+
+def _label_statement(label: str, sources: tuple[str, ...]) -> str:
+    getters = ", ".join(_source(source, "datapoint") for source in sources)
+    return f"- set(datapoint.attributes[{_ottl(label)}], Coalesce([{getters}]))"
+
+
+def _token_type_statement(token_type: str, usage: c.ForeignUsage) -> str:
+    values = usage.input_types if token_type == n.TOKEN_TYPE_INPUT else usage.output_types
+    attribute = f"datapoint.attributes[{_ottl(usage.type_attribute)}]"
+    matches = " or ".join(f"{attribute} == {_ottl(v)}" for v in values)
+    return (
+        f"- set(datapoint.attributes[{_ottl(n.TOKEN_TYPE)}], {_ottl(token_type)})"
+        f" where metric.name == {_ottl(usage.metric)} and ({matches})"
+    )
+
+
+def _producer_statement(context: str) -> str:
+    attribute = f"{context}.attributes[{_ottl(c.ATTR_PRODUCER)}]"
+    return f'- set({attribute}, instrumentation_scope.name) where instrumentation_scope.name != ""'
+
+
+def transform_genai() -> list[str]:
+    """The ``transform/genai`` processor: foreign usage labelled as the contract's series."""
+    labels = [_label_statement(label, src) for label, src in c.FOREIGN_LABEL_SOURCES.items()]
+    types = [
+        _token_type_statement(token_type, usage)
+        for usage in c.FOREIGN_TOKENS
+        for token_type in (n.TOKEN_TYPE_INPUT, n.TOKEN_TYPE_OUTPUT)
+    ]
+    ours = f"not IsMatch(metric.name, {_ottl('^' + re.escape(NAMESPACE))})"
+    return [
+        "transform/genai:",
+        "  error_mode: ignore",
+        "  metric_statements:",
+        "    - context: datapoint",
+        "      conditions:",
+        f"        - {_scalar(_any_metric(c.FOREIGN_METRICS))}",
+        "      statements:",
+        "        # Who spent it, first that is set (contract.FOREIGN_LABEL_SOURCES).",
+        *_indent(labels, 4),
+        *_indent(types, 4),
+        "    - context: datapoint",
+        "      conditions:",
+        f"        - {_scalar(ours)}",
+        "      statements:",
+        *_indent([_producer_statement("datapoint")], 4),
+        "  trace_statements:",
+        "    - context: span",
+        "      conditions:",
+        f"        - {_scalar(f'span.attributes[{_ottl(n.SPAN_TYPE)}] == nil')}",
+        "      statements:",
+        *_indent([_producer_statement("span")], 4),
+        "  log_statements:",
+        "    - context: log",
+        "      statements:",
+        *_indent([_producer_statement("log")], 4),
+    ]
+
+
+def cumulative_to_delta() -> list[str]:
+    """The ``cumulative_to_delta/genai`` processor: foreign usage metrics as deltas."""
+    metrics = ", ".join(_scalar(m) for m in c.FOREIGN_METRICS)
+    return [
+        "cumulative_to_delta/genai:",
+        "  include:",
+        f"    metrics: [{metrics}]",
+        "    match_type: strict",
+        "  # The first point of a process started after the collector counts in full; one",
+        "  # that started before a collector restart counts from its next export on.",
+        "  initial_value: auto",
+        "  # A live process re-exports every stream each interval: an hour unseen is gone.",
+        "  max_staleness: ${env:HYPERTOOL_CUMULATIVE_STALENESS:-1h}",
+    ]
+
+
 #: Generated section name (the component it holds) -> its lines, unindented.
 SECTIONS: Final[dict[str, Callable[[], list[str]]]] = {
+    "transform/genai": transform_genai,
+    "cumulative_to_delta/genai": cumulative_to_delta,
     "transform/labels": transform_labels,
     "signal_to_metrics": signal_to_metrics,
 }

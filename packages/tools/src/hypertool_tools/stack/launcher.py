@@ -119,6 +119,8 @@ class Stack:
     )
     #: Route timings to override (group_wait, group_interval, repeat_interval), for tests.
     alert_timings: dict[str, str] = field(default_factory=dict)
+    #: Extra environment of the collector, e.g. HYPERTOOL_TRACE_EXPORTERS, for tests.
+    collector_env: dict[str, str] = field(default_factory=dict)
     #: Processes this launcher started, reaped on `down` (the CLI's exit just lets go).
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
 
@@ -253,6 +255,7 @@ class Stack:
                     "HYPERTOOL_COLLECTOR_TELEMETRY_HOST": "127.0.0.1",
                     "HYPERTOOL_COLLECTOR_TELEMETRY_PORT": str(p.collector_telemetry),
                     "HYPERTOOL_COLLECTOR_HEALTH_ENDPOINT": f"127.0.0.1:{p.collector_health}",
+                    **self.collector_env,
                 },
             ),
             Service(

@@ -213,6 +213,16 @@ def pipeline_health() -> Row:
                 height=4,
                 steps=[("green", None), ("red", 1)],
             ),
+            table(
+                "Received, not used",
+                (q.UNUSED_BY_REASON, ""),
+                width=24,
+                height=6,
+                description="Metric points, spans and log records the collector received and "
+                "did not turn into hypertool series, by reason and producer (instrumentation "
+                "scope): other metrics of foreign agents, their logs, their spans (kept as "
+                "traces only where a traces backend exists).",
+            ),
         ],
     )
 

@@ -26,6 +26,7 @@ LLM_SECONDS: Final = c.LLM_CALL_DURATION.prometheus_name
 REMAINING: Final = c.TOKEN_BUDGET_REMAINING.prometheus_name
 REJECTED_POINTS: Final = c.PIPELINE_REJECTED_POINTS.prometheus_name
 DROPPED: Final = c.DROPPED_MEASUREMENTS.prometheus_name
+UNUSED: Final = c.PIPELINE_UNUSED.prometheus_name
 ACCEPTED_POINTS: Final = c.OTELCOL_ACCEPTED_POINTS
 ACCEPTED_SPANS: Final = c.OTELCOL_ACCEPTED_SPANS
 
@@ -46,6 +47,7 @@ POINTS_ACCEPTED: Final = f"sum(rate({ACCEPTED_POINTS}{{{TELEMETRY_JOB}}}[$__rate
 SPANS_ACCEPTED: Final = f"sum(rate({ACCEPTED_SPANS}{{{TELEMETRY_JOB}}}[$__rate_interval]))"
 POINTS_REJECTED: Final = f"sum(increase({REJECTED_POINTS}[$__range])) or vector(0)"
 MEASUREMENTS_DROPPED: Final = f"sum(increase({DROPPED}[$__range])) or vector(0)"
+UNUSED_BY_REASON: Final = f"sum by (signal, reason, producer) (increase({UNUSED}[$__range]))"
 FIRING_ALERTS: Final = 'count(ALERTS{alertname=~"Hypertool.*",alertstate="firing"}) or vector(0)'
 #: The annotation every dashboard draws: budget alerts while they fire.
 BUDGET_ALERTS: Final = 'ALERTS{alertname=~"HypertoolTokenBudget.*",alertstate="firing"}'
