@@ -26,6 +26,19 @@ ONE_VALUE = {
 MACROS = {"$__rate_interval": "5m", "$__range": "1h", "$__interval": "15s"}
 
 
+#: A process with the plain OpenTelemetry SDK sending a metric hypertool does not use.
+FOREIGN_METRIC = """
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+    provider = MeterProvider(metric_readers=[reader])
+    provider.get_meter("some.library").create_counter("some.requests").add(3)
+    provider.shutdown()
+"""
+
+
 def expand(expr: str, values: dict[str, str]) -> str:
     """The query Grafana sends: macros and variables replaced."""
     for macro, value in MACROS.items():
@@ -67,6 +80,9 @@ def demo_data(native_stack: NativeStack) -> dict[str, Any]:
     native_stack.prometheus.wait_for(
         'sum(rate(otelcol_receiver_accepted_metric_points{job="otel-collector"}[5m]))', bool
     )
+    # A foreign producer's metric the stack has no use for: the "Received, not used" panel.
+    native_stack.run_python(FOREIGN_METRIC)
+    native_stack.prometheus.wait_for("sum(hypertool_pipeline_unused_total)", bool)
     # Let the budget rules evaluate at least once after the last sample.
     native_stack.prometheus.wait_for(
         'persona:hypertool_tokens_used:budget_period{persona="backend-engineer"}',
