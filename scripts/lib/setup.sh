@@ -78,7 +78,19 @@ ensure_venv() {
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 }
 
+# The foreign GenAI producers the end-to-end tests run for real.
+# shellcheck source=scripts/lib/claude-code.sh
+source "$(dirname "${BASH_SOURCE[0]}")/claude-code.sh"
+# shellcheck source=scripts/lib/genai-python.sh
+source "$(dirname "${BASH_SOURCE[0]}")/genai-python.sh"
+
 setup_environment() {
   ensure_go
   ensure_venv
+}
+
+# What only the tests need, beyond setup_environment.
+setup_test_producers() {
+  ensure_claude_code
+  ensure_genai_python
 }

@@ -145,7 +145,9 @@ def test_foreign_usage_feeds_the_agents_series() -> None:
                 for e in entries("datapoints", series.otel_name)
                 if f'metric.name == "{usage.metric}"' in e["conditions"][0]
             ]
-            assert entry["conditions"][0].endswith("== AGGREGATION_TEMPORALITY_DELTA")
+            assert "== AGGREGATION_TEMPORALITY_DELTA" in entry["conditions"][0]
+            in_workflow = f'datapoint.attributes["{n.WORKFLOW}"] != nil' in entry["conditions"][0]
+            assert in_workflow == (series == c.WORKFLOW_TOKENS)  # only usage inside a run
             assert tuple(a["key"] for a in entry["attributes"]) == series.labels
             value = entry["sum"]["value"]
             assert value == (

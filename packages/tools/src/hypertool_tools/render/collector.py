@@ -186,10 +186,14 @@ def _foreign_datapoints() -> list[str]:
         "# Foreign producers' usage, after transform/genai named its labels and",
         "# cumulative_to_delta/genai made it deltas: into the same series as the agents'.",
     ]
+    in_workflow = f" and datapoint.attributes[{_ottl(n.WORKFLOW)}] != nil"
     for usage in c.FOREIGN_TOKENS:
         condition = _foreign_condition(usage)
-        for series in (c.TOKENS_USED, c.WORKFLOW_TOKENS, c.LLM_TOKENS):
-            lines += _foreign_entry(series, condition, usage.shape == "histogram")
+        histogram = usage.shape == "histogram"
+        lines += _foreign_entry(c.TOKENS_USED, condition, histogram)
+        # Only usage inside a workflow run, as the agents' counter has it.
+        lines += _foreign_entry(c.WORKFLOW_TOKENS, condition + in_workflow, histogram)
+        lines += _foreign_entry(c.LLM_TOKENS, condition, histogram)
     cost = f"metric.name == {_ottl(c.CLAUDE_CODE_COST)} and {_DELTA}"
     return [*lines, *_foreign_entry(c.LLM_COST, cost, histogram=False)]
 

@@ -1,0 +1,260 @@
+"""The real openai SDK under OpenLLMetry's zero-code instrumentation, counted exactly.
+
+The app (tests/producers/openai_app.py) knows nothing of hypertool: `opentelemetry-instrument`
+adds OpenLLMetry's `opentelemetry-instrumentation-openai` from its own pinned venv. It
+reports every call's usage twice, on the `openai.chat` span (`gen_ai.usage.*`) and in the
+histogram `gen_ai.client.token.usage`, and it captures prompt and completion text by
+default. The collector must count the usage once, whatever the temporality, and drop the
+text before it forwards the spans to a traces backend (here an OTLP sink).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from hypertool_agent import names as n
+from hypertool_tools import contract as c
+from tests.conftest import NativeStack, Sample, running_stack
+from tests.fakes.llm_api import FakeLLM, Ledger
+from tests.fakes.otlp_sink import OtlpSink, ReceivedSpan
+from tests.producers import genai_python
+from tests.producers.openai_app import PROMPT_MARKER
+
+pytestmark = pytest.mark.e2e
+
+JOB = f'job="{c.JOB_COLLECTOR_EXPORTER}"'
+TOKENS = c.TOKENS_USED.prometheus_name
+LLM_TOKENS = c.LLM_TOKENS.prometheus_name
+MODEL = "gpt-4o-mini"
+CHAT_SPAN = "openai.chat"
+#: Span attributes that hold prompt or completion text, current and older conventions.
+CONTENT_KEY = re.compile(
+    r"^gen_ai\.((input|output)\.messages|system_instructions|(prompt|completion)(\..*)?)$"
+)
+USAGE_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
+#: A short periodic export, so each process sends the same cumulative totals several times
+#: before its export at exit: counting cumulative points as they come would overcount.
+EXPORT_INTERVAL_MS = "200"
+PAUSE_SECONDS = "0.3"
+#: After the expected total shows up: time for a late duplicate to show up too.
+SETTLE_SECONDS = 3.0
+TRACES_TO_SINK = "[signal_to_metrics, otlp_grpc/traces]"
+
+
+@pytest.fixture(scope="module")
+def producer_venv() -> Path:
+    """The pinned producer venv; a missing one fails the tests, with the fix."""
+    why = genai_python.missing()
+    if why is not None:
+        pytest.fail(why)
+    return genai_python.venv_dir()
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[OtlpSink]:
+    """The traces backend the module's collector forwards spans to."""
+    with OtlpSink() as backend:
+        yield backend
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, sink: OtlpSink) -> Iterator[NativeStack]:
+    """One stack for the module; its collector forwards traces to the sink."""
+    env = {"HYPERTOOL_TRACE_EXPORTERS": TRACES_TO_SINK, "HYPERTOOL_TRACES_ENDPOINT": sink.endpoint}
+    with running_stack(tmp_path_factory.mktemp("genai-python"), "1s", collector_env=env) as native:
+        yield native
+
+
+def keyed(samples: list[Sample], label: str | None = None) -> dict[str, float]:
+    """Sample values by one label's value ("" for a plain sum)."""
+    return {(s.labels.get(label, "") if label else ""): s.value for s in samples}
+
+
+def showing(label: str | None, want: dict[str, float]) -> Callable[[list[Sample]], bool]:
+    """A wait_for predicate: the result, keyed by ``label``, is ``want``."""
+    return lambda samples: keyed(samples, label) == want
+
+
+def assert_counted(stack: NativeStack, persona: str, ledger: Ledger) -> None:
+    """Prometheus holds exactly the ledger's tokens for ``persona``: total, model, type.
+
+    Once every query shows what is expected, they are asked again a few scrapes later:
+    a late duplicate (a cumulative point counted again) must not show up either.
+    """
+    calls = ledger.snapshot()
+    assert calls, "the fake provider answered no call"
+    inputs = float(sum(call.input_tokens for call in calls))
+    outputs = float(sum(call.output_tokens for call in calls))
+    sel = f'{JOB},{n.PERSONA}="{persona}"'
+    expected: list[tuple[str, str | None, dict[str, float]]] = [
+        (f"sum({TOKENS}{{{sel}}})", None, {"": inputs + outputs}),
+        (
+            f"sum by ({n.MODEL}) ({TOKENS}{{{sel}}})",
+            n.MODEL,
+            {model: float(tokens) for model, tokens in ledger.by_model().items()},
+        ),
+        (
+            f"sum by ({n.TOKEN_TYPE}) ({LLM_TOKENS}{{{sel}}})",
+            n.TOKEN_TYPE,
+            {n.TOKEN_TYPE_INPUT: inputs, n.TOKEN_TYPE_OUTPUT: outputs},
+        ),
+    ]
+    for promql, label, want in expected:
+        stack.prometheus.wait_for(promql, showing(label, want), timeout=45)
+    time.sleep(SETTLE_SECONDS)
+    for promql, label, want in expected:
+        got = keyed(stack.prometheus.query(promql), label)
+        assert got == want, f"{promql}: counted {got}, the provider reported {want}"
+
+
+def run(
+    stack: NativeStack,
+    llm: FakeLLM,
+    *app_args: str,
+    persona: str | None,
+    service: str = "genai-python-tests",
+    temporality: str | None = None,
+    timeout: float = 60.0,
+    **extra: str,
+) -> genai_python.AppRun:
+    """One instrumented app process against ``llm``, exporting to ``stack``."""
+    env = genai_python.app_env(
+        base_url=llm.url,
+        otlp_endpoint=stack.stack.otlp_grpc_endpoint,
+        service_name=service,
+        persona=persona,
+        temporality=temporality,
+        **extra,
+    )
+    return genai_python.run_app(env, *app_args, timeout=timeout)
+
+
+def test_cumulative_usage_counted_once(
+    producer_venv: Path, stack: NativeStack, sink: OtlpSink
+) -> None:
+    """Default cumulative export, re-sent every 200 ms, and span usage: counted once."""
+    with FakeLLM(input_tokens=17, output_tokens=5) as llm:
+        app = run(
+            stack,
+            llm,
+            *("--calls", "5", "--model", MODEL, "--pause", PAUSE_SECONDS),
+            persona="data-scientist",
+            OTEL_METRIC_EXPORT_INTERVAL=EXPORT_INTERVAL_MS,
+        )
+    assert (app.input_tokens, app.output_tokens) == (85, 25)  # what the SDK returned
+    assert llm.ledger.total_tokens() == 110
+    assert_counted(stack, "data-scientist", llm.ledger)
+    # Outside any workflow run: no workflow series, as for the library's own usage.
+    workflow_tokens = c.WORKFLOW_TOKENS.prometheus_name
+    assert stack.prometheus.query(f'{workflow_tokens}{{persona="data-scientist"}}') == []
+
+
+def test_delta_usage_counted_exactly(producer_venv: Path, stack: NativeStack) -> None:
+    """Delta temporality (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE): exact totals."""
+    with FakeLLM(input_tokens=23, output_tokens=9) as llm:
+        app = run(
+            stack,
+            llm,
+            *("--calls", "5", "--model", MODEL, "--pause", PAUSE_SECONDS),
+            persona="ml-engineer",
+            temporality="delta",
+            OTEL_METRIC_EXPORT_INTERVAL=EXPORT_INTERVAL_MS,
+        )
+        app_streamed = run(
+            stack, llm, "--calls", "2", "--model", "gpt-4.1", "--stream", persona="ml-engineer"
+        )
+    assert app.input_tokens + app_streamed.input_tokens == 7 * 23
+    assert llm.ledger.by_model() == {MODEL: 5 * 32, "gpt-4.1": 2 * 32}
+    assert_counted(stack, "ml-engineer", llm.ledger)
+
+
+def test_service_name_is_the_persona_when_none_is_set(
+    producer_venv: Path, stack: NativeStack
+) -> None:
+    """Without hypertool.persona.name, the tokens count under OTEL_SERVICE_NAME."""
+    with FakeLLM(input_tokens=11, output_tokens=4) as llm:
+        run(stack, llm, "--calls", "3", "--model", MODEL, persona=None, service="report-bot")
+    assert llm.ledger.total_tokens() == 45
+    assert_counted(stack, "report-bot", llm.ledger)
+
+
+def test_parallel_short_lived_processes_add_up(producer_venv: Path, stack: NativeStack) -> None:
+    """20 instrumented processes at once, 1-2 calls each, cumulative: the fleet total is exact."""
+    rng = random.Random(11)
+    plans = [(str(rng.randint(1, 2)), rng.choice([MODEL, "gpt-4.1"])) for _ in range(20)]
+
+    def one(plan: tuple[str, str]) -> genai_python.AppRun:
+        # About 2.5 s of CPU each to start (openai's types, the instrumentation): 20 at
+        # once on two cores take 30 s or more.
+        calls, model = plan
+        return run(
+            stack, llm, "--calls", calls, "--model", model, persona="fleet-analyst", timeout=200
+        )
+
+    with FakeLLM(input_tokens=13, output_tokens=7) as llm, ThreadPoolExecutor(20) as pool:
+        runs = list(pool.map(one, plans))
+    calls = sum(int(calls) for calls, _ in plans)
+    assert sum(len(r.calls) for r in runs) == len(llm.ledger.snapshot()) == calls
+    assert_counted(stack, "fleet-analyst", llm.ledger)
+
+
+def chat_spans(sink: OtlpSink, persona: str, count: int) -> list[ReceivedSpan]:
+    """The persona's chat spans the sink received, once ``count`` are there (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        spans = [
+            s
+            for s in sink.spans()
+            if s.name == CHAT_SPAN and s.resource.get(n.ATTR_PERSONA) == persona
+        ]
+        if len(spans) >= count or time.monotonic() > deadline:
+            return spans
+        time.sleep(0.25)
+
+
+def test_prompt_text_never_leaves_the_collector(
+    producer_venv: Path, stack: NativeStack, sink: OtlpSink
+) -> None:
+    """Forwarded chat spans keep their usage and lose every prompt and completion text."""
+    with FakeLLM(input_tokens=19, output_tokens=3) as llm:
+        run(stack, llm, "--calls", "2", "--model", MODEL, persona="privacy-check")
+        run(stack, llm, "--calls", "1", "--model", MODEL, "--stream", persona="privacy-check")
+    spans = chat_spans(sink, "privacy-check", 3)
+    assert len(spans) == 3, [s.name for s in sink.spans()]
+    for span in spans:
+        attrs = span.attributes
+        assert [k for k in attrs if CONTENT_KEY.match(k)] == [], attrs
+        assert {k: attrs.get(k) for k in USAGE_KEYS} == dict(zip(USAGE_KEYS, (19, 3), strict=True))
+        assert attrs.get(n.GEN_AI_REQUEST_MODEL) == MODEL
+    assert PROMPT_MARKER.encode() not in sink.raw()
+    # Nor in any label of any series the stack stores.
+    series = stack.prometheus.api("/api/v1/series", **{"match[]": '{__name__=~".+"}'})
+    assert PROMPT_MARKER not in json.dumps(series)
+
+
+def test_prompt_text_is_kept_when_the_operator_opts_in(producer_venv: Path, tmp_path: Path) -> None:
+    """HYPERTOOL_STORE_GENAI_CONTENT=true forwards the captured text unchanged."""
+    with OtlpSink() as backend:
+        env = {
+            "HYPERTOOL_TRACE_EXPORTERS": TRACES_TO_SINK,
+            "HYPERTOOL_TRACES_ENDPOINT": backend.endpoint,
+            "HYPERTOOL_STORE_GENAI_CONTENT": "true",
+        }
+        with running_stack(tmp_path / "stack", "1s", collector_env=env) as stack:
+            with FakeLLM(input_tokens=19, output_tokens=3) as llm:
+                run(stack, llm, "--calls", "1", "--model", MODEL, persona="keeps-text")
+            spans = chat_spans(backend, "keeps-text", 1)
+            assert len(spans) == 1, [s.name for s in backend.spans()]
+            attrs = spans[0].attributes
+            assert PROMPT_MARKER in str(attrs.get("gen_ai.input.messages")), attrs
+            assert "ok" in str(attrs.get("gen_ai.output.messages")), attrs
+            assert attrs.get("gen_ai.usage.input_tokens") == 19
+            assert_counted(stack, "keeps-text", llm.ledger)

@@ -1,0 +1,268 @@
+"""A fake LLM provider on loopback: OpenAI's and Anthropic's HTTP APIs, fixed usage.
+
+Real clients (the ``openai`` SDK, Claude Code) talk to it through their base-URL settings;
+it answers every request with the usage it was given and keeps a ledger of what it
+reported, the ground truth the end-to-end tests compare Prometheus against::
+
+    with FakeLLM(input_tokens=12, output_tokens=6) as llm:
+        run_client(base_url=llm.url)
+    assert llm.ledger.total_tokens() == 18
+
+Served:
+- ``POST /v1/chat/completions`` (OpenAI), streaming (SSE, with ``include_usage``) or not;
+- ``POST /v1/messages`` (Anthropic; Claude Code adds ``?beta=true``), streaming or not;
+- ``POST /v1/messages/count_tokens`` and any other ``POST``: a small valid JSON answer, no
+  usage recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+COMPLETION_TEXT = "ok"
+
+
+@dataclass
+class Call:
+    """One answered request: which API, which model, and the usage reported."""
+
+    api: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    streamed: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        """Every token the provider reported for the call, cached ones included."""
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_creation_tokens
+        )
+
+
+@dataclass
+class Ledger:
+    """Every call answered with usage, in order; safe to read while serving."""
+
+    calls: list[Call] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, call: Call) -> None:
+        """Record one answered call."""
+        with self.lock:
+            self.calls.append(call)
+
+    def snapshot(self) -> list[Call]:
+        """The calls so far."""
+        with self.lock:
+            return list(self.calls)
+
+    def total_tokens(self, model: str | None = None) -> int:
+        """Tokens reported so far, for one model or all."""
+        return sum(c.total_tokens for c in self.snapshot() if model in (None, c.model))
+
+    def by_model(self) -> dict[str, int]:
+        """Tokens reported so far per model."""
+        totals: dict[str, int] = {}
+        for call in self.snapshot():
+            totals[call.model] = totals.get(call.model, 0) + call.total_tokens
+        return totals
+
+
+class FakeLLM:
+    """The fake provider: a threaded HTTP server on 127.0.0.1 and a free port."""
+
+    def __init__(
+        self,
+        *,
+        input_tokens: int = 12,
+        output_tokens: int = 6,
+        cache_read_tokens: int = 0,
+        cache_creation_tokens: int = 0,
+    ) -> None:
+        """Answer every call with this usage (Anthropic reports cache tokens apart)."""
+        self.usage = Call("", "", input_tokens, output_tokens)
+        self.usage.cache_read_tokens = cache_read_tokens
+        self.usage.cache_creation_tokens = cache_creation_tokens
+        self.ledger = Ledger()
+        self.requests: list[tuple[str, str]] = []
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The base URL clients are pointed at (no /v1)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> Self:
+        """Start serving."""
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def answered(self, api: str, model: str, streamed: bool) -> Call:
+        """Record a call with the configured usage and return it."""
+        u = self.usage
+        call = Call(
+            api,
+            model,
+            u.input_tokens,
+            u.output_tokens,
+            u.cache_read_tokens,
+            u.cache_creation_tokens,
+            streamed,
+        )
+        self.ledger.add(call)
+        return call
+
+
+def _sse(events: Iterator[tuple[str | None, dict[str, Any]]]) -> bytes:
+    chunks = []
+    for event, data in events:
+        head = f"event: {event}\n" if event else ""
+        chunks.append(f"{head}data: {json.dumps(data)}\n\n")
+    return "".join(chunks).encode()
+
+
+def _openai_body(call: Call) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": call.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": COMPLETION_TEXT},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": call.input_tokens,
+            "completion_tokens": call.output_tokens,
+            "total_tokens": call.input_tokens + call.output_tokens,
+        },
+    }
+
+
+def _openai_stream(call: Call) -> Iterator[tuple[str | None, dict[str, Any]]]:
+    body = _openai_body(call)
+    chunk = {k: body[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    delta = {"role": "assistant", "content": COMPLETION_TEXT}
+    yield None, chunk | {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+    yield None, chunk | {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    yield None, chunk | {"choices": [], "usage": body["usage"]}
+
+
+def _anthropic_usage(call: Call) -> dict[str, int]:
+    return {
+        "input_tokens": call.input_tokens,
+        "output_tokens": call.output_tokens,
+        "cache_read_input_tokens": call.cache_read_tokens,
+        "cache_creation_input_tokens": call.cache_creation_tokens,
+    }
+
+
+def _anthropic_body(call: Call) -> dict[str, Any]:
+    return {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": call.model,
+        "content": [{"type": "text", "text": COMPLETION_TEXT}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": _anthropic_usage(call),
+    }
+
+
+def _anthropic_stream(call: Call) -> Iterator[tuple[str | None, dict[str, Any]]]:
+    message = _anthropic_body(call) | {"content": [], "stop_reason": None}
+    message["usage"] = _anthropic_usage(call) | {"output_tokens": 1}
+    yield "message_start", {"type": "message_start", "message": message}
+    block = {"type": "text", "text": ""}
+    yield "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
+    text = {"type": "text_delta", "text": COMPLETION_TEXT}
+    yield "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": text}
+    yield "content_block_stop", {"type": "content_block_stop", "index": 0}
+    # The final usage is the one clients report (Claude Code reads message_delta's).
+    delta = {"stop_reason": "end_turn", "stop_sequence": None}
+    yield (
+        "message_delta",
+        {"type": "message_delta", "delta": delta, "usage": _anthropic_usage(call)},
+    )
+    yield "message_stop", {"type": "message_stop"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeLLM
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: ANN401 - stdlib's signature
+        """Quiet: the tests read the ledger, not a log."""
+
+    def do_GET(self) -> None:
+        """Model listings and health probes: an empty, valid answer."""
+        self._json(200, {"data": [], "object": "list"})
+
+    def do_POST(self) -> None:
+        """Answer a completion with the fixed usage; anything else with an empty object."""
+        length = int(self.headers.get("Content-Length") or 0)
+        request = json.loads(self.rfile.read(length) or b"{}")
+        path = self.path.split("?", 1)[0]
+        self.fake.requests.append((self.command, self.path))
+        model = str(request.get("model") or "unknown")
+        streamed = bool(request.get("stream"))
+        if path.endswith("/chat/completions"):
+            call = self.fake.answered("openai", model, streamed)
+            if streamed:
+                self._stream(_sse(_openai_stream(call)) + b"data: [DONE]\n\n")
+            else:
+                self._json(200, _openai_body(call))
+        elif path.endswith("/messages"):
+            call = self.fake.answered("anthropic", model, streamed)
+            if streamed:
+                self._stream(_sse(_anthropic_stream(call)))
+            else:
+                self._json(200, _anthropic_body(call))
+        elif path.endswith("/count_tokens"):
+            self._json(200, {"input_tokens": self.fake.usage.input_tokens})
+        else:
+            self._json(200, {})
+
+    def _json(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _stream(self, data: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
