@@ -79,10 +79,25 @@ def claude() -> Path:
     return binary
 
 
+#: A persona whose budget one run overspends, for the alert test.
+OVERSPENDER = "claude-budget-probe"
+OVERSPENDER_BUDGET = 100
+ROOT = Path(__file__).resolve().parents[2]
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeStack]:
-    """One stack for the module, scraped and evaluated every second."""
-    with running_stack(tmp_path_factory.mktemp("claude-code-stack"), "1s") as native:
+    """One stack for the module, scraped and evaluated every second.
+
+    Its budgets are the repository's, plus a small one that a single run overspends.
+    """
+    folder = tmp_path_factory.mktemp("claude-code-stack")
+    budgets = folder / "budgets.yaml"
+    budgets.write_text(
+        (ROOT / "budgets.yaml").read_text()
+        + f"  - persona: {OVERSPENDER}\n    tokens: {OVERSPENDER_BUDGET}\n"
+    )
+    with running_stack(folder / "state", "1s", budgets_file=budgets) as native:
         yield native
 
 
@@ -254,3 +269,19 @@ def test_log_events_are_accepted(stack: NativeStack, delta_runs: Truth) -> None:
     assert value is not None, f"{accepted} is absent: the collector has no logs pipeline"
     assert value >= at_least
     assert collector_telemetry(stack, "otelcol_receiver_refused_log_records") in (None, 0.0)
+
+
+def test_a_budget_alert_moves_for_claude_code(claude: Path, stack: NativeStack) -> None:
+    """One run past a small budget: its used ratio passes 1 and the exhausted alert starts."""
+    truth = run_batch(
+        claude, stack, DELTA_USAGE, 1, resource_attributes=persona_attributes(OVERSPENDER)
+    )
+    ratio = f'{c.BUDGET_USED_RATIO}{{persona="{OVERSPENDER}",model="{c.ANY}"}}'
+    expected = truth.total_tokens() / OVERSPENDER_BUDGET
+    samples = stack.prometheus.wait_for(ratio, lambda r: [s.value for s in r] == [expected])
+    assert expected > 1
+    assert [s.value for s in samples] == [expected]
+    # Pending at the first evaluation past the limit, firing after its `for`.
+    alert = f'ALERTS{{alertname="HypertoolTokenBudgetExhausted",persona="{OVERSPENDER}"}}'
+    (state,) = stack.prometheus.wait_for(alert, bool)
+    assert state.labels["alertstate"] in {"pending", "firing"}
