@@ -17,9 +17,16 @@ ensure_claude_code() {
   dir="${HYPERTOOL_CACHE:-$HOME/.cache/hypertool}/npm/claude-code-$version"
   [ -x "$dir/node_modules/.bin/claude" ] && return 0
   if ! command -v npm >/dev/null 2>&1; then
-    log "npm not found: the Claude Code end-to-end tests need Node.js and npm (apt-get install nodejs npm)"
+    log "npm not found: the Claude Code end-to-end tests need Node.js >= 20 and npm"
     return 1
   fi
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$major" -lt 20 ]; then
+    log "Node.js $(node -v 2>/dev/null): Claude Code needs >= 20 (Debian 12's nodejs is 18; use NodeSource's or nvm's)"
+    return 1
+  fi
+  rm -rf "$dir".partial.*  # what an interrupted install left
   log "installing Claude Code $version from npm into $dir"
   # Installed beside its final place and renamed into it: an interrupted install leaves
   # no half-filled folder that the next run would take for a whole one.

@@ -26,6 +26,7 @@ ensure_genai_python() {
   # Built beside its final place and renamed into it: an interrupted install leaves no
   # half-filled venv that the next run would take for a whole one.
   mkdir -p "$(dirname "$venv")"
+  rm -rf "$venv".partial.*  # what an interrupted install left
   scratch=$(mktemp -d "$venv.partial.XXXXXX")
   if ! "$python" -m venv --prompt "$(basename "$venv")" "$scratch" \
     || ! "$scratch/bin/python" -m pip install --quiet --disable-pip-version-check \
@@ -46,6 +47,6 @@ ensure_genai_python() {
     return 1
   fi
   rm -rf "$venv"  # an unusable venv (its base Python gone): left by hand, never by this function
-  mv "$scratch" "$venv"
+  mv -T "$scratch" "$venv"
   log "GenAI producer venv ready: $venv"
 }

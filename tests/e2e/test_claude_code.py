@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from hypertool_agent import load_budgets
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
 from tests.conftest import LOOPBACK, NativeStack, Sample, running_stack
@@ -240,7 +241,12 @@ def test_budget_usage_moves_with_claude_code_tokens(stack: NativeStack, delta_ru
     remaining = stack.prometheus.query(
         f'{c.TOKEN_BUDGET_REMAINING.prometheus_name}{{persona="backend-engineer"}}'
     )
-    assert [s.value for s in remaining] == [2000 - expected]
+    (budget,) = [
+        b.tokens
+        for b in load_budgets(ROOT / "budgets.yaml")
+        if (b.persona, b.model, b.workflow) == ("backend-engineer", None, None)
+    ]
+    assert [s.value for s in remaining] == [budget - expected]
 
 
 def collector_telemetry(stack: NativeStack, name: str) -> float | None:

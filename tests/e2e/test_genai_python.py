@@ -37,7 +37,8 @@ MODEL = "gpt-4o-mini"
 CHAT_SPAN = "openai.chat"
 #: Span attributes that hold prompt or completion text, current and older conventions.
 CONTENT_KEY = re.compile(
-    r"^gen_ai\.((input|output)\.messages|system_instructions|(prompt|completion)(\..*)?)$"
+    r"^(gen_ai\.((input|output)\.messages|system_instructions|headers|tool\.call\.(arguments|result)"
+    r"|(prompt|completion)(\..*)?)|traceloop\.entity\.(input|output))$"
 )
 USAGE_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
 #: A short periodic export, so each process sends the same cumulative totals several times
@@ -68,7 +69,12 @@ def sink() -> Iterator[OtlpSink]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, sink: OtlpSink) -> Iterator[NativeStack]:
     """One stack for the module; its collector forwards traces to the sink."""
-    env = {"HYPERTOOL_TRACE_EXPORTERS": TRACES_TO_SINK, "HYPERTOOL_TRACES_ENDPOINT": sink.endpoint}
+    env = {
+        "HYPERTOOL_TRACE_EXPORTERS": TRACES_TO_SINK,
+        "HYPERTOOL_TRACES_ENDPOINT": sink.endpoint,
+        # The default, whatever the environment running the tests says.
+        "HYPERTOOL_STORE_GENAI_CONTENT": "false",
+    }
     with running_stack(tmp_path_factory.mktemp("genai-python"), "1s", collector_env=env) as native:
         yield native
 
@@ -169,7 +175,11 @@ def test_delta_usage_counted_exactly(producer_venv: Path, stack: NativeStack) ->
             OTEL_METRIC_EXPORT_INTERVAL=EXPORT_INTERVAL_MS,
         )
         app_streamed = run(
-            stack, llm, "--calls", "2", "--model", "gpt-4.1", "--stream", persona="ml-engineer"
+            stack,
+            llm,
+            *("--calls", "2", "--model", "gpt-4.1", "--stream"),
+            persona="ml-engineer",
+            temporality="delta",
         )
     assert app.input_tokens + app_streamed.input_tokens == 7 * 23
     assert llm.ledger.by_model() == {MODEL: 5 * 32, "gpt-4.1": 2 * 32}

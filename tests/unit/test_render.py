@@ -91,6 +91,7 @@ def test_one_entry_per_agent_counter_and_span_series() -> None:
         c.LLM_COST.otel_name,
         unused,
         unused,
+        unused,
     ]
     assert [m["name"] for m in connector["spans"]] == [
         *(s.otel_name for s in c.SPAN_SERIES),
@@ -164,12 +165,13 @@ def test_foreign_labels_follow_the_contracts_order() -> None:
     processor = rendered()["processors"]["transform/genai"]
     statements = processor["metric_statements"][0]["statements"]
     for label, sources in c.FOREIGN_LABEL_SOURCES.items():
-        (statement,) = [
-            s for s in statements if s.startswith(f'set(datapoint.attributes["{label}"]')
-        ]
-        keys = [src.partition(":")[2] or src for src in sources]
-        positions = [statement.index(key) for key in keys]
-        assert positions == sorted(positions), label
+        target = f'set(datapoint.attributes["{label}"], '
+        found = [s for s in statements if s.startswith(target)]
+        read = [s.removeprefix(target).split(") where ")[0] for s in found]
+        wanted = [src.partition(":")[2] or src for src in sources if src != f"point:{label}"]
+        assert all(key in getter for key, getter in zip(wanted, read, strict=True)), label
+        # Each source applies only while the label is still unset: the first set wins.
+        assert all(f'where datapoint.attributes["{label}"] == nil' in s for s in found), label
     cumulative = rendered()["processors"]["cumulative_to_delta/genai"]
     assert cumulative["include"]["metrics"] == list(c.FOREIGN_METRICS)
 
@@ -183,7 +185,8 @@ def test_what_is_received_and_not_used_is_counted_by_reason() -> None:
     }
     assert reasons == {
         ("datapoints", "not_usage"),
-        ("datapoints", "not_convertible"),
+        ("datapoints", "not_summable"),
+        ("datapoints", "unknown_token_type"),
         ("spans", "traces_only"),
         ("logs", "not_kept"),
     }

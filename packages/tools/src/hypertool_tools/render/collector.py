@@ -158,12 +158,23 @@ def _any_metric(names: Iterable[str]) -> str:
 _DELTA: Final = "metric.aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA"
 
 
-def _foreign_condition(usage: c.ForeignUsage) -> str:
-    shape = "HISTOGRAM" if usage.shape == "histogram" else "SUM"
+def _shape(usage: c.ForeignUsage) -> str:
+    """The metric types ``usage`` may arrive as, once delta."""
+    if usage.shape == "sum":
+        return "metric.type == METRIC_DATA_TYPE_SUM"
     return (
-        f"metric.name == {_ottl(usage.metric)} and metric.type == METRIC_DATA_TYPE_{shape}"
-        f" and {_DELTA}"
+        "(metric.type == METRIC_DATA_TYPE_HISTOGRAM"
+        " or metric.type == METRIC_DATA_TYPE_EXPONENTIAL_HISTOGRAM)"
     )
+
+
+def _foreign_condition(usage: c.ForeignUsage) -> str:
+    return f"metric.name == {_ottl(usage.metric)} and {_shape(usage)} and {_DELTA}"
+
+
+def _cost_condition() -> str:
+    sum_type = "metric.type == METRIC_DATA_TYPE_SUM"
+    return f"metric.name == {_ottl(c.CLAUDE_CODE_COST)} and {sum_type} and {_DELTA}"
 
 
 def _foreign_entry(series: c.Series, condition: str, histogram: bool) -> list[str]:
@@ -194,7 +205,7 @@ def _foreign_datapoints() -> list[str]:
         # Only usage inside a workflow run, as the agents' counter has it.
         lines += _foreign_entry(c.WORKFLOW_TOKENS, condition + in_workflow, histogram)
         lines += _foreign_entry(c.LLM_TOKENS, condition, histogram)
-    cost = f"metric.name == {_ottl(c.CLAUDE_CODE_COST)} and {_DELTA}"
+    cost = _cost_condition()
     return [*lines, *_foreign_entry(c.LLM_COST, cost, histogram=False)]
 
 
@@ -224,12 +235,23 @@ def _unused(signal: str, reason: str, condition: str | None, key: str) -> list[s
 def _unused_datapoints() -> list[str]:
     ours = f"IsMatch(metric.name, {_ottl('^' + re.escape(NAMESPACE))})"
     foreign = _any_metric(c.FOREIGN_METRICS)
+    summable = [*(_foreign_condition(u) for u in c.FOREIGN_TOKENS), _cost_condition()]
+    typed = " or ".join(f"metric.name == {_ottl(u.metric)}" for u in c.FOREIGN_TOKENS)
+    untyped = f"({typed}) and datapoint.attributes[{_ottl(n.TOKEN_TYPE)}] == nil"
     return [
         "# Every other point is counted as unused, by producer: nothing vanishes silently.",
         *_unused("metrics", "not_usage", f"not {ours} and not {foreign}", c.ATTR_PRODUCER),
-        # cumulative_to_delta turns monotonic sums and histograms into deltas; anything
-        # else under a usage metric's name cannot be summed across processes.
-        *_unused("metrics", "not_convertible", f"{foreign} and not {_DELTA}", c.ATTR_PRODUCER),
+        # Usage that cannot be summed: not a delta after cumulative_to_delta (a
+        # non-monotonic sum), or not the shape the producer's convention gives it.
+        *_unused(
+            "metrics",
+            "not_summable",
+            f"{foreign} and not ({' or '.join(f'({s})' for s in summable)})",
+            c.ATTR_PRODUCER,
+        ),
+        # Counted in the persona's tokens, but with a token type we do not know (so not
+        # in the by-type series).
+        *_unused("metrics", "unknown_token_type", untyped, c.ATTR_PRODUCER),
     ]
 
 
@@ -369,9 +391,27 @@ def _source(source: str, context: str) -> str:
     return f"{scope}[{_ottl(key)}]"
 
 
-def _label_statement(label: str, sources: tuple[str, ...]) -> str:
-    getters = ", ".join(_source(source, "datapoint") for source in sources)
-    return f"- set(datapoint.attributes[{_ottl(label)}], Coalesce([{getters}]))"
+def _label_statements(label: str, sources: tuple[str, ...]) -> list[str]:
+    """``label`` from the first of ``sources`` that is set, else left unset."""
+    target = f"datapoint.attributes[{_ottl(label)}]"
+    own = f"point:{label}"
+    if own in sources[1:]:
+        raise ConfigurationError(
+            f"contract: FOREIGN_LABEL_SOURCES[{label!r}]: {own!r} can only come first"
+        )
+    # A value the producer put under our label's name must not pass for ours, unless
+    # the contract names it as the first source.
+    delete = f"- delete_key(datapoint.attributes, {_ottl(label)})"
+    statements = [] if own in sources else [delete]
+    for source in sources:
+        if source == own:
+            continue
+        getter = _source(source, "datapoint")
+        unset = f"{target} == nil"
+        fallback = source.startswith('"')
+        where = unset if fallback else f"{unset} and {getter} != nil"
+        statements.append(f"- set({target}, {getter}) where {where}")
+    return statements
 
 
 def _token_type_statement(token_type: str, usage: c.ForeignUsage) -> str:
@@ -391,7 +431,11 @@ def _producer_statement(context: str) -> str:
 
 def transform_genai() -> list[str]:
     """The ``transform/genai`` processor: foreign usage labelled as the contract's series."""
-    labels = [_label_statement(label, src) for label, src in c.FOREIGN_LABEL_SOURCES.items()]
+    labels = [
+        statement
+        for label, sources in c.FOREIGN_LABEL_SOURCES.items()
+        for statement in _label_statements(label, sources)
+    ]
     types = [
         _token_type_statement(token_type, usage)
         for usage in c.FOREIGN_TOKENS
@@ -406,8 +450,9 @@ def transform_genai() -> list[str]:
         "      conditions:",
         f"        - {_scalar(_any_metric(c.FOREIGN_METRICS))}",
         "      statements:",
-        "        # Who spent it, first that is set (contract.FOREIGN_LABEL_SOURCES).",
+        "        # Who spent it: the first source that is set (contract.FOREIGN_LABEL_SOURCES).",
         *_indent(labels, 4),
+        f"        - delete_key(datapoint.attributes, {_ottl(n.TOKEN_TYPE)})",
         *_indent(types, 4),
         "    - context: datapoint",
         "      conditions:",
