@@ -95,6 +95,7 @@ def test_one_entry_per_agent_counter_and_span_series() -> None:
     ]
     assert [m["name"] for m in connector["spans"]] == [
         *(s.otel_name for s in c.SPAN_SERIES),
+        c.PERSONA_SWITCHES.otel_name,  # handoffs between a framework's agents
         unused,
     ]
     assert [m["name"] for m in connector["logs"]] == [unused]
@@ -176,6 +177,24 @@ def test_foreign_labels_follow_the_contracts_order() -> None:
     assert cumulative["include"]["metrics"] == list(c.FOREIGN_METRICS)
 
 
+def test_a_handoff_span_is_a_persona_switch_between_its_agents() -> None:
+    """transform/genai names a handoff's agents; signal_to_metrics counts it as a switch."""
+    (entry,) = entries("spans", c.PERSONA_SWITCHES.otel_name)
+    assert f'== "{c.HANDOFF.operation}"' in entry["conditions"][0]
+    labels = tuple(renamed(a["key"]) for a in entry["attributes"])
+    assert labels == c.PERSONA_SWITCHES.labels
+    processor = rendered()["processors"]["transform/genai"]
+    (handoff,) = [s for s in processor["trace_statements"] if "agent_handoff" in str(s)]
+    for ours, theirs in (
+        (c.ATTR_SWITCH_FROM, c.HANDOFF.from_attribute),
+        (c.ATTR_SWITCH_TO, c.HANDOFF.to_attribute),
+    ):
+        assert any(
+            st.startswith(f'set(span.attributes["{ours}"], span.attributes["{theirs}"])')
+            for st in handoff["statements"]
+        )
+
+
 def test_what_is_received_and_not_used_is_counted_by_reason() -> None:
     """Unused metric points, spans and log records each have an entry with its reason."""
     reasons = {
@@ -212,7 +231,7 @@ def test_label_transform_renames_every_span_attribute() -> None:
 def test_an_edited_entry_is_stale_and_render_restores_it(tmp_path: Path) -> None:
     """A hand edit inside a generated section fails --check and render undoes it."""
     config = checkout(tmp_path) / COLLECTOR_CONFIG
-    edit(config, "description: Persona switches.", "description: Switches.")
+    edit(config, "description: Quality-gate results.", "description: Gates.")
     edited = config.read_text()
     assert not render_collector(tmp_path, check=True)
     assert config.read_text() == edited  # --check writes nothing

@@ -65,6 +65,11 @@ ATTR_REASON: Final = "hypertool.reason"
 #: The instrumentation scope that sent a foreign point, span or log record.
 ATTR_PRODUCER: Final = "hypertool.producer"
 
+#: A handoff between agents becomes a persona switch: the collector copies the agents'
+#: names into these, on the handoff span (see HANDOFF below).
+ATTR_SWITCH_FROM: Final = "hypertool.switch.from"
+ATTR_SWITCH_TO: Final = "hypertool.switch.to"
+
 #: Namespaced attribute -> Prometheus label, renamed by the collector's ``transform/labels``.
 SPAN_ATTRIBUTE_LABELS: Final = {
     n.ATTR_WORKFLOW: n.WORKFLOW,
@@ -76,6 +81,8 @@ SPAN_ATTRIBUTE_LABELS: Final = {
     ATTR_SIGNAL: "signal",
     ATTR_REASON: n.REASON,
     ATTR_PRODUCER: "producer",
+    ATTR_SWITCH_FROM: n.FROM_PERSONA,
+    ATTR_SWITCH_TO: n.TO_PERSONA,
 }
 
 PERSONA_SWITCHES: Final = Series.of_counter(n.PERSONA_SWITCHES)
@@ -206,6 +213,26 @@ GENAI_CLIENT_TOKENS: Final = ForeignUsage(
     output_types=("output",),
 )
 FOREIGN_TOKENS: Final = (CLAUDE_CODE_TOKENS, GENAI_CLIENT_TOKENS)
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """How an agent framework's instrumentation records a handoff between two agents."""
+
+    #: The span's gen_ai.operation.name.
+    operation: str
+    from_attribute: str
+    to_attribute: str
+
+
+#: The OpenAI Agents SDK's, through opentelemetry-instrumentation-openai-agents-v2: one
+#: span per handoff. Each counts as a switch in PERSONA_SWITCHES, from agent to agent.
+HANDOFF: Final = Handoff(
+    operation="agent_handoff",
+    from_attribute="gen_ai.handoff.from_agent",
+    to_attribute="gen_ai.handoff.to_agent",
+)
+
 #: Cost a producer reports itself, in US dollars; summed into LLM_COST as it is.
 CLAUDE_CODE_COST: Final = "claude_code.cost.usage"
 #: Every foreign metric the collector uses: cumulative ones are turned into deltas first.

@@ -333,13 +333,42 @@ def _spans() -> list[str]:
     first = next((s for s in c.SPAN_SERIES if s.kind == "histogram"), None)
     for series in c.SPAN_SERIES:
         lines += _span(series, first_histogram=series is first)
+    foreign = f"attributes[{_ottl(n.SPAN_TYPE)}] == nil and not {_is_handoff('attributes')}"
     lines += [
-        "# Foreign spans make no series: with a traces backend they are kept as traces only.",
-        *_unused(
-            "traces", "traces_only", f"attributes[{_ottl(n.SPAN_TYPE)}] == nil", c.ATTR_PRODUCER
-        ),
+        *_handoff_switches(),
+        "# Other foreign spans make no series: with a traces backend they are kept as traces.",
+        *_unused("traces", "traces_only", foreign, c.ATTR_PRODUCER),
     ]
     return ["spans:", *_indent(lines)]
+
+
+def _is_handoff(attributes: str) -> str:
+    return f"{attributes}[{_ottl(n.GEN_AI_OPERATION_NAME)}] == {_ottl(c.HANDOFF.operation)}"
+
+
+def _handoff_switches() -> list[str]:
+    """A framework's handoff span, one persona switch from agent to agent."""
+    series = c.PERSONA_SWITCHES
+    to_set = f"attributes[{_ottl(c.ATTR_SWITCH_TO)}] != nil"
+    return [
+        "# A handoff between agents (transform/genai named them) is a persona switch.",
+        *_item(
+            [
+                *_named(series),
+                "include_resource_attributes: *fleet_resource",
+                "conditions:",
+                f"  - {_scalar(_is_handoff('attributes') + ' and ' + to_set)}",
+                "attributes:",
+                f"  - key: {c.ATTR_SWITCH_FROM}",
+                f"    default_value: {n.NO_PERSONA}",
+                f"  - key: {c.ATTR_SWITCH_TO}",
+                f"  - key: {n.ATTR_CHATMODE}",
+                "sum:",
+                '  value: "1"',
+                "  monotonic: true",
+            ]
+        ),
+    ]
 
 
 def signal_to_metrics() -> list[str]:
@@ -460,6 +489,7 @@ def transform_genai() -> list[str]:
         "      statements:",
         *_indent([_producer_statement("datapoint")], 4),
         "  trace_statements:",
+        *_indent(_handoff_statements(), 2),
         "    - context: span",
         "      conditions:",
         f"        - {_scalar(f'span.attributes[{_ottl(n.SPAN_TYPE)}] == nil')}",
@@ -469,6 +499,30 @@ def transform_genai() -> list[str]:
         "    - context: log",
         "      statements:",
         *_indent([_producer_statement("log")], 4),
+    ]
+
+
+def _handoff_statements() -> list[str]:
+    """A handoff span's agents as the switch's from and to, and its chatmode."""
+    span = "span.attributes"
+    names = [
+        f"- set({span}[{_ottl(ours)}], {span}[{_ottl(theirs)}])"
+        f" where {span}[{_ottl(theirs)}] != nil"
+        for ours, theirs in (
+            (c.ATTR_SWITCH_FROM, c.HANDOFF.from_attribute),
+            (c.ATTR_SWITCH_TO, c.HANDOFF.to_attribute),
+        )
+    ]
+    chatmode = f"{span}[{_ottl(n.ATTR_CHATMODE)}]"
+    resource = f"resource.attributes[{_ottl(n.ATTR_CHATMODE)}]"
+    return [
+        "- context: span",
+        "  conditions:",
+        f"    - {_scalar(_is_handoff(span))}",
+        "  statements:",
+        *_indent(names, 2),
+        f"    - set({chatmode}, {resource}) where {chatmode} == nil and {resource} != nil",
+        f"    - set({chatmode}, {_ottl(n.UNKNOWN)}) where {chatmode} == nil",
     ]
 
 
