@@ -1,28 +1,42 @@
 # shellcheck shell=bash
-# The zero-code instrumented OpenAI app's own venv (pinned, cached) for the end-to-end tests.
+# The zero-code instrumented Python producers' own venvs (pinned, cached) for the end-to-end tests.
 #
-# The real openai SDK and OpenLLMetry's opentelemetry-instrumentation-openai, run under
-# opentelemetry-instrument, with the exact pins of tests/producers/genai-python-requirements.txt.
-# A venv of its own, never .venv: the instrumentation's OpenTelemetry versions must not
-# change ours. It lives at
-#   ${HYPERTOOL_CACHE:-$HOME/.cache/hypertool}/venvs/genai-python-<hash of the requirements>
-# a path computed by tests/producers/genai_python.py alone, for this function and the tests.
+# Each producer is a real SDK and its OpenTelemetry instrumentation, run under
+# opentelemetry-instrument, with the exact pins of one requirements file:
+#   tests/producers/genai-python-requirements.txt  the openai SDK and OpenLLMetry's
+#                                                  opentelemetry-instrumentation-openai
+#   tests/producers/agents-requirements.txt        the OpenAI Agents SDK and the contrib
+#                                                  opentelemetry-instrumentation-openai-agents-v2
+# A venv of its own each, never .venv: an instrumentation's OpenTelemetry versions must not
+# change ours. One lives at
+#   ${HYPERTOOL_CACHE:-$HOME/.cache/hypertool}/venvs/<name>-<hash of the requirements>
+# a path computed by tests/producers/genai_python.py alone, for these functions and the tests.
 
-genai_python_dir() {
+# The venv directory for a requirements file (default: the GenAI one).
+python_producer_dir() {
   local python="${PYTHON:-python3}" lib
   lib="$(dirname "${BASH_SOURCE[0]}")"
-  "$python" "$lib/../../tests/producers/genai_python.py"
+  "$python" "$lib/../../tests/producers/genai_python.py" "$@"
 }
 
-ensure_genai_python() {
-  local python="${PYTHON:-python3}" requirements venv scratch
-  requirements="$(dirname "${BASH_SOURCE[0]}")/../../tests/producers/genai-python-requirements.txt"
-  venv=$(genai_python_dir) || { log "could not compute the GenAI producer venv's path"; return 1; }
+genai_python_dir() {
+  python_producer_dir
+}
+
+# ensure_python_producer REQUIREMENTS MODULE...: the venv pinned by REQUIREMENTS, in which
+# opentelemetry-instrument runs and every MODULE imports. Cached: a present one is kept.
+ensure_python_producer() {
+  local python="${PYTHON:-python3}" requirements=$1 venv scratch
+  shift
+  local imports
+  imports=$(IFS=,; printf '%s' "$*")
+  venv=$(python_producer_dir "$requirements") \
+    || { log "could not compute the venv's path for $requirements"; return 1; }
   # Only a finished install is ever renamed into place, so a present one is whole.
   if [ -x "$venv/bin/opentelemetry-instrument" ] && "$venv/bin/python" -c '' 2>/dev/null; then
     return 0
   fi
-  log "creating the OpenAI-instrumentation venv (pinned, about 1 minute) in $venv"
+  log "creating the producer venv for $(basename "$requirements") (pinned, about 1 minute) in $venv"
   # Built beside its final place and renamed into it: an interrupted install leaves no
   # half-filled venv that the next run would take for a whole one.
   mkdir -p "$(dirname "$venv")"
@@ -41,12 +55,22 @@ ensure_genai_python() {
     sed -i "s|$scratch|$venv|g" "$file"
   done
   if [ ! -x "$scratch/bin/opentelemetry-instrument" ] \
-    || ! "$scratch/bin/python" -c 'import openai, opentelemetry.instrumentation.openai'; then
+    || ! "$scratch/bin/python" -c "import ${imports:-opentelemetry}"; then
     rm -rf "$scratch"
-    log "$requirements gave no working openai, instrumentation and opentelemetry-instrument"
+    log "$requirements gave no working ${imports:-opentelemetry} and opentelemetry-instrument"
     return 1
   fi
   rm -rf "$venv"  # an unusable venv (its base Python gone): left by hand, never by this function
   mv -T "$scratch" "$venv"
-  log "GenAI producer venv ready: $venv"
+  log "producer venv ready: $venv"
+}
+
+# Both instrumented Python producers: the openai SDK app and the OpenAI Agents SDK app.
+ensure_genai_python() {
+  local producers
+  producers="$(dirname "${BASH_SOURCE[0]}")/../../tests/producers"
+  ensure_python_producer "$producers/genai-python-requirements.txt" \
+    openai opentelemetry.instrumentation.openai || return 1
+  ensure_python_producer "$producers/agents-requirements.txt" \
+    agents openai opentelemetry.instrumentation.openai_agents || return 1
 }

@@ -14,7 +14,7 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,17 +22,15 @@ import pytest
 
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
-from tests.conftest import NativeStack, Sample, running_stack
-from tests.fakes.llm_api import FakeLLM, Ledger
+from tests.conftest import NativeStack, running_stack
+from tests.e2e._producers import assert_counted
+from tests.fakes.llm_api import FakeLLM
 from tests.fakes.otlp_sink import OtlpSink, ReceivedSpan
 from tests.producers import genai_python
 from tests.producers.openai_app import PROMPT_MARKER
 
 pytestmark = pytest.mark.e2e
 
-JOB = f'job="{c.JOB_COLLECTOR_EXPORTER}"'
-TOKENS = c.TOKENS_USED.prometheus_name
-LLM_TOKENS = c.LLM_TOKENS.prometheus_name
 MODEL = "gpt-4o-mini"
 CHAT_SPAN = "openai.chat"
 #: Span attributes that hold prompt or completion text, current and older conventions.
@@ -45,8 +43,6 @@ USAGE_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
 #: before its export at exit: counting cumulative points as they come would overcount.
 EXPORT_INTERVAL_MS = "200"
 PAUSE_SECONDS = "0.3"
-#: After the expected total shows up: time for a late duplicate to show up too.
-SETTLE_SECONDS = 3.0
 TRACES_TO_SINK = "[signal_to_metrics, otlp_grpc/traces]"
 
 
@@ -77,48 +73,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, sink: OtlpSink) -> Iterator[
     }
     with running_stack(tmp_path_factory.mktemp("genai-python"), "1s", collector_env=env) as native:
         yield native
-
-
-def keyed(samples: list[Sample], label: str | None = None) -> dict[str, float]:
-    """Sample values by one label's value ("" for a plain sum)."""
-    return {(s.labels.get(label, "") if label else ""): s.value for s in samples}
-
-
-def showing(label: str | None, want: dict[str, float]) -> Callable[[list[Sample]], bool]:
-    """A wait_for predicate: the result, keyed by ``label``, is ``want``."""
-    return lambda samples: keyed(samples, label) == want
-
-
-def assert_counted(stack: NativeStack, persona: str, ledger: Ledger) -> None:
-    """Prometheus holds exactly the ledger's tokens for ``persona``: total, model, type.
-
-    Once every query shows what is expected, they are asked again a few scrapes later:
-    a late duplicate (a cumulative point counted again) must not show up either.
-    """
-    calls = ledger.snapshot()
-    assert calls, "the fake provider answered no call"
-    inputs = float(sum(call.input_tokens for call in calls))
-    outputs = float(sum(call.output_tokens for call in calls))
-    sel = f'{JOB},{n.PERSONA}="{persona}"'
-    expected: list[tuple[str, str | None, dict[str, float]]] = [
-        (f"sum({TOKENS}{{{sel}}})", None, {"": inputs + outputs}),
-        (
-            f"sum by ({n.MODEL}) ({TOKENS}{{{sel}}})",
-            n.MODEL,
-            {model: float(tokens) for model, tokens in ledger.by_model().items()},
-        ),
-        (
-            f"sum by ({n.TOKEN_TYPE}) ({LLM_TOKENS}{{{sel}}})",
-            n.TOKEN_TYPE,
-            {n.TOKEN_TYPE_INPUT: inputs, n.TOKEN_TYPE_OUTPUT: outputs},
-        ),
-    ]
-    for promql, label, want in expected:
-        stack.prometheus.wait_for(promql, showing(label, want), timeout=45)
-    time.sleep(SETTLE_SECONDS)
-    for promql, label, want in expected:
-        got = keyed(stack.prometheus.query(promql), label)
-        assert got == want, f"{promql}: counted {got}, the provider reported {want}"
 
 
 def run(

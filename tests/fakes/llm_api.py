@@ -10,6 +10,8 @@ reported, the ground truth the end-to-end tests compare Prometheus against::
 
 Served:
 - ``POST /v1/chat/completions`` (OpenAI), streaming (SSE, with ``include_usage``) or not;
+  offered a ``transfer_to_<agent>`` tool (an OpenAI Agents SDK handoff) before any tool
+  result, it answers with that tool call instead of text, so agent A hands off to B;
 - ``POST /v1/messages`` (Anthropic; Claude Code adds ``?beta=true``), streaming or not;
 - ``POST /v1/messages/count_tokens`` and any other ``POST``: a small valid JSON answer, no
   usage recorded.
@@ -146,7 +148,36 @@ def _sse(events: Iterator[tuple[str | None, dict[str, Any]]]) -> bytes:
     return "".join(chunks).encode()
 
 
-def _openai_body(call: Call) -> dict[str, Any]:
+def _handoff_tool(request: dict[str, Any]) -> str | None:
+    """The handoff to call: a ``transfer_to_*`` tool offered, while no tool has answered yet.
+
+    The OpenAI Agents SDK offers each handoff as a function tool ``transfer_to_<agent>``;
+    answering it with a tool call is what makes agent A hand the run to agent B. Stateless:
+    once the conversation holds a ``role: tool`` message (the handoff's result), or no such
+    tool is offered (agent B's turn), the answer is plain text again.
+    """
+    messages = request.get("messages") or []
+    if any(isinstance(m, dict) and m.get("role") == "tool" for m in messages):
+        return None
+    for tool in request.get("tools") or []:
+        name = str((tool.get("function") or {}).get("name") or "")
+        if name.startswith("transfer_to_"):
+            return name
+    return None
+
+
+def _tool_call(name: str) -> dict[str, Any]:
+    return {
+        "id": "call_fake_handoff",
+        "type": "function",
+        "function": {"name": name, "arguments": "{}"},
+    }
+
+
+def _openai_body(call: Call, handoff: str | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": COMPLETION_TEXT}
+    if handoff:
+        message = {"role": "assistant", "content": None, "tool_calls": [_tool_call(handoff)]}
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
@@ -155,8 +186,8 @@ def _openai_body(call: Call) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": COMPLETION_TEXT},
-                "finish_reason": "stop",
+                "message": message,
+                "finish_reason": "tool_calls" if handoff else "stop",
             }
         ],
         "usage": {
@@ -167,12 +198,17 @@ def _openai_body(call: Call) -> dict[str, Any]:
     }
 
 
-def _openai_stream(call: Call) -> Iterator[tuple[str | None, dict[str, Any]]]:
-    body = _openai_body(call)
+def _openai_stream(
+    call: Call, handoff: str | None = None
+) -> Iterator[tuple[str | None, dict[str, Any]]]:
+    body = _openai_body(call, handoff)
     chunk = {k: body[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
-    delta = {"role": "assistant", "content": COMPLETION_TEXT}
+    delta: dict[str, Any] = {"role": "assistant", "content": COMPLETION_TEXT}
+    if handoff:
+        delta = {"role": "assistant", "tool_calls": [_tool_call(handoff) | {"index": 0}]}
     yield None, chunk | {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-    yield None, chunk | {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    finish = body["choices"][0]["finish_reason"]
+    yield None, chunk | {"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
     yield None, chunk | {"choices": [], "usage": body["usage"]}
 
 
@@ -237,10 +273,11 @@ class _Handler(BaseHTTPRequestHandler):
         streamed = bool(request.get("stream"))
         if path.endswith("/chat/completions"):
             call = self.fake.answered("openai", model, streamed)
+            handoff = _handoff_tool(request)
             if streamed:
-                self._stream(_sse(_openai_stream(call)) + b"data: [DONE]\n\n")
+                self._stream(_sse(_openai_stream(call, handoff)) + b"data: [DONE]\n\n")
             else:
-                self._json(200, _openai_body(call))
+                self._json(200, _openai_body(call, handoff))
         elif path.endswith("/messages"):
             call = self.fake.answered("anthropic", model, streamed)
             if streamed:

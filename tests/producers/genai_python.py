@@ -1,14 +1,20 @@
-"""The zero-code instrumented OpenAI app: where its venv is, and how tests run it.
+"""The zero-code instrumented Python apps: where their venvs are, and how tests run them.
 
-The app (``openai_app.py``) uses the real ``openai`` SDK; OpenLLMetry's
-``opentelemetry-instrumentation-openai`` instruments it from outside under
-``opentelemetry-instrument``. Both live in a venv of their own, pinned by
-``genai-python-requirements.txt``, so their OpenTelemetry versions never touch the
-repository's .venv. ``scripts/lib/genai-python.sh`` (``ensure_genai_python``) builds it at
-the path this module computes; run as a script, the module prints that path, so the
-shell and the tests agree on it from one place::
+The apps use real SDKs and know nothing of OpenTelemetry; ``opentelemetry-instrument`` adds
+the instrumentation from outside. Each producer lives in a venv of its own, pinned by one
+requirements file, so its OpenTelemetry versions never touch the repository's .venv:
 
-    python3 tests/producers/genai_python.py    # the venv's directory
+- ``openai_app.py``: the ``openai`` SDK under OpenLLMetry's
+  ``opentelemetry-instrumentation-openai`` (``genai-python-requirements.txt``, the default);
+- ``agents_app.py``: the OpenAI Agents SDK under the contrib
+  ``opentelemetry-instrumentation-openai-agents-v2`` (``agents-requirements.txt``).
+
+``scripts/lib/genai-python.sh`` (``ensure_genai_python``) builds them at the paths this
+module computes; run as a script, the module prints one, so the shell and the tests agree
+on it from one place::
+
+    python3 tests/producers/genai_python.py                    # the GenAI venv's directory
+    python3 tests/producers/genai_python.py REQUIREMENTS.txt   # that file's venv
 
 Standard library only: the set-up script runs it with any Python 3.
 """
@@ -19,13 +25,16 @@ import hashlib
 import json
 import os
 import subprocess
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "genai-python-requirements.txt"
 APP = HERE / "openai_app.py"
+AGENTS_REQUIREMENTS = HERE / "agents-requirements.txt"
+AGENTS_APP = HERE / "agents_app.py"
 #: What ``ensure_genai_python`` prints when the venv is missing, and the tests' fix.
 SETUP_HINT = (
     "run `bash -c 'source scripts/lib/setup.sh; ensure_genai_python'` "
@@ -35,20 +44,26 @@ SETUP_HINT = (
 _DROPPED_PREFIXES = ("OTEL_", "OPENAI_", "TRACELOOP_", "PYTHON", "VIRTUAL_ENV")
 
 
-def requirements_hash() -> str:
+def requirements_hash(requirements: Path = REQUIREMENTS) -> str:
     """A short hash of the pinned requirements: a new pin means a new venv."""
-    return hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
+    return hashlib.sha256(Path(requirements).read_bytes()).hexdigest()[:12]
 
 
-def venv_dir() -> Path:
-    """``$HYPERTOOL_CACHE/venvs/genai-python-<hash>`` (cache default ~/.cache/hypertool)."""
+def venv_dir(requirements: Path = REQUIREMENTS) -> Path:
+    """``$HYPERTOOL_CACHE/venvs/<name>-<hash>`` (cache default ~/.cache/hypertool).
+
+    ``<name>`` is the requirements file's name without ``-requirements.txt``:
+    ``genai-python``, ``agents``.
+    """
+    requirements = Path(requirements)
+    name = requirements.name.removesuffix(".txt").removesuffix("-requirements")
     cache = os.environ.get("HYPERTOOL_CACHE") or str(Path.home() / ".cache" / "hypertool")
-    return Path(cache) / "venvs" / f"genai-python-{requirements_hash()}"
+    return Path(cache) / "venvs" / f"{name}-{requirements_hash(requirements)}"
 
 
-def missing() -> str | None:
-    """Why the venv cannot run the app, with the fix; None when it can."""
-    venv = venv_dir()
+def missing(requirements: Path = REQUIREMENTS) -> str | None:
+    """Why the venv cannot run its app, with the fix; None when it can."""
+    venv = venv_dir(requirements)
     for tool in ("python", "opentelemetry-instrument"):
         if not (venv / "bin" / tool).is_file():
             return f"{venv / 'bin' / tool} is missing: {SETUP_HINT}"
@@ -57,11 +72,13 @@ def missing() -> str | None:
 
 @dataclass
 class AppRun:
-    """One finished run of the app: the usage its SDK returned, and its output."""
+    """One finished run of an app: the usage its SDK returned, and its output."""
 
     calls: list[dict[str, Any]]
     stdout: str
     stderr: str
+    #: The app's whole JSON report (``openai_app.py``: ``calls``; ``agents_app.py``: ``runs``).
+    report: dict[str, Any] = field(default_factory=dict)
 
     @property
     def input_tokens(self) -> int:
@@ -111,16 +128,22 @@ def app_env(
     return env | extra
 
 
-def app_command(*app_args: str) -> list[str]:
-    """``opentelemetry-instrument python openai_app.py ARGS`` in the producer venv."""
-    bin_dir = venv_dir() / "bin"
-    return [str(bin_dir / "opentelemetry-instrument"), str(bin_dir / "python"), str(APP), *app_args]
+def app_command(*app_args: str, app: Path = APP, requirements: Path = REQUIREMENTS) -> list[str]:
+    """``opentelemetry-instrument python APP ARGS`` in the venv of ``requirements``."""
+    bin_dir = venv_dir(requirements) / "bin"
+    return [str(bin_dir / "opentelemetry-instrument"), str(bin_dir / "python"), str(app), *app_args]
 
 
-def run_app(env: dict[str, str], *app_args: str, timeout: float = 60.0) -> AppRun:
+def run_app(
+    env: dict[str, str],
+    *app_args: str,
+    timeout: float = 60.0,
+    app: Path = APP,
+    requirements: Path = REQUIREMENTS,
+) -> AppRun:
     """Run the instrumented app to its end (bounded by ``timeout``); its reported usage."""
     completed = subprocess.run(
-        app_command(*app_args),
+        app_command(*app_args, app=app, requirements=requirements),
         env=env,
         capture_output=True,
         text=True,
@@ -129,13 +152,13 @@ def run_app(env: dict[str, str], *app_args: str, timeout: float = 60.0) -> AppRu
     )
     if completed.returncode != 0:
         raise RuntimeError(
-            f"openai_app.py exited {completed.returncode}\n"
+            f"{Path(app).name} exited {completed.returncode}\n"
             f"stdout: {completed.stdout[-2000:]}\nstderr: {completed.stderr[-4000:]}"
         )
     lines = completed.stdout.strip().splitlines()
-    report: dict[str, Any] = json.loads(lines[-1]) if lines else {"calls": []}
-    return AppRun(report["calls"], completed.stdout, completed.stderr)
+    report: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+    return AppRun(report.get("calls", []), completed.stdout, completed.stderr, report)
 
 
 if __name__ == "__main__":
-    print(venv_dir())
+    print(venv_dir(Path(sys.argv[1]) if len(sys.argv) > 1 else REQUIREMENTS))

@@ -1,0 +1,75 @@
+"""Helpers the zero-code instrumented producers' end-to-end tests share: exact counts.
+
+Each producer's tests compare what Prometheus holds with the fake provider's ledger, and
+ask again a few scrapes later, so that a late duplicate cannot hide behind a right total.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from hypertool_agent import names as n
+from hypertool_tools import contract as c
+from tests.conftest import NativeStack, Sample
+from tests.fakes.llm_api import Ledger
+
+JOB = f'job="{c.JOB_COLLECTOR_EXPORTER}"'
+TOKENS = c.TOKENS_USED.prometheus_name
+LLM_TOKENS = c.LLM_TOKENS.prometheus_name
+#: After the expected total shows up: time for a late duplicate to show up too.
+SETTLE_SECONDS = 3.0
+
+#: A PromQL query, the label its result is keyed by (None: a plain sum), and the result.
+Expectation = tuple[str, str | None, dict[str, float]]
+
+
+def keyed(samples: list[Sample], label: str | None = None) -> dict[str, float]:
+    """Sample values by one label's value ("" for a plain sum)."""
+    return {(s.labels.get(label, "") if label else ""): s.value for s in samples}
+
+
+def showing(label: str | None, want: dict[str, float]) -> Callable[[list[Sample]], bool]:
+    """A wait_for predicate: the result, keyed by ``label``, is ``want``."""
+    return lambda samples: keyed(samples, label) == want
+
+
+def assert_settled(
+    stack: NativeStack, expected: Sequence[Expectation], timeout: float = 45
+) -> None:
+    """Every query shows what is expected, and still does a few scrapes later."""
+    for promql, label, want in expected:
+        stack.prometheus.wait_for(promql, showing(label, want), timeout=timeout)
+    time.sleep(SETTLE_SECONDS)
+    for promql, label, want in expected:
+        got = keyed(stack.prometheus.query(promql), label)
+        assert got == want, f"{promql}: counted {got}, expected {want}"
+
+
+def assert_counted(stack: NativeStack, persona: str, ledger: Ledger) -> None:
+    """Prometheus holds exactly the ledger's tokens for ``persona``: total, model, type.
+
+    Once every query shows what is expected, they are asked again a few scrapes later:
+    a late duplicate (a cumulative point counted again) must not show up either.
+    """
+    calls = ledger.snapshot()
+    assert calls, "the fake provider answered no call"
+    inputs = float(sum(call.input_tokens for call in calls))
+    outputs = float(sum(call.output_tokens for call in calls))
+    sel = f'{JOB},{n.PERSONA}="{persona}"'
+    assert_settled(
+        stack,
+        [
+            (f"sum({TOKENS}{{{sel}}})", None, {"": inputs + outputs}),
+            (
+                f"sum by ({n.MODEL}) ({TOKENS}{{{sel}}})",
+                n.MODEL,
+                {model: float(tokens) for model, tokens in ledger.by_model().items()},
+            ),
+            (
+                f"sum by ({n.TOKEN_TYPE}) ({LLM_TOKENS}{{{sel}}})",
+                n.TOKEN_TYPE,
+                {n.TOKEN_TYPE_INPUT: inputs, n.TOKEN_TYPE_OUTPUT: outputs},
+            ),
+        ],
+    )
