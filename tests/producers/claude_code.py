@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.producers import run_checked
 
 VERSION_FILE = Path(__file__).with_name("claude-code.version")
 #: How to install it, for failure messages.
@@ -121,20 +122,11 @@ def run(
             resource_attributes=resource_attributes,
             temporality=temporality,
         )
-        completed = subprocess.run(
+        completed = run_checked(
             [str(claude), "-p", "--output-format", "json", prompt],
             env=env,
             cwd=home,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
             timeout=RUN_TIMEOUT,
-            check=False,
-        )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"claude -p exited {completed.returncode}\nstdout: {completed.stdout[-2000:]}\n"
-            f"stderr: {completed.stderr[-2000:]}"
         )
     result = json.loads(completed.stdout)
     if result.get("is_error"):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,19 +141,11 @@ def run_app(
     requirements: Path = REQUIREMENTS,
 ) -> AppRun:
     """Run the instrumented app to its end (bounded by ``timeout``); its reported usage."""
-    completed = subprocess.run(
-        app_command(*app_args, app=app, requirements=requirements),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"{Path(app).name} exited {completed.returncode}\n"
-            f"stdout: {completed.stdout[-2000:]}\nstderr: {completed.stderr[-4000:]}"
-        )
+    # Imported here: the set-up scripts run this module as a script, for the venv's path.
+    from tests.producers import run_checked
+
+    command = app_command(*app_args, app=app, requirements=requirements)
+    completed = run_checked(command, env=env, timeout=timeout)
     lines = completed.stdout.strip().splitlines()
     report: dict[str, Any] = json.loads(lines[-1]) if lines else {}
     return AppRun(report.get("calls", []), completed.stdout, completed.stderr, report)
