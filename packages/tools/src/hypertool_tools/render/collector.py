@@ -78,11 +78,13 @@ def _named(series: c.Series) -> list[str]:
     ]
 
 
+_DELTA: Final = "metric.aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA"
+#: Whether a metric is one of the library's own (hypertool.*).
+_OURS: Final = f"IsMatch(metric.name, {_ottl('^' + re.escape(NAMESPACE))})"
+
+
 def _delta_condition(series: c.Series) -> str:
-    return (
-        f"metric.name == {_ottl(series.otel_name)}"
-        " and metric.aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA"
-    )
+    return f"metric.name == {_ottl(series.otel_name)} and {_DELTA}"
 
 
 _FLEET_RESOURCE: Final = [
@@ -129,7 +131,6 @@ def _counter(series: c.Series) -> list[str]:
 
 def _rejected_points() -> list[str]:
     series = c.PIPELINE_REJECTED_POINTS
-    metric_regex = _ottl("^" + re.escape(NAMESPACE))
     return [
         "# What the counters above leave out: one per cumulative point of any hypertool",
         "# metric, so that an exporter ignoring the delta preference raises an alert",
@@ -139,7 +140,7 @@ def _rejected_points() -> list[str]:
                 *_named(series),
                 "include_resource_attributes: *fleet_resource",
                 "conditions:",
-                f"  - IsMatch(metric.name, {metric_regex})"
+                f"  - {_OURS}"
                 " and metric.type == METRIC_DATA_TYPE_SUM"
                 " and metric.aggregation_temporality != AGGREGATION_TEMPORALITY_DELTA",
                 *_keys(series.labels),
@@ -153,9 +154,6 @@ def _rejected_points() -> list[str]:
 
 def _any_metric(names: Iterable[str]) -> str:
     return "(" + " or ".join(f"metric.name == {_ottl(name)}" for name in names) + ")"
-
-
-_DELTA: Final = "metric.aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA"
 
 
 def _shape(usage: c.ForeignUsage) -> str:
@@ -209,7 +207,7 @@ def _foreign_datapoints() -> list[str]:
     return [*lines, *_foreign_entry(c.LLM_COST, cost, histogram=False)]
 
 
-def _unused(signal: str, reason: str, condition: str | None, key: str) -> list[str]:
+def _unused(signal: str, reason: str, condition: str | None) -> list[str]:
     """Counts what ``condition`` matches as received and not used, for ``reason``."""
     series = c.PIPELINE_UNUSED
     return _item(
@@ -223,7 +221,7 @@ def _unused(signal: str, reason: str, condition: str | None, key: str) -> list[s
             f"    default_value: {signal}",
             f"  - key: {c.ATTR_REASON}",
             f"    default_value: {reason}",
-            f"  - key: {key}",
+            f"  - key: {c.ATTR_PRODUCER}",
             "    default_value: unknown",
             "sum:",
             '  value: "1"',
@@ -233,25 +231,23 @@ def _unused(signal: str, reason: str, condition: str | None, key: str) -> list[s
 
 
 def _unused_datapoints() -> list[str]:
-    ours = f"IsMatch(metric.name, {_ottl('^' + re.escape(NAMESPACE))})"
     foreign = _any_metric(c.FOREIGN_METRICS)
     summable = [*(_foreign_condition(u) for u in c.FOREIGN_TOKENS), _cost_condition()]
-    typed = " or ".join(f"metric.name == {_ottl(u.metric)}" for u in c.FOREIGN_TOKENS)
-    untyped = f"({typed}) and datapoint.attributes[{_ottl(n.TOKEN_TYPE)}] == nil"
+    typed = _any_metric(u.metric for u in c.FOREIGN_TOKENS)
+    untyped = f"{typed} and datapoint.attributes[{_ottl(n.TOKEN_TYPE)}] == nil"
     return [
         "# Every other point is counted as unused, by producer: nothing vanishes silently.",
-        *_unused("metrics", "not_usage", f"not {ours} and not {foreign}", c.ATTR_PRODUCER),
+        *_unused("metrics", "not_usage", f"not {_OURS} and not {foreign}"),
         # Usage that cannot be summed: not a delta after cumulative_to_delta (a
         # non-monotonic sum), or not the shape the producer's convention gives it.
         *_unused(
             "metrics",
             "not_summable",
             f"{foreign} and not ({' or '.join(f'({s})' for s in summable)})",
-            c.ATTR_PRODUCER,
         ),
         # Counted in the persona's tokens, but with a token type we do not know (so not
         # in the by-type series).
-        *_unused("metrics", "unknown_token_type", untyped, c.ATTR_PRODUCER),
+        *_unused("metrics", "unknown_token_type", untyped),
     ]
 
 
@@ -273,7 +269,7 @@ def _logs() -> list[str]:
         "# Log records (Claude Code's events among them) are accepted, so that no client",
         "# sees an error, and counted; none is stored. Usage they repeat is counted from",
         "# the producer's metrics.",
-        *_unused("logs", "not_kept", None, c.ATTR_PRODUCER),
+        *_unused("logs", "not_kept", None),
     ]
     return ["logs:", *_indent(lines)]
 
@@ -337,7 +333,7 @@ def _spans() -> list[str]:
     lines += [
         *_handoff_switches(),
         "# Other foreign spans make no series: with a traces backend they are kept as traces.",
-        *_unused("traces", "traces_only", foreign, c.ATTR_PRODUCER),
+        *_unused("traces", "traces_only", foreign),
     ]
     return ["spans:", *_indent(lines)]
 
@@ -470,7 +466,6 @@ def transform_genai() -> list[str]:
         for usage in c.FOREIGN_TOKENS
         for token_type in (n.TOKEN_TYPE_INPUT, n.TOKEN_TYPE_OUTPUT)
     ]
-    ours = f"not IsMatch(metric.name, {_ottl('^' + re.escape(NAMESPACE))})"
     return [
         "transform/genai:",
         "  error_mode: ignore",
@@ -485,7 +480,7 @@ def transform_genai() -> list[str]:
         *_indent(types, 4),
         "    - context: datapoint",
         "      conditions:",
-        f"        - {_scalar(ours)}",
+        f"        - {_scalar('not ' + _OURS)}",
         "      statements:",
         *_indent([_producer_statement("datapoint")], 4),
         "  trace_statements:",
