@@ -6,8 +6,13 @@ ask again a few scrapes later, so that a late duplicate cannot hide behind a rig
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import time
 from collections.abc import Callable, Sequence
+
+from genai_prices import Usage as GenaiUsage
+from genai_prices import calc_price
 
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
@@ -73,3 +78,31 @@ def assert_counted(stack: NativeStack, persona: str, ledger: Ledger) -> None:
             ),
         ],
     )
+
+
+def estimated_cost(ledger: Ledger) -> dict[str, float]:
+    """What genai-prices itself says the ledger's calls cost, in USD, per model."""
+    now = dt.datetime.now(dt.UTC)
+    cost: dict[str, float] = {}
+    for call in ledger.snapshot():
+        usage = GenaiUsage(input_tokens=call.input_tokens, output_tokens=call.output_tokens)
+        price = calc_price(usage, call.model, genai_request_timestamp=now).total_price
+        cost[call.model] = cost.get(call.model, 0.0) + float(price)
+    return cost
+
+
+def assert_cost_estimated(stack: NativeStack, persona: str, ledger: Ledger) -> None:
+    """The collector's estimated cost per model is genai-prices' price of the ledger's calls."""
+    want = estimated_cost(ledger)
+    promql = (
+        f"sum by ({n.MODEL}) ({c.LLM_COST.prometheus_name}"
+        f'{{{JOB},{n.PERSONA}="{persona}",{n.COST_SOURCE}="{n.COST_ESTIMATED}"}})'
+    )
+
+    def close(samples: list[Sample]) -> bool:
+        got = keyed(samples, n.MODEL)
+        return got.keys() == want.keys() and all(
+            math.isclose(got[m], want[m], rel_tol=1e-9) for m in want
+        )
+
+    stack.prometheus.wait_for(promql, close, timeout=45)

@@ -194,12 +194,17 @@ def assert_counted(stack: NativeStack, persona: str, truth: Truth) -> None:
         n.TOKEN_TYPE,
     )
     assert by_type == truth.tokens_by_model_and_type()
-    cost = f'sum({c.LLM_COST.prometheus_name}{{{JOB},persona="{persona}"}})'
+    # What Claude Code reports it was charged, kept as reported: never estimated again.
+    cost = (
+        f"sum by ({n.COST_SOURCE}) ({c.LLM_COST.prometheus_name}"
+        f'{{{JOB},persona="{persona}"}})'
+    )
     samples = stack.prometheus.wait_for(
         cost, lambda r: bool(r) and math.isclose(r[0].value, truth.cost_usd(), rel_tol=1e-9)
     )
     assert truth.cost_usd() > 0
     assert [s.value for s in samples] == [pytest.approx(truth.cost_usd(), rel=1e-9)]
+    assert [s.labels[n.COST_SOURCE] for s in samples] == [n.COST_REPORTED]
 
 
 def test_delta_runs_are_counted_exactly(stack: NativeStack, delta_runs: Truth) -> None:

@@ -30,8 +30,13 @@ def check(*argv: str | Path) -> str:
 
 
 def test_collector_config_validates() -> None:
-    """`otelcol-hypertool validate` accepts the collector config compose mounts."""
-    check(BINS.collector, "validate", f"--config={ROOT / 'collector-config/otelcol.yaml'}")
+    """`otelcol-hypertool validate` accepts the two collector config files compose mounts."""
+    check(
+        BINS.collector,
+        "validate",
+        f"--config={ROOT / 'collector-config/otelcol.yaml'}",
+        f"--config={ROOT / 'collector-config/prices.yaml'}",
+    )
 
 
 def test_collector_has_exactly_the_manifest_components() -> None:

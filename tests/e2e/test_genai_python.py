@@ -23,7 +23,7 @@ import pytest
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
 from tests.conftest import NativeStack, running_stack
-from tests.e2e._producers import assert_counted
+from tests.e2e._producers import JOB, assert_cost_estimated, assert_counted, assert_settled
 from tests.fakes.llm_api import FakeLLM
 from tests.fakes.otlp_sink import OtlpSink, ReceivedSpan
 from tests.producers import genai_python
@@ -112,6 +112,7 @@ def test_cumulative_usage_counted_once(
     assert (app.input_tokens, app.output_tokens) == (85, 25)  # what the SDK returned
     assert llm.ledger.total_tokens() == 110
     assert_counted(stack, "data-scientist", llm.ledger)
+    assert_cost_estimated(stack, "data-scientist", llm.ledger)
     # Outside any workflow run: no workflow series, as for the library's own usage.
     workflow_tokens = c.WORKFLOW_TOKENS.prometheus_name
     assert stack.prometheus.query(f'{workflow_tokens}{{persona="data-scientist"}}') == []
@@ -138,6 +139,29 @@ def test_delta_usage_counted_exactly(producer_venv: Path, stack: NativeStack) ->
     assert app.input_tokens + app_streamed.input_tokens == 7 * 23
     assert llm.ledger.by_model() == {MODEL: 5 * 32, "gpt-4.1": 2 * 32}
     assert_counted(stack, "ml-engineer", llm.ledger)
+    assert_cost_estimated(stack, "ml-engineer", llm.ledger)
+
+
+def test_a_model_without_a_price_counts_as_unpriced(
+    producer_venv: Path, stack: NativeStack
+) -> None:
+    """A model genai-prices does not know: its tokens count, as unpriced, and cost nothing."""
+    with FakeLLM(input_tokens=13, output_tokens=7) as llm:
+        run(stack, llm, "--calls", "3", "--model", "house-model-7b", persona="house-bot")
+    assert llm.ledger.by_model() == {"house-model-7b": 60}
+    assert_counted(stack, "house-bot", llm.ledger)
+    sel = f'{JOB},{n.PERSONA}="house-bot"'
+    assert_settled(
+        stack,
+        [
+            (
+                f"sum by ({n.MODEL}) ({c.LLM_UNPRICED_TOKENS.prometheus_name}{{{sel}}})",
+                n.MODEL,
+                {"house-model-7b": 60.0},
+            )
+        ],
+    )
+    assert stack.prometheus.query(f"{c.LLM_COST.prometheus_name}{{{sel}}}") == []
 
 
 def test_service_name_is_the_persona_when_none_is_set(

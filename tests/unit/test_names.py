@@ -205,5 +205,5 @@ def test_every_agent_counter_has_one_fleet_series() -> None:
     """The contract sums each counter the library records, and no other, fleet-wide."""
     assert [s.otel_name for s in c.FLEET_COUNTERS] == [i.otel_name for i in n.COUNTERS]
     named = [c.TOKENS_USED, c.PERSONA_SWITCHES, c.QUALITY_GATE, c.WORKFLOW_TOKENS]
-    named += [c.LLM_TOKENS, c.LLM_COST, c.DROPPED_MEASUREMENTS]
+    named += [c.LLM_TOKENS, c.LLM_COST, c.LLM_UNPRICED_TOKENS, c.DROPPED_MEASUREMENTS]
     assert sorted(named, key=str) == sorted(c.FLEET_COUNTERS, key=str)

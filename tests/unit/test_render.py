@@ -22,6 +22,7 @@ from hypertool_tools.render.collector import (
     render_collector,
     render_config,
 )
+from hypertool_tools.render.prices import AGENT_PRICES, PRICE_ATTRIBUTE
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = (ROOT / COLLECTOR_CONFIG).read_text()
@@ -63,6 +64,9 @@ def checkout(tmp_path: Path) -> Path:
         shutil.copytree(ROOT / folder, tmp_path / folder)
     for name in ("budgets.yaml", ".env"):
         shutil.copy(ROOT / name, tmp_path / name)
+    agent_prices = tmp_path / AGENT_PRICES
+    agent_prices.parent.mkdir(parents=True)
+    shutil.copy(ROOT / AGENT_PRICES, agent_prices)
     return tmp_path
 
 
@@ -82,7 +86,11 @@ def test_committed_collector_config_is_current() -> None:
 def test_one_entry_per_agent_counter_and_span_series() -> None:
     """The rendered YAML parses; each counter and span series has one entry, in order."""
     connector = rendered()["connectors"]["signal_to_metrics"]
-    foreign = [c.TOKENS_USED, c.WORKFLOW_TOKENS, c.LLM_TOKENS] * len(c.FOREIGN_TOKENS)
+    foreign = []
+    for usage in c.FOREIGN_TOKENS:
+        foreign += [c.TOKENS_USED, c.WORKFLOW_TOKENS, c.LLM_TOKENS]
+        if not usage.reports_cost:  # estimated cost, or unpriced tokens
+            foreign += [c.LLM_COST, c.LLM_UNPRICED_TOKENS]
     unused = c.PIPELINE_UNUSED.otel_name
     assert [m["name"] for m in connector["datapoints"]] == [
         *(i.otel_name for i in n.COUNTERS),
@@ -157,8 +165,29 @@ def test_foreign_usage_feeds_the_agents_series() -> None:
                 if usage.shape == "histogram"
                 else "Double(value_int) + value_double"
             )
-    (cost,) = entries("datapoints", c.LLM_COST.otel_name)[1:]
-    assert f'metric.name == "{c.CLAUDE_CODE_COST}"' in cost["conditions"][0]
+    reported = [
+        e
+        for e in entries("datapoints", c.LLM_COST.otel_name)
+        if f'metric.name == "{c.CLAUDE_CODE_COST}"' in e["conditions"][0]
+    ]
+    assert len(reported) == 1
+
+
+def test_usage_without_a_reported_cost_is_priced_or_unpriced() -> None:
+    """The GenAI metric's tokens cost tokens times the list price, or count as unpriced."""
+    price = f'datapoint.attributes["{PRICE_ATTRIBUTE}"]'
+    usage = c.GENAI_CLIENT_TOKENS
+    (cost,) = [
+        e
+        for e in entries("datapoints", c.LLM_COST.otel_name)
+        if f'metric.name == "{usage.metric}"' in e["conditions"][0]
+    ]
+    assert cost["conditions"][0].endswith(f"{price} != nil")
+    assert cost["sum"]["value"] == f"datapoint.sum * {price} / 1000000.0"
+    assert tuple(a["key"] for a in cost["attributes"]) == c.LLM_COST.labels
+    (unpriced,) = entries("datapoints", c.LLM_UNPRICED_TOKENS.otel_name)[1:]
+    assert unpriced["conditions"][0].endswith(f"{price} == nil")
+    assert unpriced["sum"]["value"] == "datapoint.sum"
 
 
 def test_foreign_labels_follow_the_contracts_order() -> None:
@@ -302,10 +331,11 @@ def test_render_check_fails_on_a_stale_copy_until_rendered(
     edit(tmp_path / COLLECTOR_CONFIG, "buckets: [0.05,", "buckets: [0.01,")
     assert main(["render", "--check"]) == 1
     out = capsys.readouterr().out
-    assert f"{COLLECTOR_CONFIG}  stale" in out
+    assert [str(COLLECTOR_CONFIG), "stale"] in [line.split() for line in out.splitlines()]
     assert out.count("current") == len(RENDERERS) - 1
     assert main(["render"]) == 0
-    assert f"{COLLECTOR_CONFIG}  rendered" in capsys.readouterr().out
+    rendered_lines = capsys.readouterr().out.splitlines()
+    assert any(line.split()[:2] == [str(COLLECTOR_CONFIG), "rendered"] for line in rendered_lines)
     assert main(["render", "--check"]) == 0
     assert (tmp_path / COLLECTOR_CONFIG).read_text() == COMMITTED
 

@@ -8,16 +8,9 @@ set-up for users' tests).
 """
 
 from hypertool_agent._budgets import DEFAULT_BUDGETS, Budget, load_budgets
-from hypertool_agent._llm import (
-    DEFAULT_PRICES,
-    LLMCall,
-    ObservableLLM,
-    Price,
-    PriceTable,
-    Usage,
-    extract_usage,
-)
+from hypertool_agent._llm import LLMCall, ObservableLLM, Usage, extract_usage
 from hypertool_agent._persona import PersonaMetricsCollector
+from hypertool_agent._pricing import Price, PriceTable
 from hypertool_agent._telemetry import (
     PREFERRED_TEMPORALITY,
     Telemetry,
@@ -36,7 +29,6 @@ from hypertool_agent.names import (
 
 __all__ = [
     "DEFAULT_BUDGETS",
-    "DEFAULT_PRICES",
     "NO_PERSONA",
     "PREFERRED_TEMPORALITY",
     "QUALITY_GATE_RESULTS",

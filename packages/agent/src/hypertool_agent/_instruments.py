@@ -20,6 +20,7 @@ class Instruments:
     workflow_tokens: Counter
     llm_tokens: Counter
     llm_cost: Counter
+    llm_unpriced_tokens: Counter
     dropped: Counter
     guard: Guard
 
@@ -38,6 +39,7 @@ def create_instruments(meter: Meter, max_label_values: int) -> Instruments:
         workflow_tokens=_counter(meter, n.WORKFLOW_TOKENS),
         llm_tokens=_counter(meter, n.LLM_TOKENS),
         llm_cost=_counter(meter, n.LLM_COST),
+        llm_unpriced_tokens=_counter(meter, n.LLM_UNPRICED_TOKENS),
         dropped=dropped,
         guard=Guard(max_label_values, on_drop=lambda reason: dropped.add(1, {n.REASON: reason})),
     )

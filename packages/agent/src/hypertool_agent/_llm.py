@@ -1,4 +1,4 @@
-"""LLM call tracking: real token usage from the response, cost from a local price table.
+"""LLM call tracking: real token usage from the response, cost from list prices.
 
 Usage is read from what the provider returned (OpenAI-style ``prompt_tokens`` /
 ``completion_tokens`` or ``input_tokens`` / ``output_tokens``, Anthropic-style with cache
@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import inspect
 import os
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -24,15 +23,13 @@ from opentelemetry.trace import Span
 from hypertool_agent import names as n
 from hypertool_agent._instruments import Instruments
 from hypertool_agent._persona import PersonaMetricsCollector
+from hypertool_agent._pricing import Price, PriceTable
 from hypertool_agent._spans import SyncAndAsync, mark_error
-from hypertool_agent.errors import ConfigurationError
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 ENV_CAPTURE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
-#: A dated or pinned version after a model family's name.
-_VERSION_SUFFIX: Final = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|@.+|:.+)$")
 #: Longest prompt or completion text put on a span when capture is on.
 MAX_CONTENT_CHARS: Final = 8192
 
@@ -50,81 +47,6 @@ class Usage:
     def total_tokens(self) -> int:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
-
-
-@dataclass(frozen=True)
-class Price:
-    """List price in US dollars per million tokens; cache prices default to the input one."""
-
-    input: float
-    output: float
-    cache_read: float | None = None
-    cache_write: float | None = None
-
-
-#: List prices in USD per million tokens as published by the providers in 2025. Prices
-#: change: extend or override them with PriceTable({...}); nothing is fetched.
-DEFAULT_PRICES: Mapping[str, Price] = {
-    "gpt-4": Price(30.0, 60.0),
-    "gpt-4-turbo": Price(10.0, 30.0),
-    "gpt-4o": Price(2.50, 10.0, cache_read=1.25),
-    "gpt-4o-mini": Price(0.15, 0.60, cache_read=0.075),
-    "gpt-4.1": Price(2.0, 8.0, cache_read=0.50),
-    "gpt-4.1-mini": Price(0.40, 1.60, cache_read=0.10),
-    "gpt-4.1-nano": Price(0.10, 0.40, cache_read=0.025),
-    "o3": Price(2.0, 8.0, cache_read=0.50),
-    "o4-mini": Price(1.10, 4.40, cache_read=0.275),
-    "claude-opus-4": Price(15.0, 75.0, cache_read=1.50, cache_write=18.75),
-    "claude-sonnet-4": Price(3.0, 15.0, cache_read=0.30, cache_write=3.75),
-    "claude-3-7-sonnet": Price(3.0, 15.0, cache_read=0.30, cache_write=3.75),
-    "claude-3-5-sonnet": Price(3.0, 15.0, cache_read=0.30, cache_write=3.75),
-    "claude-3-5-haiku": Price(0.80, 4.0, cache_read=0.08, cache_write=1.0),
-}
-
-
-class PriceTable:
-    """Model prices for cost; a model matches its own entry or the longest dated prefix."""
-
-    def __init__(
-        self, prices: Mapping[str, Price] | None = None, *, include_defaults: bool = True
-    ) -> None:
-        """The defaults (unless excluded) overridden and extended by ``prices``."""
-        table = dict(DEFAULT_PRICES) if include_defaults else {}
-        for model, price in (prices or {}).items():
-            if not isinstance(price, Price) or min(price.input, price.output) < 0:
-                raise ConfigurationError(
-                    f"prices[{model!r}]: expected Price(input=, output=) in USD per million "
-                    f"tokens, >= 0, got {price!r}"
-                )
-            table[model] = price
-        self._prices = table
-
-    def price(self, model: str) -> Price | None:
-        """The price of ``model``: its own entry, else its family's for a dated version.
-
-        ``gpt-4o-2024-08-06``, ``claude-sonnet-4-20250514`` and ``claude-3-5-sonnet-latest``
-        take the price of their family; ``o3-mini`` or ``gpt-4-32k`` are other models and
-        need entries of their own.
-        """
-        if model in self._prices:
-            return self._prices[model]
-        family = _VERSION_SUFFIX.sub("", model)
-        return self._prices.get(family)
-
-    def cost(self, model: str, usage: Usage) -> float | None:
-        """The cost of ``usage`` in USD, or None for a model without a price."""
-        price = self.price(model)
-        if price is None:
-            return None
-        cache_read = price.input if price.cache_read is None else price.cache_read
-        cache_write = price.input if price.cache_write is None else price.cache_write
-        plain_input = usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens
-        return (
-            plain_input * price.input
-            + usage.cache_read_tokens * cache_read
-            + usage.cache_write_tokens * cache_write
-            + usage.output_tokens * price.output
-        ) / 1_000_000
 
 
 def _field(obj: object, key: str) -> Any:  # noqa: ANN401 - provider objects are untyped
@@ -320,11 +242,14 @@ class LLMCall(SyncAndAsync["LLMCall"]):
         if self.cost_usd is None:
             llm.instruments.guard.warn_once(
                 f"llm:no-price:{self._model_label}",
-                "no price for model %r: its cost is not recorded (add it to the PriceTable)",
+                "no price for model %r: its tokens count as unpriced (give it a price with "
+                "ObservableLLM(prices={...}))",
                 model_name,
             )
+            llm.instruments.llm_unpriced_tokens.add(usage.total_tokens, labels)
         else:
-            llm.instruments.llm_cost.add(self.cost_usd, labels)
+            estimated = {**labels, n.COST_SOURCE: n.COST_ESTIMATED}
+            llm.instruments.llm_cost.add(self.cost_usd, estimated)
         if self.span is not None:
             self.span.set_attribute(n.GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens)
             self.span.set_attribute(n.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens)

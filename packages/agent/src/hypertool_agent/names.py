@@ -27,6 +27,9 @@ STAGE: Final = "stage"
 RESULT: Final = "result"
 TOKEN_TYPE: Final = "token_type"  # noqa: S105 - a label name, not a secret
 REASON: Final = "reason"
+#: Whether a cost is what the producer was charged (``reported``) or an estimate from
+#: list prices (``estimated``).
+COST_SOURCE: Final = "cost_source"
 
 # Label values.
 RESULT_PASSED: Final = "passed"
@@ -41,6 +44,8 @@ OTHER: Final = "other"
 UNKNOWN: Final = "unknown"
 TOKEN_TYPE_INPUT: Final = "input"  # noqa: S105 - a label value, not a secret
 TOKEN_TYPE_OUTPUT: Final = "output"  # noqa: S105 - a label value, not a secret
+COST_REPORTED: Final = "reported"
+COST_ESTIMATED: Final = "estimated"
 
 # Span attributes. Durations come from spans: the collector turns each stage span and
 # each persona span into one histogram observation, whatever process sent it.
@@ -120,8 +125,14 @@ LLM_TOKENS: Final = Instrument(
 LLM_COST: Final = Instrument(
     otel_name="hypertool.llm.cost_usd",
     unit="{USD}",
+    labels=(PERSONA, MODEL, COST_SOURCE),
+    description="LLM cost in US dollars: reported by the producer, or estimated from list prices.",
+)
+LLM_UNPRICED_TOKENS: Final = Instrument(
+    otel_name="hypertool.llm.unpriced_tokens",
+    unit="{token}",
     labels=(PERSONA, MODEL),
-    description="LLM cost in US dollars, from the price table.",
+    description="LLM tokens of models with no known price: in no cost, never priced at 0.",
 )
 DROPPED_MEASUREMENTS: Final = Instrument(
     otel_name="hypertool.agent.dropped_measurements",
@@ -138,5 +149,6 @@ COUNTERS: Final = (
     WORKFLOW_TOKENS,
     LLM_TOKENS,
     LLM_COST,
+    LLM_UNPRICED_TOKENS,
     DROPPED_MEASUREMENTS,
 )

@@ -91,6 +91,7 @@ QUALITY_GATE: Final = Series.of_counter(n.QUALITY_GATE)
 WORKFLOW_TOKENS: Final = Series.of_counter(n.WORKFLOW_TOKENS)
 LLM_TOKENS: Final = Series.of_counter(n.LLM_TOKENS)
 LLM_COST: Final = Series.of_counter(n.LLM_COST)
+LLM_UNPRICED_TOKENS: Final = Series.of_counter(n.LLM_UNPRICED_TOKENS)
 DROPPED_MEASUREMENTS: Final = Series.of_counter(n.DROPPED_MEASUREMENTS)
 
 PERSONA_DURATION: Final = Series(
@@ -194,6 +195,9 @@ class ForeignUsage:
     type_attribute: str
     input_types: tuple[str, ...]
     output_types: tuple[str, ...]
+    #: Whether the producer also reports what the usage cost (Claude Code's cost.usage):
+    #: if not, the collector estimates it from list prices (render/prices.py).
+    reports_cost: bool
 
 
 CLAUDE_CODE_TOKENS: Final = ForeignUsage(
@@ -204,6 +208,7 @@ CLAUDE_CODE_TOKENS: Final = ForeignUsage(
     # as the library's does, so budgets count every token the provider processed.
     input_types=("input", "cacheRead", "cacheCreation"),
     output_types=("output",),
+    reports_cost=True,
 )
 GENAI_CLIENT_TOKENS: Final = ForeignUsage(
     metric="gen_ai.client.token.usage",
@@ -211,6 +216,7 @@ GENAI_CLIENT_TOKENS: Final = ForeignUsage(
     type_attribute="gen_ai.token.type",
     input_types=("input",),
     output_types=("output",),
+    reports_cost=False,
 )
 FOREIGN_TOKENS: Final = (CLAUDE_CODE_TOKENS, GENAI_CLIENT_TOKENS)
 
@@ -265,6 +271,7 @@ EXTRA_METRICS: Final = (
     WORKFLOW_TOKENS,
     LLM_TOKENS,
     LLM_COST,
+    LLM_UNPRICED_TOKENS,
     LLM_CALL_DURATION,
     DROPPED_MEASUREMENTS,
 )

@@ -12,6 +12,13 @@ from typing import Final, Protocol
 
 from hypertool_tools.render.collector import COLLECTOR_CONFIG, render_collector
 from hypertool_tools.render.dashboards import DASHBOARDS_DIR, render_dashboards
+from hypertool_tools.render.prices import (
+    AGENT_PRICES,
+    COLLECTOR_PRICES,
+    SOURCE,
+    render_agent_prices,
+    render_collector_prices,
+)
 from hypertool_tools.render.rules import RULES_FILE, render_file
 
 
@@ -56,5 +63,20 @@ RENDERERS: Final = (
         render_collector,
         "restart the collector: hypertool stack down && hypertool stack up,"
         " or docker compose restart otel-collector",
+    ),
+    Renderer(
+        "collector-prices",
+        COLLECTOR_PRICES,
+        f"{SOURCE} (the pinned package's data)",
+        render_collector_prices,
+        "restart the collector: hypertool stack down && hypertool stack up,"
+        " or docker compose restart otel-collector",
+    ),
+    Renderer(
+        "agent-prices",
+        AGENT_PRICES,
+        f"{SOURCE} (the pinned package's data)",
+        render_agent_prices,
+        "reinstall or restart the agents that use ObservableLLM",
     ),
 )

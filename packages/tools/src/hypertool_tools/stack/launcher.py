@@ -33,6 +33,8 @@ from hypertool_tools.stack.build import (
 )
 
 COLLECTOR_CONFIG = Path("collector-config") / "otelcol.yaml"
+#: Loaded beside COLLECTOR_CONFIG: the price table hypertool render writes from genai-prices.
+COLLECTOR_PRICES = Path("collector-config") / "prices.yaml"
 PROMETHEUS_CONFIG = Path("prometheus") / "prometheus.yml"
 ALERTMANAGER_CONFIG = Path("prometheus") / "alertmanager.yml"
 
@@ -239,7 +241,11 @@ class Stack:
         return [
             Service(
                 name="collector",
-                argv=[str(self.bins.collector), f"--config={self.root / COLLECTOR_CONFIG}"],
+                argv=[
+                    str(self.bins.collector),
+                    f"--config={self.root / COLLECTOR_CONFIG}",
+                    f"--config={self.root / COLLECTOR_PRICES}",
+                ],
                 health_url=f"http://127.0.0.1:{p.collector_health}/",
                 ports={
                     "otlp_grpc": p.otlp_grpc,

@@ -55,10 +55,18 @@ def _cost() -> p.Row:
         [
             p.timeseries(
                 "Cost in USD per hour",
-                (q.COST_PER_HOUR, "{{persona}} {{model}}"),
+                (q.COST_PER_HOUR, "{{persona}} {{model}} ({{cost_source}})"),
                 unit="currencyUSD",
+                description="Reported: what the producer says it was charged (Claude Code). "
+                "Estimated: tokens times the list price from genai-prices.",
             ).stacking(p.stacked()),
             p.table("Cost in the time range", (q.COST_IN_RANGE, ""), unit="currencyUSD"),
+            p.table(
+                "Tokens with no known price",
+                (q.UNPRICED_IN_RANGE, ""),
+                description="Tokens of models genai-prices has no price for: in no cost "
+                "above. Give them a price (ObservableLLM(prices=...)) or upgrade genai-prices.",
+            ),
             p.timeseries("Input and output tokens", (q.TOKENS_BY_TYPE, "{{token_type}}")),
             p.timeseries("LLM call duration p95", (q.LLM_CALL_P95, "{{model}}"), unit="s"),
         ],

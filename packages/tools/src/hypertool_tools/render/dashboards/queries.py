@@ -102,8 +102,15 @@ BUDGET_USED_RATIO: Final = f"{c.BUDGET_USED_RATIO}{{{_BUDGET}}}"
 BURN_RATE_LONG: Final = f"{c.BUDGET_BURN_RATE_LONG}{{{_BUDGET}}}"
 BURN_RATE_SHORT: Final = f"{c.BUDGET_BURN_RATE_SHORT}{{{_BUDGET}}}"
 PREDICTED_EXHAUSTION: Final = f'{REMAINING}{{persona=~"$persona"}} / sum by (persona) (rate({TOKENS}{{persona=~"$persona"}}[1h]))'
-COST_PER_HOUR: Final = f"sum by (persona, model) (rate({COST}{{{_COST}}}[$__rate_interval])) * 3600"
-COST_IN_RANGE: Final = f"sum by (persona, model) (increase({COST}{{{_COST}}}[$__range]))"
+# cost_source: "reported" (what the producer was charged) or "estimated" (list prices).
+COST_PER_HOUR: Final = (
+    f"sum by (persona, model, cost_source) (rate({COST}{{{_COST}}}[$__rate_interval])) * 3600"
+)
+COST_IN_RANGE: Final = (
+    f"sum by (persona, model, cost_source) (increase({COST}{{{_COST}}}[$__range]))"
+)
+#: Tokens of models no price is known for: in no cost above, so shown beside it.
+UNPRICED_IN_RANGE: Final = f"sum by (persona, model) (increase({c.LLM_UNPRICED_TOKENS.prometheus_name}{{{_COST}}}[$__range]))"
 TOKENS_BY_TYPE: Final = (
     f"sum by (token_type) (rate({LLM_TOKENS}{{{_COST}}}[$__rate_interval])) * 60"
 )
