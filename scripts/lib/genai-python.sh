@@ -7,6 +7,8 @@
 #                                                  opentelemetry-instrumentation-openai
 #   tests/producers/agents-requirements.txt        the OpenAI Agents SDK and the contrib
 #                                                  opentelemetry-instrumentation-openai-agents-v2
+#   tests/producers/openinference-requirements.txt the openai SDK and Arize OpenInference's
+#                                                  openinference-instrumentation-openai
 # A venv of its own each, never .venv: an instrumentation's OpenTelemetry versions must not
 # change ours. One lives at
 #   ${HYPERTOOL_CACHE:-$HOME/.cache/hypertool}/venvs/<name>-<hash of the requirements>
@@ -65,7 +67,8 @@ ensure_python_producer() {
   log "producer venv ready: $venv"
 }
 
-# Both instrumented Python producers: the openai SDK app and the OpenAI Agents SDK app.
+# The instrumented Python producers: the openai SDK app (OpenLLMetry, OpenInference) and
+# the OpenAI Agents SDK app.
 ensure_genai_python() {
   local producers
   producers="$(dirname "${BASH_SOURCE[0]}")/../../tests/producers"
@@ -73,4 +76,6 @@ ensure_genai_python() {
     openai opentelemetry.instrumentation.openai || return 1
   ensure_python_producer "$producers/agents-requirements.txt" \
     agents openai opentelemetry.instrumentation.openai_agents || return 1
+  ensure_python_producer "$producers/openinference-requirements.txt" \
+    openai openinference.instrumentation.openai || return 1
 }

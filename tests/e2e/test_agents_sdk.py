@@ -35,8 +35,6 @@ SWITCHES = c.PERSONA_SWITCHES.prometheus_name
 #: What transform/genai sets as a handoff span's chatmode when neither the span nor the
 #: resource carries hypertool.persona.chatmode (the app sets none).
 DEFAULT_CHATMODE = "unknown"
-#: Created by whoever adds the handoff rule to the collector config, once it is in the
-#: working tree: the stack must start with it. Polled every 30 s, for 30 minutes at most.
 
 
 @dataclass

@@ -195,10 +195,7 @@ def assert_counted(stack: NativeStack, persona: str, truth: Truth) -> None:
     )
     assert by_type == truth.tokens_by_model_and_type()
     # What Claude Code reports it was charged, kept as reported: never estimated again.
-    cost = (
-        f"sum by ({n.COST_SOURCE}) ({c.LLM_COST.prometheus_name}"
-        f'{{{JOB},persona="{persona}"}})'
-    )
+    cost = f'sum by ({n.COST_SOURCE}) ({c.LLM_COST.prometheus_name}{{{JOB},persona="{persona}"}})'
     samples = stack.prometheus.wait_for(
         cost, lambda r: bool(r) and math.isclose(r[0].value, truth.cost_usd(), rel_tol=1e-9)
     )

@@ -37,6 +37,15 @@ FOREIGN_METRIC = """
     provider.get_meter("some.library").create_counter("some.requests").add(3)
     provider.shutdown()
 """
+#: A call to a model no price is known for: the "Tokens with no known price" panel.
+UNPRICED_CALL = """
+    from hypertool_agent import ObservableLLM, Usage, shutdown
+
+    llm = ObservableLLM()
+    with llm.call("acme-coder-7b", persona="backend-engineer") as call:
+        call.record(usage=Usage(120, 30))
+    shutdown()
+"""
 
 
 def expand(expr: str, values: dict[str, str]) -> str:
@@ -83,6 +92,8 @@ def demo_data(native_stack: NativeStack) -> dict[str, Any]:
     # A foreign producer's metric the stack has no use for: the "Received, not used" panel.
     native_stack.run_python(FOREIGN_METRIC)
     native_stack.prometheus.wait_for("sum(hypertool_pipeline_unused_total)", bool)
+    native_stack.run_python(UNPRICED_CALL)
+    native_stack.prometheus.wait_for("sum(hypertool_llm_unpriced_tokens_total)", bool)
     # Let the budget rules evaluate at least once after the last sample.
     native_stack.prometheus.wait_for(
         'persona:hypertool_tokens_used:budget_period{persona="backend-engineer"}',

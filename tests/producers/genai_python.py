@@ -7,7 +7,9 @@ requirements file, so its OpenTelemetry versions never touch the repository's .v
 - ``openai_app.py``: the ``openai`` SDK under OpenLLMetry's
   ``opentelemetry-instrumentation-openai`` (``genai-python-requirements.txt``, the default);
 - ``agents_app.py``: the OpenAI Agents SDK under the contrib
-  ``opentelemetry-instrumentation-openai-agents-v2`` (``agents-requirements.txt``).
+  ``opentelemetry-instrumentation-openai-agents-v2`` (``agents-requirements.txt``);
+- ``openai_app.py`` again under Arize OpenInference's ``openinference-instrumentation-openai``
+  (``openinference-requirements.txt``), which reports usage on spans only.
 
 ``scripts/lib/genai-python.sh`` (``ensure_genai_python``) builds them at the paths this
 module computes; run as a script, the module prints one, so the shell and the tests agree
@@ -34,6 +36,7 @@ REQUIREMENTS = HERE / "genai-python-requirements.txt"
 APP = HERE / "openai_app.py"
 AGENTS_REQUIREMENTS = HERE / "agents-requirements.txt"
 AGENTS_APP = HERE / "agents_app.py"
+OPENINFERENCE_REQUIREMENTS = HERE / "openinference-requirements.txt"
 #: What ``ensure_genai_python`` prints when the venv is missing, and the tests' fix.
 SETUP_HINT = (
     "run `bash -c 'source scripts/lib/setup.sh; ensure_genai_python'` "
@@ -52,7 +55,7 @@ def venv_dir(requirements: Path = REQUIREMENTS) -> Path:
     """``$HYPERTOOL_CACHE/venvs/<name>-<hash>`` (cache default ~/.cache/hypertool).
 
     ``<name>`` is the requirements file's name without ``-requirements.txt``:
-    ``genai-python``, ``agents``.
+    ``genai-python``, ``agents``, ``openinference``.
     """
     requirements = Path(requirements)
     name = requirements.name.removesuffix(".txt").removesuffix("-requirements")

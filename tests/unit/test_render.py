@@ -101,9 +101,13 @@ def test_one_entry_per_agent_counter_and_span_series() -> None:
         unused,
         unused,
     ]
+    span_usage = [c.TOKENS_USED, c.WORKFLOW_TOKENS, c.LLM_TOKENS, c.LLM_TOKENS]
+    span_usage += [c.LLM_COST, c.LLM_UNPRICED_TOKENS]
     assert [m["name"] for m in connector["spans"]] == [
         *(s.otel_name for s in c.SPAN_SERIES),
         c.PERSONA_SWITCHES.otel_name,  # handoffs between a framework's agents
+        *(s.otel_name for s in span_usage),  # a span-only producer's usage
+        unused,
         unused,
     ]
     assert [m["name"] for m in connector["logs"]] == [unused]
@@ -235,6 +239,7 @@ def test_what_is_received_and_not_used_is_counted_by_reason() -> None:
         ("datapoints", "not_usage"),
         ("datapoints", "not_summable"),
         ("datapoints", "unknown_token_type"),
+        ("spans", "span_usage_ignored"),
         ("spans", "traces_only"),
         ("logs", "not_kept"),
     }
@@ -350,3 +355,25 @@ def test_older_verbs_run_only_their_renderer(
     assert capsys.readouterr().out.split() == ["prometheus/rules/budgets.yml", "current"]
     assert main(["dashboards", "render", "--check"]) == 0
     assert capsys.readouterr().out.split() == ["grafana/dashboards", "current"]
+
+
+def test_span_usage_counts_once_per_span_from_the_first_attribute_set() -> None:
+    """A span-only producer's tokens come from the first usage attribute it sets."""
+    processor = rendered()["processors"]["transform/genai"]
+    (usage,) = [
+        block
+        for block in processor["trace_statements"]
+        if any(c.ATTR_USAGE_INPUT in st for st in block["statements"])
+    ]
+    assert "instrumentation_scope.name" in usage["conditions"][0]
+    target = f'set(span.attributes["{c.ATTR_USAGE_INPUT}"], span.attributes["'
+    read = [
+        st.removeprefix(target).split('"]')[0]
+        for st in usage["statements"]
+        if st.startswith(target)
+    ]
+    assert tuple(read) == c.SPAN_USAGE.input_attributes
+    guard = f'where span.attributes["{c.ATTR_USAGE_INPUT}"] == nil'
+    assert all(guard in st for st in usage["statements"] if st.startswith(target))
+    (tokens,) = entries("spans", c.TOKENS_USED.otel_name)
+    assert tokens["conditions"] == [f'attributes["{c.ATTR_USAGE_INPUT}"] != nil']

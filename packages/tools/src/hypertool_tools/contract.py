@@ -69,6 +69,11 @@ ATTR_PRODUCER: Final = "hypertool.producer"
 #: names into these, on the handoff span (see HANDOFF below).
 ATTR_SWITCH_FROM: Final = "hypertool.switch.from"
 ATTR_SWITCH_TO: Final = "hypertool.switch.to"
+#: A foreign span whose usage counts: the collector copies its tokens into these (see
+#: SPAN_USAGE below), and names persona, chatmode, workflow and model as the library's
+#: spans do (ATTR_PERSONA, ...).
+ATTR_USAGE_INPUT: Final = "hypertool.usage.input_tokens"
+ATTR_USAGE_OUTPUT: Final = "hypertool.usage.output_tokens"
 
 #: Namespaced attribute -> Prometheus label, renamed by the collector's ``transform/labels``.
 SPAN_ATTRIBUTE_LABELS: Final = {
@@ -179,6 +184,7 @@ FOREIGN_LABEL_SOURCES: Final = {
         "point:model",
         f"point:{n.GEN_AI_RESPONSE_MODEL}",
         f"point:{n.GEN_AI_REQUEST_MODEL}",
+        "point:llm.model_name",  # OpenInference
         f'"{n.UNKNOWN}"',
     ),
 }
@@ -237,6 +243,42 @@ HANDOFF: Final = Handoff(
     operation="agent_handoff",
     from_attribute="gen_ai.handoff.from_agent",
     to_attribute="gen_ai.handoff.to_agent",
+)
+
+
+@dataclass(frozen=True)
+class SpanUsage:
+    """Producers that report usage on their spans only, and where the spans hold it."""
+
+    #: Instrumentation scope name prefixes: whose spans' usage counts. Only producers that
+    #: send no usage metric: a producer that sends both is counted from its metric.
+    producers: tuple[str, ...]
+    #: Span attributes holding the input and output tokens, the first that is set wins.
+    input_attributes: tuple[str, ...]
+    output_attributes: tuple[str, ...]
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        """Every attribute that carries usage on a span."""
+        return (*self.input_attributes, *self.output_attributes)
+
+
+#: Arize OpenInference (openinference-instrumentation-*): `llm.token_count.*`, and the GenAI
+#: conventions' `gen_ai.usage.*` too with OPENINFERENCE_ENABLE_GENAI_SEMCONV=true (the same
+#: tokens: the first that is set is read, never both). The older `prompt_tokens` and
+#: `completion_tokens` names count where a producer still sends them.
+SPAN_USAGE: Final = SpanUsage(
+    producers=("openinference.instrumentation.",),
+    input_attributes=(
+        n.GEN_AI_USAGE_INPUT_TOKENS,
+        "gen_ai.usage.prompt_tokens",
+        "llm.token_count.prompt",
+    ),
+    output_attributes=(
+        n.GEN_AI_USAGE_OUTPUT_TOKENS,
+        "gen_ai.usage.completion_tokens",
+        "llm.token_count.completion",
+    ),
 )
 
 #: Cost a producer reports itself, in US dollars; summed into LLM_COST as it is.

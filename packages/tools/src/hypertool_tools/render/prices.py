@@ -262,28 +262,54 @@ def agent_module() -> str:
 # --- the collector's processor ---------------------------------------------------------
 
 COLLECTOR_PRICES: Final = Path("collector-config") / "prices.yaml"
-_REF: Final = 'datapoint.attributes["hypertool.price.ref"]'
-_PROVIDER: Final = 'datapoint.attributes["hypertool.price.provider"]'
-_MODEL: Final = 'datapoint.attributes["hypertool.price.model"]'
-#: What signal_to_metrics multiplies the tokens with (per million tokens).
+#: What signal_to_metrics multiplies a usage point's tokens with (USD per million tokens,
+#: the price of the point's token type).
 PRICE_ATTRIBUTE: Final = "hypertool.price.usd_per_mtok"
-_PRICE: Final = f'datapoint.attributes["{PRICE_ATTRIBUTE}"]'
-#: Attributes only the lookup uses: removed once the price is set.
-_SCRATCH: Final = ("hypertool.price.ref", "hypertool.price.provider", "hypertool.price.model")
+#: On usage spans, which carry both types: the input and the output price.
+INPUT_PRICE_ATTRIBUTE: Final = "hypertool.price.input_usd_per_mtok"
+OUTPUT_PRICE_ATTRIBUTE: Final = "hypertool.price.output_usd_per_mtok"
+#: Attributes only the lookup uses: removed once the prices are set.
+_SCRATCH: Final = (
+    "hypertool.price.ref",
+    "hypertool.price.provider",
+    "hypertool.price.model",
+    "hypertool.price.found",
+)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Where a transform context keeps a usage item's attributes, model and time."""
+
+    name: str
+    model_attribute: str
+    #: The usage's time, as a time and in Unix nanoseconds.
+    time: str
+    time_unix_nano: str
+
+    def attr(self, key: str) -> str:
+        return f"{self.name}.attributes[{_q(key)}]"
+
+
+#: Usage points: transform/genai named the model label; a point is at its time.
+DATAPOINT: Final = _Context("datapoint", n.MODEL, "datapoint.time", "datapoint.time_unix_nano")
+#: Usage spans: transform/genai set the model as the span series' model attribute; the
+#: call is priced when it ended.
+SPAN: Final = _Context("span", n.ATTR_MODEL, "span.end_time", "span.end_time_unix_nano")
 
 
 def _q(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _ottl_match(tree: Match) -> str:
+def _ottl_match(tree: Match, ref: str) -> str:
     kind, body = tree
     if kind == "re":
-        return f"IsMatch({_REF}, {_q(str(body))})"
+        return f"IsMatch({ref}, {_q(str(body))})"
     if kind == "not":
-        return f"not IsMatch({_REF}, {_q(str(body))})"
+        return f"not IsMatch({ref}, {_q(str(body))})"
     joiner = " or " if kind == "any" else " and "
-    return "(" + joiner.join(_ottl_match(t) for t in body) + ")"  # type: ignore[attr-defined]
+    return "(" + joiner.join(_ottl_match(t, ref) for t in body) + ")"  # type: ignore[attr-defined]
 
 
 def _yaml_string(statement: str) -> str:
@@ -291,63 +317,77 @@ def _yaml_string(statement: str) -> str:
     return "'" + statement.replace("'", "''") + "'"
 
 
-_SECOND_OF_DAY: Final = (
-    "(Hour(datapoint.time) * 3600 + Minute(datapoint.time) * 60 + Second(datapoint.time))"
-)
-
-
-def _when(price: DatedPrice) -> str:
-    """The OTTL condition that ``price`` is in force at the point's time."""
+def _when(price: DatedPrice, ctx: _Context) -> str:
+    """The OTTL condition that ``price`` is in force at the usage's time."""
     where = ""
     if price.start is not None:
         midnight = dt.datetime.combine(price.start, dt.time(), tzinfo=dt.UTC)
-        where += f" and datapoint.time_unix_nano >= {int(midnight.timestamp()) * 1_000_000_000}"
+        where += f" and {ctx.time_unix_nano} >= {int(midnight.timestamp()) * 1_000_000_000}"
     if price.daily is not None:
         start, end = price.daily
+        second = f"(Hour({ctx.time}) * 3600 + Minute({ctx.time}) * 60 + Second({ctx.time}))"
         joiner = " or " if end < start else " and "
-        window = f"{_SECOND_OF_DAY} >= {start}{joiner}{_SECOND_OF_DAY} < {end}"
-        where += f" and ({window})"
+        where += f" and ({second} >= {start}{joiner}{second} < {end})"
     return where
 
 
-def _price_statements(model: ModelPrices, token_types: dict[str, str]) -> Iterator[str]:
+def _price_statements(model: ModelPrices, ctx: _Context) -> Iterator[str]:
+    """The first price in force sets both prices (no output price: 0, as genai-prices)."""
+    found = ctx.attr("hypertool.price.found")
     for price in model.prices:
-        for token_type, field in token_types.items():
-            value: Mtok = getattr(price, field)
-            if value is None:
-                continue
-            where = (
-                f"{_PRICE} == nil and {_MODEL} == {_q(model.key)}"
-                f' and datapoint.attributes["token_type"] == {_q(token_type)}{_when(price)}'
-            )
-            yield f"set({_PRICE}, {value:f}) where {where}"
+        if price.input is None:
+            continue  # not by the token: left unpriced
+        where = (
+            f" where {found} == nil and {ctx.attr('hypertool.price.model')} == {_q(model.key)}"
+            f"{_when(price, ctx)}"
+        )
+        output = price.output if price.output is not None else Decimal(0)
+        yield f"set({ctx.attr(INPUT_PRICE_ATTRIBUTE)}, {price.input:f}){where}"
+        yield f"set({ctx.attr(OUTPUT_PRICE_ATTRIBUTE)}, {output:f}){where}"
+        yield f"set({found}, true){where}"
 
 
-def collector_statements() -> list[str]:
-    """OTTL: the price per million tokens of each usage point's model and token type."""
-    # genai-prices counts cached input tokens in input_mtok unless priced apart, as the
-    # GenAI metric's input type does (it does not split cache reads out).
-    token_types = {n.TOKEN_TYPE_INPUT: "input", n.TOKEN_TYPE_OUTPUT: "output"}
-    statements = [f'set({_REF}, ToLowerCase(datapoint.attributes["{n.MODEL}"]))']
+def collector_statements(ctx: _Context) -> list[str]:
+    """OTTL: the input and output price per million tokens of each usage item's model."""
+    ref, provider_key, model_key = (ctx.attr(k) for k in _SCRATCH[:3])
+    statements = [f"set({ref}, ToLowerCase({ctx.attr(ctx.model_attribute)}))"]
     book = price_book()
     statements += [
-        f"set({_PROVIDER}, {_q(p.id)}) where {_PROVIDER} == nil and {_ottl_match(p.match)}"
+        f"set({provider_key}, {_q(p.id)}) where {provider_key} == nil"
+        f" and {_ottl_match(p.match, ref)}"
         for p in book
     ]
     for provider in book:
         for model in provider.models:
             statements.append(
-                f"set({_MODEL}, {_q(model.key)}) where {_MODEL} == nil"
-                f" and {_PROVIDER} == {_q(provider.id)} and {_ottl_match(model.match)}"
+                f"set({model_key}, {_q(model.key)}) where {model_key} == nil"
+                f" and {provider_key} == {_q(provider.id)} and {_ottl_match(model.match, ref)}"
             )
     for provider in book:
         for model in provider.models:
-            statements += _price_statements(model, token_types)
+            statements += _price_statements(model, ctx)
     return statements
 
 
-def _yaml_lines(items: Iterable[str], indent: int) -> list[str]:
-    return [" " * indent + "- " + _yaml_string(item) for item in items]
+def _cleanup(ctx: _Context) -> list[str]:
+    priced = f"{ctx.attr(INPUT_PRICE_ATTRIBUTE)} != nil"
+    return [
+        f"set({ctx.attr(n.COST_SOURCE)}, {_q(n.COST_ESTIMATED)}) where {priced}",
+        *(f"delete_key({ctx.name}.attributes, {_q(key)})" for key in _SCRATCH),
+    ]
+
+
+def _point_price() -> list[str]:
+    """A usage point holds one token type: the price of that type."""
+    token_type = DATAPOINT.attr(n.TOKEN_TYPE)
+    return [
+        f"set({DATAPOINT.attr(PRICE_ATTRIBUTE)}, {DATAPOINT.attr(attribute)})"
+        f" where {token_type} == {_q(value)}"
+        for value, attribute in (
+            (n.TOKEN_TYPE_INPUT, INPUT_PRICE_ATTRIBUTE),
+            (n.TOKEN_TYPE_OUTPUT, OUTPUT_PRICE_ATTRIBUTE),
+        )
+    ]
 
 
 def _priced_metrics() -> str:
@@ -355,13 +395,23 @@ def _priced_metrics() -> str:
     return "(" + " or ".join(f"metric.name == {_q(m)}" for m in metrics) + ")"
 
 
+def _yaml_lines(items: Iterable[str], indent: int) -> list[str]:
+    return [" " * indent + "- " + _yaml_string(item) for item in items]
+
+
+def _context_block(ctx: _Context, condition: str, extra: list[str]) -> list[str]:
+    return [
+        f"      - context: {ctx.name}",
+        "        conditions:",
+        *_yaml_lines([condition], 10),
+        "        statements:",
+        *_yaml_lines([*collector_statements(ctx), *extra, *_cleanup(ctx)], 10),
+    ]
+
+
 def collector_file() -> str:
     """``collector-config/prices.yaml``: the ``transform/prices`` processor."""
-    cleanup = [
-        f"set(datapoint.attributes[{_q(n.COST_SOURCE)}], {_q(n.COST_ESTIMATED)})"
-        f" where {_PRICE} != nil",
-        *(f"delete_key(datapoint.attributes, {_q(key)})" for key in _SCRATCH),
-    ]
+    usage_span = f"{SPAN.attr(c.ATTR_USAGE_INPUT)} != nil"
     lines = [
         f"# Model prices from {SOURCE}, for the usage of producers that report no cost.",
         "# Generated by `hypertool render` (hypertool_tools/render/prices.py): do not edit;",
@@ -369,22 +419,20 @@ def collector_file() -> str:
         "#",
         "# The collector loads this file beside otelcol.yaml (--config twice). The",
         "# metrics/agents pipeline runs transform/prices after cumulative_to_delta/genai, so",
-        "# that a price change never splits a cumulative stream. It sets",
-        f"# {PRICE_ATTRIBUTE} (USD per million tokens) on each usage point whose model",
-        "# has a price: the first provider that claims the lowercased model name, then its",
-        "# first matching model, then the price in force on the point's day (UTC).",
-        "# signal_to_metrics adds tokens times price to the cost series, and the tokens of",
-        "# points left without a price to the unpriced tokens series.",
+        "# that a price change never splits a cumulative stream; traces/agents runs it after",
+        "# transform/genai marked the spans whose usage counts. Each usage item whose model",
+        "# has a price gets the input and output price in USD per million tokens: the first",
+        "# provider that claims the lowercased model name, then its first matching model, then",
+        "# the price in force at the usage's time (UTC). signal_to_metrics adds tokens times",
+        "# price to the cost series, and the tokens of items left without a price to the",
+        "# unpriced tokens series.",
         "processors:",
         "  transform/prices:",
         "    error_mode: ignore",
         "    metric_statements:",
-        "      - context: datapoint",
-        "        conditions:",
-        *_yaml_lines([_priced_metrics()], 10),
-        "        statements:",
-        *_yaml_lines(collector_statements(), 10),
-        *_yaml_lines(cleanup, 10),
+        *_context_block(DATAPOINT, _priced_metrics(), _point_price()),
+        "    trace_statements:",
+        *_context_block(SPAN, usage_span, []),
     ]
     return "\n".join(lines) + "\n"
 

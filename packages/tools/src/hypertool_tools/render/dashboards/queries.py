@@ -109,8 +109,9 @@ COST_PER_HOUR: Final = (
 COST_IN_RANGE: Final = (
     f"sum by (persona, model, cost_source) (increase({COST}{{{_COST}}}[$__range]))"
 )
-#: Tokens of models no price is known for: in no cost above, so shown beside it.
-UNPRICED_IN_RANGE: Final = f"sum by (persona, model) (increase({c.LLM_UNPRICED_TOKENS.prometheus_name}{{{_COST}}}[$__range]))"
+#: Tokens of models no price is known for: in no cost above, so shown beside it, for
+#: every model whichever is picked (a priced model has none).
+UNPRICED_IN_RANGE: Final = f'sum by (persona, model) (increase({c.LLM_UNPRICED_TOKENS.prometheus_name}{{persona=~"$persona"}}[$__range]))'
 TOKENS_BY_TYPE: Final = (
     f"sum by (token_type) (rate({LLM_TOKENS}{{{_COST}}}[$__rate_interval])) * 60"
 )
