@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import hotpath, pipeline
+from bench import hotpath, pipeline, pricing
 from tests.conftest import running_stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +28,8 @@ def main() -> int:
     }
     print("hot path ...", file=sys.stderr, flush=True)
     results["hotpath_ns_per_op"] = hotpath.run()
+    print("price lookup in the collector ...", file=sys.stderr, flush=True)
+    results["collector_price_lookup_us_per_point"] = pricing.run()
     print("exit latency ...", file=sys.stderr, flush=True)
     results["exit_latency"] = pipeline.exit_latency()
     with tempfile.TemporaryDirectory() as tmp:

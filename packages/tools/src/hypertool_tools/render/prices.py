@@ -331,14 +331,33 @@ def _when(price: DatedPrice, ctx: _Context) -> str:
     return where
 
 
-def _price_statements(model: ModelPrices, ctx: _Context) -> Iterator[str]:
+#: The model attribute's value is "<key>|<input>|<output>" for a model with one price, or
+#: "<key>|dated" for one whose price depends on the time (then looked up in a block of its
+#: own), or "<key>|none" for one not priced by the token.
+_DATED: Final = "dated"
+_NONE: Final = "none"
+
+
+def _resolved(model: ModelPrices) -> str:
+    """What a model's match sets: its price right away, unless that depends on the time."""
+    if len(model.prices) == 1 and model.prices[0].start is None and model.prices[0].daily is None:
+        price = model.prices[0]
+        if price.input is None:
+            return f"{model.key}|{_NONE}"
+        output = price.output if price.output is not None else Decimal(0)
+        return f"{model.key}|{price.input:f}|{output:f}"
+    return f"{model.key}|{_DATED}"
+
+
+def _dated_statements(model: ModelPrices, ctx: _Context) -> Iterator[str]:
     """The first price in force sets both prices (no output price: 0, as genai-prices)."""
     found = ctx.attr("hypertool.price.found")
     for price in model.prices:
         if price.input is None:
             continue  # not by the token: left unpriced
         where = (
-            f" where {found} == nil and {ctx.attr('hypertool.price.model')} == {_q(model.key)}"
+            f" where {found} == nil"
+            f" and {ctx.attr('hypertool.price.model')} == {_q(_resolved(model))}"
             f"{_when(price, ctx)}"
         )
         output = price.output if price.output is not None else Decimal(0)
@@ -347,26 +366,58 @@ def _price_statements(model: ModelPrices, ctx: _Context) -> Iterator[str]:
         yield f"set({found}, true){where}"
 
 
-def collector_statements(ctx: _Context) -> list[str]:
-    """OTTL: the input and output price per million tokens of each usage item's model."""
+@dataclass(frozen=True)
+class _Block:
+    """Statements the transform runs only on the items ``condition`` selects."""
+
+    condition: str
+    statements: tuple[str, ...]
+
+
+def collector_blocks(ctx: _Context, usage: str) -> list[_Block]:
+    """OTTL: the input and output price per million tokens of each usage item's model.
+
+    In blocks, so that an item runs only the statements that can apply to it: the
+    provider's models, then (if its price depends on the time) that model's prices. One
+    flat list ran every model's statements on every item, 15 times slower.
+    """
     ref, provider_key, model_key = (ctx.attr(k) for k in _SCRATCH[:3])
-    statements = [f"set({ref}, ToLowerCase({ctx.attr(ctx.model_attribute)}))"]
     book = price_book()
-    statements += [
-        f"set({provider_key}, {_q(p.id)}) where {provider_key} == nil"
-        f" and {_ottl_match(p.match, ref)}"
-        for p in book
+    blocks = [
+        _Block(
+            usage,
+            (
+                f"set({ref}, ToLowerCase({ctx.attr(ctx.model_attribute)}))",
+                *(
+                    f"set({provider_key}, {_q(p.id)}) where {provider_key} == nil"
+                    f" and {_ottl_match(p.match, ref)}"
+                    for p in book
+                ),
+            ),
+        )
     ]
     for provider in book:
-        for model in provider.models:
-            statements.append(
-                f"set({model_key}, {_q(model.key)}) where {model_key} == nil"
-                f" and {provider_key} == {_q(provider.id)} and {_ottl_match(model.match, ref)}"
-            )
-    for provider in book:
-        for model in provider.models:
-            statements += _price_statements(model, ctx)
-    return statements
+        matches = tuple(
+            f"set({model_key}, {_q(_resolved(m))}) where {model_key} == nil"
+            f" and {_ottl_match(m.match, ref)}"
+            for m in provider.models
+        )
+        blocks.append(_Block(f"{usage} and {provider_key} == {_q(provider.id)}", matches))
+    dated = [m for p in book for m in p.models if _resolved(m).endswith(_DATED)]
+    blocks.append(
+        _Block(
+            f"{usage} and IsMatch({model_key}, {_q(re.escape('|' + _DATED) + '$')})",
+            tuple(st for m in dated for st in _dated_statements(m, ctx)),
+        )
+    )
+    unresolved = _q(re.escape("|") + f"({_DATED}|{_NONE})$")
+    one_price = f"{model_key} != nil and not IsMatch({model_key}, {unresolved})"
+    parse = tuple(
+        f'set({ctx.attr(attribute)}, Double(Split({model_key}, "|")[{index}])) where {one_price}'
+        for index, attribute in ((1, INPUT_PRICE_ATTRIBUTE), (2, OUTPUT_PRICE_ATTRIBUTE))
+    )
+    blocks.append(_Block(usage, parse))
+    return blocks
 
 
 def _cleanup(ctx: _Context) -> list[str]:
@@ -399,14 +450,19 @@ def _yaml_lines(items: Iterable[str], indent: int) -> list[str]:
     return [" " * indent + "- " + _yaml_string(item) for item in items]
 
 
-def _context_block(ctx: _Context, condition: str, extra: list[str]) -> list[str]:
-    return [
-        f"      - context: {ctx.name}",
-        "        conditions:",
-        *_yaml_lines([condition], 10),
-        "        statements:",
-        *_yaml_lines([*collector_statements(ctx), *extra, *_cleanup(ctx)], 10),
-    ]
+def _context_blocks(ctx: _Context, condition: str, extra: list[str]) -> list[str]:
+    lines = []
+    blocks = collector_blocks(ctx, condition)
+    blocks.append(_Block(condition, (*extra, *_cleanup(ctx))))
+    for block in blocks:
+        lines += [
+            f"      - context: {ctx.name}",
+            "        conditions:",
+            *_yaml_lines([block.condition], 10),
+            "        statements:",
+            *_yaml_lines(block.statements, 10),
+        ]
+    return lines
 
 
 def collector_file() -> str:
@@ -430,9 +486,9 @@ def collector_file() -> str:
         "  transform/prices:",
         "    error_mode: ignore",
         "    metric_statements:",
-        *_context_block(DATAPOINT, _priced_metrics(), _point_price()),
+        *_context_blocks(DATAPOINT, _priced_metrics(), _point_price()),
         "    trace_statements:",
-        *_context_block(SPAN, usage_span, []),
+        *_context_blocks(SPAN, usage_span, []),
     ]
     return "\n".join(lines) + "\n"
 
