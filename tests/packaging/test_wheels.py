@@ -32,6 +32,8 @@ AGENT_MODULES = {
     "_instruments",
     "_llm",
     "_persona",
+    "_prices",  # the list prices, as data (rendered from genai-prices)
+    "_pricing",
     "_spans",
     "_telemetry",
     "_workflow",
@@ -191,3 +193,20 @@ def test_the_installed_command_works_on_a_checkout_named_by_hypertool_home(
     """With HYPERTOOL_HOME set, the installed command checks the checkout's generated files."""
     result = installed.run("hypertool", "render", "--check", HYPERTOOL_HOME=str(ROOT))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_library_alone_prices_calls_from_its_rendered_list_prices(
+    library_only: Installed,
+) -> None:
+    """With only the library: list prices work, and genai-prices is not installed."""
+    probe = (
+        "import importlib.util, hypertool_agent\n"
+        "print(importlib.util.find_spec('genai_prices') is None)\n"
+        "usage = hypertool_agent.Usage(1_000_000, 1_000_000)\n"
+        "print(hypertool_agent.PriceTable().cost('gpt-4o-mini', usage))\n"
+    )
+    result = library_only.run("python", "-c", probe)
+    assert result.returncode == 0, result.stderr
+    absent, cost = result.stdout.splitlines()
+    assert absent == "True"
+    assert float(cost) == pytest.approx(0.15 + 0.60)
