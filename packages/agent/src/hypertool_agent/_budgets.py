@@ -124,9 +124,13 @@ def load_budgets(path: str | Path) -> list[Budget]:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigurationError(f"{path}: cannot read the budgets file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}"
+        ) from None
     document = _parse_json(path, text) if path.suffix == ".json" else _parse_yaml(path, text)
     if not isinstance(document, dict) or "budgets" not in document:
         raise _fail(path, "budgets", "a top-level mapping with a 'budgets' list", document)
@@ -145,7 +149,9 @@ def load_budgets(path: str | Path) -> list[Budget]:
             raise _fail(path, where, "a mapping with persona and tokens", entry)
         unknown = set(entry) - _KEYS
         if unknown:
-            raise _fail(path, f"{where}.{sorted(unknown)[0]}", f"one of {sorted(_KEYS)}", "")
+            # YAML keys may be numbers or null, not only text.
+            first = sorted(str(key) for key in unknown)[0]
+            raise _fail(path, f"{where}.{first}", f"one of {sorted(_KEYS)}", "")
         tokens = entry.get("tokens")
         if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:
             raise _fail(path, f"{where}.tokens", "a whole number of tokens >= 0", tokens)

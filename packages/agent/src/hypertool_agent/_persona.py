@@ -66,6 +66,10 @@ current_workflow_run: ContextVar[WorkflowRun | None] = ContextVar(
 
 
 def _checked_budgets(budgets: Mapping[str, int]) -> dict[str, int]:
+    if not isinstance(budgets, Mapping):
+        raise ConfigurationError(
+            f"budgets: expected a mapping of persona name to tokens, got {type(budgets).__name__}"
+        )
     checked = {}
     for persona, tokens in budgets.items():
         if not isinstance(persona, str) or not persona.strip():

@@ -9,6 +9,7 @@ fetched at run time.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -118,6 +119,25 @@ def _model_prices(name: str) -> tuple[_Row, ...] | None:
     return None
 
 
+def _usd(value: object, optional: bool = False) -> bool:
+    if value is None:
+        return optional
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and value >= 0
+
+
+def _valid(price: object) -> bool:
+    """A Price whose every figure is a finite number of dollars, >= 0."""
+    return (
+        isinstance(price, Price)
+        and _usd(price.input)
+        and _usd(price.output)
+        and _usd(price.cache_read, optional=True)
+        and _usd(price.cache_write, optional=True)
+    )
+
+
 class PriceTable:
     """Model prices for cost estimates: your own entries first, then list prices.
 
@@ -131,12 +151,16 @@ class PriceTable:
         self, prices: Mapping[str, Price] | None = None, *, include_defaults: bool = True
     ) -> None:
         """Your ``prices`` (USD per million tokens), over the list prices unless excluded."""
+        if prices is not None and not isinstance(prices, Mapping):
+            raise ConfigurationError(
+                f"prices: expected a mapping of model name to Price, got {type(prices).__name__}"
+            )
         own: dict[str, Price] = {}
         for model, price in (prices or {}).items():
-            if not isinstance(price, Price) or min(price.input, price.output) < 0:
+            if not isinstance(model, str) or not _valid(price):
                 raise ConfigurationError(
-                    f"prices[{model!r}]: expected Price(input=, output=) in USD per million "
-                    f"tokens, >= 0, got {price!r}"
+                    f"prices[{model!r}]: expected a model name and Price(input=, output=) in "
+                    f"USD per million tokens, finite and >= 0, got {price!r}"
                 )
             own[model] = price
         self._own = own

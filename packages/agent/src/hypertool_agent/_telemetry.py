@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
+import math
 import os
 import threading
 import uuid
@@ -255,15 +256,36 @@ def _disabled(timeout: float, max_label_values: int = DEFAULT_MAX_LABEL_VALUES) 
 def _checked_label_limit(max_label_values: int | None) -> int:
     if max_label_values is None:
         return _env_count(ENV_MAX_LABEL_VALUES, DEFAULT_MAX_LABEL_VALUES)
-    if isinstance(max_label_values, bool) or max_label_values < 1:
+    if not _is_int(max_label_values) or max_label_values < 1:
         raise ConfigurationError(f"max_label_values={max_label_values!r}: expected an int >= 1")
     return max_label_values
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _checked_interval(export_interval_ms: int | None) -> int | None:
+    if export_interval_ms is not None and (
+        not _is_int(export_interval_ms) or export_interval_ms < 1
+    ):
+        raise ConfigurationError(
+            f"export_interval_ms={export_interval_ms!r}: expected an int >= 1 (milliseconds)"
+        )
+    return export_interval_ms
+
+
+def _checked_service_name(service_name: str | None) -> str | None:
+    if service_name is not None and (not isinstance(service_name, str) or not service_name):
+        raise ConfigurationError(f"service_name={service_name!r}: expected a non-empty string")
+    return service_name
 
 
 def _checked_timeout(shutdown_timeout: float | None) -> float:
     if shutdown_timeout is None:
         return _env_seconds(ENV_SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT_S)
-    if not shutdown_timeout > 0:
+    number = _is_int(shutdown_timeout) or isinstance(shutdown_timeout, float)
+    if not number or not math.isfinite(shutdown_timeout) or not shutdown_timeout > 0:
         raise ConfigurationError(
             f"shutdown_timeout={shutdown_timeout!r}: expected a positive number"
         )
@@ -316,6 +338,8 @@ def build(
     """A Telemetry from these settings and the environment (``configure`` installs one)."""
     max_label_values = _checked_label_limit(max_label_values)
     timeout = _checked_timeout(shutdown_timeout)
+    export_interval_ms = _checked_interval(export_interval_ms)
+    service_name = _checked_service_name(service_name)
     if sdk_disabled():
         return _disabled(timeout, max_label_values)
     tracer_provider, meter_provider = _application_providers(tracer_provider, meter_provider)
