@@ -29,14 +29,26 @@ def check(*argv: str | Path) -> str:
     return done.stdout + done.stderr
 
 
-def test_collector_config_validates() -> None:
-    """`otelcol-hypertool validate` accepts the two collector config files compose mounts."""
-    check(
-        BINS.collector,
-        "validate",
-        f"--config={ROOT / 'collector-config/otelcol.yaml'}",
-        f"--config={ROOT / 'collector-config/prices.yaml'}",
+@pytest.mark.parametrize("security", ["off", "on"])
+def test_collector_config_validates(security: str, tmp_path: Path) -> None:
+    """`otelcol-hypertool validate` accepts the files compose mounts, security off and on."""
+    files = {"TOKEN": "token", "TLS_CERT": "cert.pem", "TLS_KEY": "key.pem"}
+    env = {f"HYPERTOOL_OTLP_{k}_FILE": str(tmp_path / v) for k, v in files.items()}
+    done = subprocess.run(
+        [
+            str(BINS.collector),
+            "validate",
+            f"--config={ROOT / 'collector-config/otelcol.yaml'}",
+            f"--config={ROOT / 'collector-config/prices.yaml'}",
+            f"--config={ROOT / f'collector-config/security/auth-{security}.yaml'}",
+            f"--config={ROOT / f'collector-config/security/tls-{security}.yaml'}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **env},
     )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_collector_has_exactly_the_manifest_components() -> None:
@@ -59,6 +71,7 @@ def test_collector_has_exactly_the_manifest_components() -> None:
         "otlp_grpc",
         "signal_to_metrics",
         "health_check",
+        "bearertokenauth",
     }
 
 

@@ -53,12 +53,19 @@ def test_every_span_series_label_has_a_span_attribute() -> None:
 
 
 def test_manifest_builds_exactly_the_components_the_config_uses() -> None:
-    """The builder manifest lists each component type the collector config uses, no more."""
-    config = load("collector-config/otelcol.yaml")
-    used = {
-        section: {key.split("/")[0] for key in config.get(section, {})}
-        for section in ("receivers", "processors", "exporters", "connectors", "extensions")
-    }
+    """The builder manifest lists each component type the collector configs use, no more."""
+    files = ["collector-config/otelcol.yaml", "collector-config/prices.yaml"]
+    files += [
+        str(p.relative_to(ROOT))
+        for p in sorted((ROOT / "collector-config/security").glob("*.yaml"))
+    ]
+    used: dict[str, set[str]] = {}
+    for file in files:
+        config = load(file) or {}
+        for section in ("receivers", "processors", "exporters", "connectors", "extensions"):
+            used.setdefault(section, set()).update(
+                key.split("/")[0] for key in config.get(section) or {}
+            )
     manifest = load("collector-config/builder-manifest.yaml")
     module_type = {
         "otlpreceiver": "otlp",
@@ -71,6 +78,7 @@ def test_manifest_builds_exactly_the_components_the_config_uses() -> None:
         "otlpexporter": "otlp_grpc",
         "signaltometricsconnector": "signal_to_metrics",
         "healthcheckextension": "health_check",
+        "bearertokenauthextension": "bearertokenauth",
     }
     for section, types in used.items():
         modules = [entry["gomod"].split()[0].rsplit("/", 1)[1] for entry in manifest[section]]

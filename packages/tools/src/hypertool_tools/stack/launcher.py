@@ -35,6 +35,14 @@ from hypertool_tools.stack.build import (
 COLLECTOR_CONFIG = Path("collector-config") / "otelcol.yaml"
 #: Loaded beside COLLECTOR_CONFIG: the price table hypertool render writes from genai-prices.
 COLLECTOR_PRICES = Path("collector-config") / "prices.yaml"
+#: OTLP authentication and TLS: each is one overlay, auth-{on,off}.yaml and tls-{on,off}.yaml,
+#: chosen by HYPERTOOL_OTLP_AUTH and HYPERTOOL_OTLP_TLS (off by default), as in compose.
+SECURITY_DIR = Path("collector-config") / "security"
+#: What each setting needs when on: the files the overlay reads.
+SECURITY_FILES = {
+    "HYPERTOOL_OTLP_AUTH": ("HYPERTOOL_OTLP_TOKEN_FILE",),
+    "HYPERTOOL_OTLP_TLS": ("HYPERTOOL_OTLP_TLS_CERT_FILE", "HYPERTOOL_OTLP_TLS_KEY_FILE"),
+}
 PROMETHEUS_CONFIG = Path("prometheus") / "prometheus.yml"
 ALERTMANAGER_CONFIG = Path("prometheus") / "alertmanager.yml"
 
@@ -234,6 +242,43 @@ class Stack:
             if response.status != 200:  # noqa: PLR2004 - HTTP OK
                 raise StackError(f"Prometheus refused to reload: HTTP {response.status}")
 
+    def _setting(self, name: str) -> str:
+        return self.collector_env.get(name, os.environ.get(name, ""))
+
+    def security(self) -> dict[str, bool]:
+        """Whether OTLP authentication and TLS are on; StackError when one is half set.
+
+        ``HYPERTOOL_OTLP_AUTH=on`` needs ``HYPERTOOL_OTLP_TOKEN_FILE``;
+        ``HYPERTOOL_OTLP_TLS=on`` needs ``HYPERTOOL_OTLP_TLS_CERT_FILE`` and ``..._KEY_FILE``.
+        """
+        state = {}
+        for setting, files in SECURITY_FILES.items():
+            value = self._setting(setting).lower() or "off"
+            if value not in ("on", "off"):
+                raise StackError(f"{setting}={value!r}: expected on or off")
+            for file_setting in files if value == "on" else ():
+                path = self._setting(file_setting)
+                if not path or not Path(path).is_file():
+                    raise StackError(
+                        f"{setting}=on needs {file_setting}, a readable file"
+                        f" (got {path or 'nothing'})"
+                    )
+            state[setting] = value == "on"
+        return state
+
+    def _security_configs(self) -> list[str]:
+        on = self.security()
+        auth = "on" if on["HYPERTOOL_OTLP_AUTH"] else "off"
+        tls = "on" if on["HYPERTOOL_OTLP_TLS"] else "off"
+        return [
+            f"--config={self.root / SECURITY_DIR / f'auth-{auth}.yaml'}",
+            f"--config={self.root / SECURITY_DIR / f'tls-{tls}.yaml'}",
+        ]
+
+    def _security_env(self) -> dict[str, str]:
+        names = [name for files in SECURITY_FILES.values() for name in files]
+        return {name: self._setting(name) for name in names if self._setting(name)}
+
     def services(self) -> list[Service]:
         """The three processes, in start order."""
         assert self.bins is not None  # noqa: S101 - set in __post_init__
@@ -245,6 +290,7 @@ class Stack:
                     str(self.bins.collector),
                     f"--config={self.root / COLLECTOR_CONFIG}",
                     f"--config={self.root / COLLECTOR_PRICES}",
+                    *self._security_configs(),
                 ],
                 health_url=f"http://127.0.0.1:{p.collector_health}/",
                 ports={
@@ -261,6 +307,7 @@ class Stack:
                     "HYPERTOOL_COLLECTOR_TELEMETRY_HOST": "127.0.0.1",
                     "HYPERTOOL_COLLECTOR_TELEMETRY_PORT": str(p.collector_telemetry),
                     "HYPERTOOL_COLLECTOR_HEALTH_ENDPOINT": f"127.0.0.1:{p.collector_health}",
+                    **self._security_env(),
                     **self.collector_env,
                 },
             ),
