@@ -105,12 +105,20 @@ class NativeStack:
 
     def run_python(self, code: str, **env: str) -> None:
         """Run ``code`` in a fresh, short-lived interpreter that exports to this stack."""
-        subprocess.run(
+        self.run_python_output(code, **env)
+
+    def run_python_output(self, code: str, **env: str) -> str:
+        """``run_python``, returning what the program printed."""
+        done = subprocess.run(
             [sys.executable, "-c", textwrap.dedent(code)],
             env=self.agent_env(**env),
-            check=True,
+            check=False,
             timeout=60,
+            capture_output=True,
+            text=True,
         )
+        assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-3000:]}"
+        return done.stdout.strip()
 
     def run_demo(self, *args: str) -> dict[str, Any]:
         """Run `hypertool demo --json ARGS` in its own short-lived process; return its truth."""

@@ -97,9 +97,10 @@ def test_one_entry_per_agent_counter_and_span_series() -> None:
         c.PIPELINE_REJECTED_POINTS.otel_name,
         *(s.otel_name for s in foreign),
         c.LLM_COST.otel_name,
-        unused,
-        unused,
-        unused,
+        unused,  # not usage
+        unused,  # not summable
+        unused,  # unknown token type
+        unused,  # invalid value (transform/guard)
     ]
     span_usage = [c.TOKENS_USED, c.WORKFLOW_TOKENS, c.LLM_TOKENS, c.LLM_TOKENS]
     span_usage += [c.LLM_COST, c.LLM_UNPRICED_TOKENS]
@@ -107,8 +108,9 @@ def test_one_entry_per_agent_counter_and_span_series() -> None:
         *(s.otel_name for s in c.SPAN_SERIES),
         c.PERSONA_SWITCHES.otel_name,  # handoffs between a framework's agents
         *(s.otel_name for s in span_usage),  # a span-only producer's usage
-        unused,
-        unused,
+        unused,  # usage on spans of a producer counted from its metric
+        unused,  # traces only
+        unused,  # invalid usage (transform/guard)
     ]
     assert [m["name"] for m in connector["logs"]] == [unused]
 
@@ -142,7 +144,9 @@ def test_entries_select_the_agent_metric_or_span_type_they_sum() -> None:
     for metric in c.FLEET_COUNTERS:
         (condition,) = defined[metric.otel_name]["conditions"]
         assert condition.startswith(f'metric.name == "{metric.otel_name}" and ')
-        assert condition.endswith("== AGGREGATION_TEMPORALITY_DELTA")
+        assert "and metric.aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA" in condition
+        # Points transform/guard marked invalid are counted apart, never summed.
+        assert condition.endswith(f'datapoint.attributes["{c.ATTR_INVALID}"] == nil')
     for metric in c.SPAN_SERIES:
         (condition,) = defined[metric.otel_name]["conditions"]
         assert condition == f'attributes["{n.SPAN_TYPE}"] == "{metric.span_type}"'
@@ -239,6 +243,8 @@ def test_what_is_received_and_not_used_is_counted_by_reason() -> None:
         ("datapoints", "not_usage"),
         ("datapoints", "not_summable"),
         ("datapoints", "unknown_token_type"),
+        ("datapoints", None),  # the reason transform/guard set
+        ("spans", None),
         ("spans", "span_usage_ignored"),
         ("spans", "traces_only"),
         ("logs", "not_kept"),
@@ -376,4 +382,23 @@ def test_span_usage_counts_once_per_span_from_the_first_attribute_set() -> None:
     guard = f'where span.attributes["{c.ATTR_USAGE_INPUT}"] == nil'
     assert all(guard in st for st in usage["statements"] if st.startswith(target))
     (tokens,) = entries("spans", c.TOKENS_USED.otel_name)
-    assert tokens["conditions"] == [f'attributes["{c.ATTR_USAGE_INPUT}"] != nil']
+    assert tokens["conditions"] == [
+        f'attributes["{c.ATTR_USAGE_INPUT}"] != nil and attributes["{c.ATTR_INVALID}"] == nil'
+    ]
+
+
+def test_guard_marks_bad_values_before_any_sum() -> None:
+    """transform/guard runs before the sums and checks every value kind against the ceiling."""
+    config = rendered()
+    guard = config["processors"]["transform/guard"]
+    points = guard["metric_statements"][0]["statements"]
+    for reason in ("not_a_number", "negative", "too_large"):
+        assert any(f'"{reason}")' in st for st in points), reason
+    ceiling = f"${{env:{c.MAX_POINT_VALUE_ENV}:-{c.DEFAULT_MAX_POINT_VALUE}}}"
+    assert sum(ceiling in st for st in points) == 3  # value_double, value_int, sum
+    pipelines = config["service"]["pipelines"]
+    for name in ("metrics/agents", "traces/agents"):
+        processors = pipelines[name]["processors"]
+        assert processors.index("transform/guard") < processors.index("batch"), name
+    metrics = pipelines["metrics/agents"]["processors"]
+    assert metrics.index("cumulative_to_delta/genai") < metrics.index("transform/guard")

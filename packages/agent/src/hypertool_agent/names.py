@@ -40,6 +40,8 @@ QUALITY_GATE_RESULTS: Final = (RESULT_PASSED, RESULT_FAILED)
 NO_PERSONA: Final = "none"
 #: Where label values beyond the cardinality limit are folded.
 OTHER: Final = "other"
+#: Longest label value, in characters: longer ones are cut, by the agent and the collector.
+MAX_LABEL_LENGTH: Final = 128
 #: Recorded for an empty or missing label value (persona, model, ...).
 UNKNOWN: Final = "unknown"
 TOKEN_TYPE_INPUT: Final = "input"  # noqa: S105 - a label value, not a secret

@@ -69,6 +69,13 @@ ATTR_PRODUCER: Final = "hypertool.producer"
 #: names into these, on the handoff span (see HANDOFF below).
 ATTR_SWITCH_FROM: Final = "hypertool.switch.from"
 ATTR_SWITCH_TO: Final = "hypertool.switch.to"
+#: What the collector's transform/guard sets on a point or usage span it will not count,
+#: with the reason in ATTR_REASON: "negative", "not_a_number" or "too_large".
+ATTR_INVALID: Final = "hypertool.invalid"
+#: The collector's ceiling on one point's (or usage span's) value: above it, the point is
+#: counted as invalid, not summed. One setting, on the collector.
+MAX_POINT_VALUE_ENV: Final = "HYPERTOOL_MAX_POINT_VALUE"
+DEFAULT_MAX_POINT_VALUE: Final = 100_000_000
 #: A foreign span whose usage counts: the collector copies its tokens into these (see
 #: SPAN_USAGE below), and names persona, chatmode, workflow and model as the library's
 #: spans do (ATTR_PERSONA, ...).

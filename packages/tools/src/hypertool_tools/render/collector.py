@@ -84,12 +84,15 @@ def _named(series: c.Series) -> list[str]:
 
 
 _DELTA: Final = "metric.aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA"
+#: Not marked invalid by transform/guard (those are counted apart, with their reason).
+_VALID: Final = f"datapoint.attributes[{json.dumps(c.ATTR_INVALID)}] == nil"
+_SPAN_VALID: Final = f"attributes[{json.dumps(c.ATTR_INVALID)}] == nil"
 #: Whether a metric is one of the library's own (hypertool.*).
 _OURS: Final = f"IsMatch(metric.name, {_ottl('^' + re.escape(NAMESPACE))})"
 
 
 def _delta_condition(series: c.Series) -> str:
-    return f"metric.name == {_ottl(series.otel_name)} and {_DELTA}"
+    return f"metric.name == {_ottl(series.otel_name)} and {_DELTA} and {_VALID}"
 
 
 _FLEET_RESOURCE: Final = [
@@ -172,12 +175,12 @@ def _shape(usage: c.ForeignUsage) -> str:
 
 
 def _foreign_condition(usage: c.ForeignUsage) -> str:
-    return f"metric.name == {_ottl(usage.metric)} and {_shape(usage)} and {_DELTA}"
+    return f"metric.name == {_ottl(usage.metric)} and {_shape(usage)} and {_DELTA} and {_VALID}"
 
 
 def _cost_condition() -> str:
     sum_type = "metric.type == METRIC_DATA_TYPE_SUM"
-    return f"metric.name == {_ottl(c.CLAUDE_CODE_COST)} and {sum_type} and {_DELTA}"
+    return f"metric.name == {_ottl(c.CLAUDE_CODE_COST)} and {sum_type} and {_DELTA} and {_VALID}"
 
 
 def _foreign_entry(
@@ -232,20 +235,26 @@ def _foreign_datapoints() -> list[str]:
     return [*lines, *_foreign_entry(c.LLM_COST, cost, histogram=False)]
 
 
-def _unused(signal: str, reason: str, condition: str | None) -> list[str]:
-    """Counts what ``condition`` matches as received and not used, for ``reason``."""
+def _unused(signal: str, reason: str | None, condition: str | None) -> list[str]:
+    """Counts what ``condition`` matches as received and not used, for ``reason``.
+
+    ``reason`` None: the one transform/guard set on the item.
+    """
     series = c.PIPELINE_UNUSED
+    reason_key = [f"  - key: {c.ATTR_REASON}"]
+    if reason is not None:
+        reason_key.append(f"    default_value: {reason}")
     return _item(
         [
             *_named(series),
             "include_resource_attributes: *fleet_resource",
             *(["conditions:", f"  - {_scalar(condition)}"] if condition else []),
             "attributes:",
-            # Keys no producer sends, so that each entry writes its own constant.
+            # Keys transform/guard removes from what producers send, so that each entry
+            # writes its own constant.
             f"  - key: {c.ATTR_SIGNAL}",
             f"    default_value: {signal}",
-            f"  - key: {c.ATTR_REASON}",
-            f"    default_value: {reason}",
+            *reason_key,
             f"  - key: {c.ATTR_PRODUCER}",
             "    default_value: unknown",
             "sum:",
@@ -268,11 +277,13 @@ def _unused_datapoints() -> list[str]:
         *_unused(
             "metrics",
             "not_summable",
-            f"{foreign} and not ({' or '.join(f'({s})' for s in summable)})",
+            f"{foreign} and {_VALID} and not ({' or '.join(f'({s})' for s in summable)})",
         ),
         # Counted in the persona's tokens, but with a token type we do not know (so not
         # in the by-type series).
-        *_unused("metrics", "unknown_token_type", untyped),
+        *_unused("metrics", "unknown_token_type", f"{untyped} and {_VALID}"),
+        # Values no real agent sends (transform/guard): negative, not a number, too large.
+        *_unused("metrics", None, f"datapoint.attributes[{_ottl(c.ATTR_INVALID)}] != nil"),
     ]
 
 
@@ -369,6 +380,8 @@ def _spans() -> list[str]:
         ),
         "# Other foreign spans make no series: with a traces backend they are kept as traces.",
         *_unused("traces", "traces_only", other),
+        "# Usage no real producer reports (transform/guard): negative, not a number, too large.",
+        *_unused("traces", None, f"attributes[{_ottl(c.ATTR_INVALID)}] != nil"),
     ]
     return ["spans:", *_indent(lines)]
 
@@ -404,7 +417,7 @@ def _usage_spans() -> list[str]:
     attr = "attributes[{}]".format
     inp, out = attr(_ottl(c.ATTR_USAGE_INPUT)), attr(_ottl(c.ATTR_USAGE_OUTPUT))
     pin, pout = attr(_ottl(INPUT_PRICE_ATTRIBUTE)), attr(_ottl(OUTPUT_PRICE_ATTRIBUTE))
-    usage = f"{inp} != nil"
+    usage = f"{inp} != nil and {_SPAN_VALID}"
     total = f"Double({inp}) + Double({out})"
     cost = f"(Double({inp}) * Double({pin}) + Double({out}) * Double({pout})) / 1000000.0"
     in_workflow = f"{usage} and {attr(_ottl(n.ATTR_WORKFLOW))} != nil"
@@ -670,6 +683,111 @@ def _handoff_statements() -> list[str]:
     ]
 
 
+_MAX: Final = f"${{env:{c.MAX_POINT_VALUE_ENV}:-{c.DEFAULT_MAX_POINT_VALUE}}}"
+
+
+def _mark(target: str, reason: str, where: str) -> str:
+    invalid = f"{target}.attributes[{_ottl(c.ATTR_INVALID)}]"
+    return f"- set({invalid}, {_ottl(reason)}) where {invalid} == nil and ({where})"
+
+
+def _point_guard() -> list[str]:
+    """A point's value checked where its type keeps it; the first reason found wins."""
+    sums = "metric.type == METRIC_DATA_TYPE_SUM"
+    histograms = (
+        "(metric.type == METRIC_DATA_TYPE_HISTOGRAM"
+        " or metric.type == METRIC_DATA_TYPE_EXPONENTIAL_HISTOGRAM)"
+    )
+    marks = []
+    for kind, value in (
+        (sums, "datapoint.value_double"),
+        (sums, "datapoint.value_int"),
+        (histograms, "datapoint.sum"),
+    ):
+        if value != "datapoint.value_int":  # only a float can be NaN
+            marks.append(_mark("datapoint", "not_a_number", f"{kind} and {value} != {value}"))
+        marks += [
+            _mark("datapoint", "negative", f"{kind} and {value} < 0"),
+            _mark("datapoint", "too_large", f"{kind} and {value} > {_MAX}"),
+        ]
+    return marks
+
+
+def _span_guard() -> list[str]:
+    """Usage that is not a finite number >= 0 and within the ceiling, first reason wins.
+
+    Only ints and doubles are numbers here: Double() of other text fails, and one failing
+    value in signal_to_metrics drops its whole batch, the good spans with it.
+    """
+    marks = []
+    for key in (c.ATTR_USAGE_INPUT, c.ATTR_USAGE_OUTPUT):
+        value = f"span.attributes[{_ottl(key)}]"
+        marks += [
+            _mark("span", "not_a_number", f"not (IsInt({value}) or IsDouble({value}))"),
+            _mark("span", "not_a_number", f"IsDouble({value}) and {value} != {value}"),
+            _mark("span", "negative", f"{value} < 0"),
+            _mark("span", "too_large", f"{value} > {_MAX}"),
+        ]
+    return marks
+
+
+def _scrubbed(context: str) -> list[str]:
+    """Keys only the collector may set: a producer's own would pass for a reason."""
+    attributes = f"{context}.attributes"
+    keys = (c.ATTR_INVALID, c.ATTR_SIGNAL, c.ATTR_REASON)
+    return [f"- delete_key({attributes}, {_ottl(key)})" for key in keys]
+
+
+def _cut_labels(context: str, keys: Iterable[str]) -> list[str]:
+    limit = n.MAX_LABEL_LENGTH
+    lines = []
+    for key in keys:
+        value = f"{context}.attributes[{_ottl(key)}]"
+        lines.append(
+            f"- set({value}, Substring({value}, 0, {limit}))"
+            f" where IsString({value}) and Len({value}) > {limit}"
+        )
+    return lines
+
+
+def transform_guard() -> list[str]:
+    """The ``transform/guard`` processor: values no agent sends marked, labels bounded."""
+    points = f"{_OURS} or {_any_metric(c.FOREIGN_METRICS)}"
+    invalid_point = f"datapoint.attributes[{_ottl(c.ATTR_INVALID)}]"
+    invalid_span = f"span.attributes[{_ottl(c.ATTR_INVALID)}]"
+    reason = _ottl(c.ATTR_REASON)
+    return [
+        "transform/guard:",
+        "  error_mode: ignore",
+        "  metric_statements:",
+        "    - context: datapoint",
+        "      conditions:",
+        f"        - {_scalar(points)}",
+        "      statements:",
+        *_indent(_scrubbed("datapoint"), 4),
+        f"        # Label values at most {n.MAX_LABEL_LENGTH} characters, as the agent cuts them.",
+        f"        - truncate_all(datapoint.attributes, {n.MAX_LABEL_LENGTH})",
+        f"        - truncate_all(resource.attributes, {n.MAX_LABEL_LENGTH})",
+        f"        # Not a number, negative, or above {c.MAX_POINT_VALUE_ENV}: counted, not summed.",
+        *_indent(_point_guard(), 4),
+        f"        - set(datapoint.attributes[{reason}], {invalid_point})"
+        f" where {invalid_point} != nil",
+        f"        - set(datapoint.attributes[{_ottl(c.ATTR_PRODUCER)}], instrumentation_scope.name)"
+        f" where {invalid_point} != nil",
+        "  trace_statements:",
+        "    - context: span",
+        "      statements:",
+        *_indent(_scrubbed("span"), 4),
+        *_indent(_cut_labels("span", c.SPAN_ATTRIBUTE_LABELS), 4),
+        "    - context: span",
+        "      conditions:",
+        f"        - {_scalar(f'span.attributes[{_ottl(c.ATTR_USAGE_INPUT)}] != nil')}",
+        "      statements:",
+        *_indent(_span_guard(), 4),
+        f"        - set(span.attributes[{reason}], {invalid_span}) where {invalid_span} != nil",
+    ]
+
+
 def cumulative_to_delta() -> list[str]:
     """The ``cumulative_to_delta/genai`` processor: foreign usage metrics as deltas."""
     metrics = ", ".join(_scalar(m) for m in c.FOREIGN_METRICS)
@@ -689,6 +807,7 @@ def cumulative_to_delta() -> list[str]:
 #: Generated section name (the component it holds) -> its lines, unindented.
 SECTIONS: Final[dict[str, Callable[[], list[str]]]] = {
     "transform/genai": transform_genai,
+    "transform/guard": transform_guard,
     "cumulative_to_delta/genai": cumulative_to_delta,
     "transform/labels": transform_labels,
     "signal_to_metrics": signal_to_metrics,
