@@ -235,11 +235,12 @@ def test_status_and_down_use_the_ports_up_started_on(tmp_path: Path) -> None:
 
 
 def test_compose_runs_prometheus_with_the_launchers_flags() -> None:
-    """Every Prometheus flag the native stack depends on is also in compose's command."""
-    from hypertool_tools.stack.launcher import PROMETHEUS_FLAGS
+    """Every Prometheus and Alertmanager flag the native stack depends on is in compose."""
+    from hypertool_tools.stack.launcher import ALERTMANAGER_FLAGS, PROMETHEUS_FLAGS
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert set(PROMETHEUS_FLAGS) <= set(compose["services"]["prometheus"]["command"])
+    assert set(ALERTMANAGER_FLAGS) <= set(compose["services"]["alertmanager"]["command"])
 
 
 def test_alertmanager_copy_changes_only_the_webhook_and_timings(tmp_path: Path) -> None:

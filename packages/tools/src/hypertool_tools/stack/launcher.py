@@ -35,6 +35,10 @@ from hypertool_tools.stack.build import (
 COLLECTOR_CONFIG = Path("collector-config") / "otelcol.yaml"
 #: Loaded beside COLLECTOR_CONFIG: the price table hypertool render writes from genai-prices.
 COLLECTOR_PRICES = Path("collector-config") / "prices.yaml"
+#: As in compose: silences and the notification log are written to the data directory
+#: every minute (and at a graceful stop), so that a restart keeps them and sends no
+#: notification twice; a crash loses at most the last minute of them.
+ALERTMANAGER_FLAGS = ("--data.maintenance-interval=1m",)
 #: OTLP authentication and TLS: each is one overlay, auth-{on,off}.yaml and tls-{on,off}.yaml,
 #: chosen by HYPERTOOL_OTLP_AUTH and HYPERTOOL_OTLP_TLS (off by default), as in compose.
 SECURITY_DIR = Path("collector-config") / "security"
@@ -330,6 +334,7 @@ class Stack:
                     str(self.bins.alertmanager),
                     f"--config.file={state / 'alertmanager.yml'}",
                     f"--storage.path={state / 'alertmanager-data'}",
+                    *ALERTMANAGER_FLAGS,
                     f"--web.listen-address=127.0.0.1:{p.alertmanager}",
                     "--cluster.listen-address=",  # a single instance: no gossip port
                 ],
