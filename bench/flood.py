@@ -1,0 +1,149 @@
+"""A producer flooding the collector: memory, and whether normal agents still get through.
+
+Flood processes send raw OTLP requests of 5,000 delta points each (our token counter,
+spread over 50 personas) as fast as they can, for FLOOD_SECONDS. Meanwhile normal agent
+processes (the library, exporting at exit) record a known number of tokens, one every
+few seconds. The collector's RSS is sampled from /proc every 100 ms; the figures are its
+peak against the memory limiter's limit, the flood's accepted and refused requests, and
+how many of the normal agents' tokens reached Prometheus.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import running_stack
+
+FLOOD_SECONDS = 30
+FLOODERS = 3
+NORMAL_AGENTS = 10
+NORMAL_TOKENS = 100
+MEMORY_LIMIT_MIB = 512  # otelcol.yaml's default, HYPERTOOL_COLLECTOR_MEMORY_LIMIT_MIB
+
+FLOODER = """
+    import os, time
+    import grpc
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as service
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as stub
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
+
+    def attrs(i):
+        labels = {"persona": f"flood-{i % 50}", "chatmode": "flood", "model": "gpt-4o"}
+        return [KeyValue(key=k, value=AnyValue(string_value=v)) for k, v in labels.items()]
+
+    now = time.time_ns()
+    points = [m.NumberDataPoint(attributes=attrs(i), start_time_unix_nano=now - 1,
+                                time_unix_nano=now, as_int=1) for i in range(5000)]
+    metric = m.Metric(name="hypertool.persona.tokens_used", sum=m.Sum(
+        data_points=points, aggregation_temporality=m.AGGREGATION_TEMPORALITY_DELTA,
+        is_monotonic=True))
+    request = service.ExportMetricsServiceRequest(resource_metrics=[m.ResourceMetrics(
+        scope_metrics=[m.ScopeMetrics(scope={"name": "flood"}, metrics=[metric])])])
+    endpoint = os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"].removeprefix("http://")
+    accepted = refused = 0
+    deadline = time.monotonic() + float(os.environ["SECONDS"])
+    with grpc.insecure_channel(endpoint) as channel:
+        export = stub.MetricsServiceStub(channel).Export
+        while time.monotonic() < deadline:
+            try:
+                export(request, timeout=5)
+                accepted += 1
+            except grpc.RpcError:
+                refused += 1
+    print(accepted, refused)
+"""
+
+NORMAL = """
+    import os
+    from hypertool_agent import PersonaMetricsCollector
+    tokens = int(os.environ["TOKENS"])
+    PersonaMetricsCollector().record_token_usage("flood-survivor", "calm", "gpt-4o", tokens)
+"""
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run(memory_limit_mib: int = MEMORY_LIMIT_MIB) -> dict[str, Any]:
+    """Flood the collector; its peak RSS, the flood's fate and the normal agents' tokens."""
+    limits = {
+        "HYPERTOOL_COLLECTOR_MEMORY_LIMIT_MIB": str(memory_limit_mib),
+        "HYPERTOOL_COLLECTOR_MEMORY_SPIKE_MIB": str(memory_limit_mib // 4),
+    }
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_stack(Path(tmp) / "flood", collector_env=limits) as native,
+    ):
+        pid = native.stack._pid("collector")  # the benchmark samples its RSS
+        assert pid is not None  # noqa: S101 - up() waited for it
+        peak, stop = [0.0], threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                peak[0] = max(peak[0], _rss_mib(pid))
+                time.sleep(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        env = native.agent_env(SECONDS=str(FLOOD_SECONDS))
+        flooders = [
+            subprocess.Popen(
+                [sys.executable, "-c", textwrap.dedent(FLOODER)],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(FLOODERS)
+        ]
+        normal_ok = 0
+        for _ in range(NORMAL_AGENTS):
+            time.sleep(FLOOD_SECONDS / NORMAL_AGENTS / 2)
+            done = subprocess.run(
+                [sys.executable, "-c", textwrap.dedent(NORMAL)],
+                env=native.agent_env(TOKENS=str(NORMAL_TOKENS)),
+                check=False,
+                timeout=60,
+                capture_output=True,
+            )
+            normal_ok += done.returncode == 0
+        outcomes = [p.communicate(timeout=FLOOD_SECONDS + 60)[0].split() for p in flooders]
+        stop.set()
+        sampler.join()
+        time.sleep(3)  # two scrapes
+        counted = native.prometheus.query(
+            'sum(hypertool_persona_tokens_used_total{persona="flood-survivor"})'
+        )
+    accepted = sum(int(a) for a, _ in outcomes)
+    refused = sum(int(r) for _, r in outcomes)
+    return {
+        "collector_peak_rss_mib": round(peak[0], 1),
+        "memory_limit_mib": memory_limit_mib,
+        "flood_requests_accepted": accepted,
+        "flood_requests_refused": refused,
+        "flood_points_accepted": accepted * 5000,
+        "normal_tokens_sent": NORMAL_AGENTS * NORMAL_TOKENS if normal_ok else 0,
+        "normal_tokens_counted": counted[0].value if counted else 0.0,
+        "normal_processes_exited_0": normal_ok,
+        "flood_seconds": FLOOD_SECONDS,
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    # The default limit, and one low enough for this flood to reach it.
+    print(json.dumps({"default_limit": run(), "limit_96_mib": run(96)}, indent=2))
