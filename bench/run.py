@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import flood, hotpath, pipeline, pricing
+from bench import crash, flood, hotpath, pipeline, pricing
 from tests.conftest import running_stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +32,8 @@ def main() -> int:
     results["collector_price_lookup_us_per_point"] = pricing.run()
     print("flood ...", file=sys.stderr, flush=True)
     results["flood"] = {"default_limit": flood.run(), "limit_96_mib": flood.run(96)}
+    print("collector crashes ...", file=sys.stderr, flush=True)
+    results["crash_loss"] = crash.run()
     print("exit latency ...", file=sys.stderr, flush=True)
     results["exit_latency"] = pipeline.exit_latency()
     with tempfile.TemporaryDirectory() as tmp:

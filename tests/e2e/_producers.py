@@ -18,6 +18,7 @@ from hypertool_agent import names as n
 from hypertool_tools import contract as c
 from tests.conftest import NativeStack, Sample
 from tests.fakes.llm_api import Ledger
+from tests.fakes.otlp_sink import OtlpSink, ReceivedSpan
 
 JOB = f'job="{c.JOB_COLLECTOR_EXPORTER}"'
 TOKENS = c.TOKENS_USED.prometheus_name
@@ -106,3 +107,18 @@ def assert_cost_estimated(stack: NativeStack, persona: str, ledger: Ledger) -> N
         )
 
     stack.prometheus.wait_for(promql, close, timeout=45)
+
+
+def chat_spans(sink: OtlpSink, name: str, persona: str, count: int) -> list[ReceivedSpan]:
+    """The persona's spans named ``name`` the sink received, once ``count`` are there.
+
+    At most 30 s: fewer come back if fewer arrived, for the caller to assert on.
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        spans = [
+            s for s in sink.spans() if s.name == name and s.resource.get(n.ATTR_PERSONA) == persona
+        ]
+        if len(spans) >= count or time.monotonic() > deadline:
+            return spans
+        time.sleep(0.25)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,9 +22,15 @@ import pytest
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
 from tests.conftest import NativeStack, running_stack
-from tests.e2e._producers import JOB, assert_cost_estimated, assert_counted, assert_settled
+from tests.e2e._producers import (
+    JOB,
+    assert_cost_estimated,
+    assert_counted,
+    assert_settled,
+    chat_spans,
+)
 from tests.fakes.llm_api import FakeLLM
-from tests.fakes.otlp_sink import OtlpSink, ReceivedSpan
+from tests.fakes.otlp_sink import OtlpSink
 from tests.producers import genai_python
 from tests.producers.openai_app import PROMPT_MARKER
 
@@ -194,20 +199,6 @@ def test_parallel_short_lived_processes_add_up(producer_venv: Path, stack: Nativ
     assert_counted(stack, "fleet-analyst", llm.ledger)
 
 
-def chat_spans(sink: OtlpSink, persona: str, count: int) -> list[ReceivedSpan]:
-    """The persona's chat spans the sink received, once ``count`` are there (30 s at most)."""
-    deadline = time.monotonic() + 30
-    while True:
-        spans = [
-            s
-            for s in sink.spans()
-            if s.name == CHAT_SPAN and s.resource.get(n.ATTR_PERSONA) == persona
-        ]
-        if len(spans) >= count or time.monotonic() > deadline:
-            return spans
-        time.sleep(0.25)
-
-
 def test_prompt_text_never_leaves_the_collector(
     producer_venv: Path, stack: NativeStack, sink: OtlpSink
 ) -> None:
@@ -215,7 +206,7 @@ def test_prompt_text_never_leaves_the_collector(
     with FakeLLM(input_tokens=19, output_tokens=3) as llm:
         run(stack, llm, "--calls", "2", "--model", MODEL, persona="privacy-check")
         run(stack, llm, "--calls", "1", "--model", MODEL, "--stream", persona="privacy-check")
-    spans = chat_spans(sink, "privacy-check", 3)
+    spans = chat_spans(sink, CHAT_SPAN, "privacy-check", 3)
     assert len(spans) == 3, [s.name for s in sink.spans()]
     for span in spans:
         attrs = span.attributes
@@ -239,7 +230,7 @@ def test_prompt_text_is_kept_when_the_operator_opts_in(producer_venv: Path, tmp_
         with running_stack(tmp_path / "stack", "1s", collector_env=env) as stack:
             with FakeLLM(input_tokens=19, output_tokens=3) as llm:
                 run(stack, llm, "--calls", "1", "--model", MODEL, persona="keeps-text")
-            spans = chat_spans(backend, "keeps-text", 1)
+            spans = chat_spans(backend, CHAT_SPAN, "keeps-text", 1)
             assert len(spans) == 1, [s.name for s in backend.spans()]
             attrs = spans[0].attributes
             assert PROMPT_MARKER in str(attrs.get("gen_ai.input.messages")), attrs

@@ -12,7 +12,6 @@ it, and drops the text before it forwards the spans.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,9 +21,15 @@ import pytest
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
 from tests.conftest import NativeStack, running_stack
-from tests.e2e._producers import JOB, assert_cost_estimated, assert_counted, assert_settled
+from tests.e2e._producers import (
+    JOB,
+    assert_cost_estimated,
+    assert_counted,
+    assert_settled,
+    chat_spans,
+)
 from tests.fakes.llm_api import FakeLLM
-from tests.fakes.otlp_sink import OtlpSink, ReceivedSpan
+from tests.fakes.otlp_sink import OtlpSink
 from tests.producers import genai_python
 from tests.producers.openai_app import PROMPT_MARKER
 
@@ -106,7 +111,7 @@ def test_both_attribute_sets_count_once(
     assert llm.ledger.total_tokens() == 84
     assert_counted(stack, "semconv-both", llm.ledger)
     # The spans did carry the same usage under both names.
-    spans = chat_spans(sink, "semconv-both", 4)
+    spans = chat_spans(sink, CHAT_SPAN, "semconv-both", 4)
     assert len(spans) == 4
     for span in spans:
         attrs = span.attributes
@@ -134,20 +139,6 @@ def test_a_model_without_a_price_counts_as_unpriced(
     assert stack.prometheus.query(f"{c.LLM_COST.prometheus_name}{{{sel}}}") == []
 
 
-def chat_spans(sink: OtlpSink, persona: str, count: int) -> list[ReceivedSpan]:
-    """The persona's chat spans the sink received, once ``count`` are there (30 s at most)."""
-    deadline = time.monotonic() + 30
-    while True:
-        spans = [
-            s
-            for s in sink.spans()
-            if s.name == CHAT_SPAN and s.resource.get(n.ATTR_PERSONA) == persona
-        ]
-        if len(spans) >= count or time.monotonic() > deadline:
-            return spans
-        time.sleep(0.25)
-
-
 def test_captured_text_never_leaves_the_collector(
     producer_venv: Path, stack: NativeStack, sink: OtlpSink
 ) -> None:
@@ -155,7 +146,7 @@ def test_captured_text_never_leaves_the_collector(
     with FakeLLM(input_tokens=19, output_tokens=3) as llm:
         run(stack, llm, "--calls", "1", "--model", MODEL, persona="span-privacy")
         run(stack, llm, "--calls", "1", "--model", MODEL, "--stream", persona="span-privacy")
-    spans = chat_spans(sink, "span-privacy", 2)
+    spans = chat_spans(sink, CHAT_SPAN, "span-privacy", 2)
     assert len(spans) == 2, [s.name for s in sink.spans()]
     for span in spans:
         attrs = span.attributes

@@ -27,6 +27,7 @@ import yaml
 from hypertool_agent import ConfigurationError
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
+from hypertool_tools.render.ottl import quote as _ottl
 from hypertool_tools.render.prices import (
     INPUT_PRICE_ATTRIBUTE,
     OUTPUT_PRICE_ATTRIBUTE,
@@ -52,11 +53,6 @@ def _scalar(value: str) -> str:
     except yaml.YAMLError:
         plain = False
     return value if plain else json.dumps(value)  # a JSON string is a YAML string
-
-
-def _ottl(value: str) -> str:
-    """An OTTL string literal."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _indent(lines: Iterable[str], depth: int = 1) -> list[str]:
@@ -85,8 +81,8 @@ def _named(series: c.Series) -> list[str]:
 
 _DELTA: Final = "metric.aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA"
 #: Not marked invalid by transform/guard (those are counted apart, with their reason).
-_VALID: Final = f"datapoint.attributes[{json.dumps(c.ATTR_INVALID)}] == nil"
-_SPAN_VALID: Final = f"attributes[{json.dumps(c.ATTR_INVALID)}] == nil"
+_VALID: Final = f"datapoint.attributes[{_ottl(c.ATTR_INVALID)}] == nil"
+_SPAN_VALID: Final = f"attributes[{_ottl(c.ATTR_INVALID)}] == nil"
 #: Whether a metric is one of the library's own (hypertool.*).
 _OURS: Final = f"IsMatch(metric.name, {_ottl('^' + re.escape(NAMESPACE))})"
 

@@ -15,10 +15,10 @@ What is kept of genai-prices' model, and what is not:
   Providers that cannot be told from a model name (resellers: Bedrock, Azure, OpenRouter,
   Groq, ...) are not rendered: their prices differ per reseller and the usage names only
   the model.
-- **Prices that changed over time.** Every dated price is kept; the one in force on the
-  day of the usage (UTC) applies, as in genai-prices.
-- **Not kept:** time-of-day discounts (DeepSeek's off-peak hours: the standard price
-  applies), tiers by request size (the base tier applies: aggregated usage no longer
+- **Prices that change with time.** Every dated price is kept, and every price for some
+  hours of the day (DeepSeek's peak and off-peak); the one in force at the usage's time
+  (UTC) applies, as in genai-prices.
+- **Not kept:** tiers by request size (the base tier applies: aggregated usage no longer
   knows each request's size), service-tier variants, and every price that is not for text
   tokens (audio, images, searches).
 """
@@ -41,6 +41,7 @@ from genai_prices import types as gp
 from hypertool_agent import ConfigurationError
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
+from hypertool_tools.render.ottl import quote as _q
 
 #: A match tree: ("re", pattern) | ("not", pattern) | ("any", trees) | ("all", trees).
 #: Patterns are Go RE2 and Python ``re`` alike, searched in the lowercased model name.
@@ -296,10 +297,6 @@ DATAPOINT: Final = _Context("datapoint", n.MODEL, "datapoint.time", "datapoint.t
 #: Usage spans: transform/genai set the model as the span series' model attribute; the
 #: call is priced when it ended.
 SPAN: Final = _Context("span", n.ATTR_MODEL, "span.end_time", "span.end_time_unix_nano")
-
-
-def _q(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _ottl_match(tree: Match, ref: str) -> str:
