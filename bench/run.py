@@ -1,6 +1,6 @@
 """Runs every benchmark and prints the results table of BENCHMARKS.md.
 
-scripts/bench            # everything, about seven minutes on 2 cores
+scripts/bench            # everything, about fifteen minutes on 2 cores
 """
 
 from __future__ import annotations
