@@ -122,3 +122,16 @@ def chat_spans(sink: OtlpSink, name: str, persona: str, count: int) -> list[Rece
         if len(spans) >= count or time.monotonic() > deadline:
             return spans
         time.sleep(0.25)
+
+
+def forwarding_to(sink: OtlpSink, *, store_content: bool = False) -> dict[str, str]:
+    """Collector environment that forwards spans to ``sink`` (in place of Tempo).
+
+    Prompt and completion text is stored only with ``store_content``, whatever the
+    environment running the tests says.
+    """
+    return {
+        "HYPERTOOL_TRACE_EXPORTERS": "[signal_to_metrics, otlp_grpc/traces]",
+        "HYPERTOOL_TRACES_ENDPOINT": sink.endpoint,
+        "HYPERTOOL_STORE_GENAI_CONTENT": "true" if store_content else "false",
+    }

@@ -28,6 +28,7 @@ from tests.e2e._producers import (
     assert_counted,
     assert_settled,
     chat_spans,
+    forwarding_to,
 )
 from tests.fakes.llm_api import FakeLLM
 from tests.fakes.otlp_sink import OtlpSink
@@ -48,7 +49,6 @@ USAGE_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
 #: before its export at exit: counting cumulative points as they come would overcount.
 EXPORT_INTERVAL_MS = "200"
 PAUSE_SECONDS = "0.3"
-TRACES_TO_SINK = "[signal_to_metrics, otlp_grpc/traces]"
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +70,7 @@ def sink() -> Iterator[OtlpSink]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, sink: OtlpSink) -> Iterator[NativeStack]:
     """One stack for the module; its collector forwards traces to the sink."""
-    env = {
-        "HYPERTOOL_TRACE_EXPORTERS": TRACES_TO_SINK,
-        "HYPERTOOL_TRACES_ENDPOINT": sink.endpoint,
-        # The default, whatever the environment running the tests says.
-        "HYPERTOOL_STORE_GENAI_CONTENT": "false",
-    }
+    env = forwarding_to(sink)
     with running_stack(tmp_path_factory.mktemp("genai-python"), "1s", collector_env=env) as native:
         yield native
 
@@ -222,11 +217,7 @@ def test_prompt_text_never_leaves_the_collector(
 def test_prompt_text_is_kept_when_the_operator_opts_in(producer_venv: Path, tmp_path: Path) -> None:
     """HYPERTOOL_STORE_GENAI_CONTENT=true forwards the captured text unchanged."""
     with OtlpSink() as backend:
-        env = {
-            "HYPERTOOL_TRACE_EXPORTERS": TRACES_TO_SINK,
-            "HYPERTOOL_TRACES_ENDPOINT": backend.endpoint,
-            "HYPERTOOL_STORE_GENAI_CONTENT": "true",
-        }
+        env = forwarding_to(backend, store_content=True)
         with running_stack(tmp_path / "stack", "1s", collector_env=env) as stack:
             with FakeLLM(input_tokens=19, output_tokens=3) as llm:
                 run(stack, llm, "--calls", "1", "--model", MODEL, persona="keeps-text")

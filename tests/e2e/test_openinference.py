@@ -27,6 +27,7 @@ from tests.e2e._producers import (
     assert_counted,
     assert_settled,
     chat_spans,
+    forwarding_to,
 )
 from tests.fakes.llm_api import FakeLLM
 from tests.fakes.otlp_sink import OtlpSink
@@ -62,11 +63,7 @@ def sink() -> Iterator[OtlpSink]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, sink: OtlpSink) -> Iterator[NativeStack]:
     """One stack for the module; its collector forwards traces to the sink."""
-    env = {
-        "HYPERTOOL_TRACE_EXPORTERS": "[signal_to_metrics, otlp_grpc/traces]",
-        "HYPERTOOL_TRACES_ENDPOINT": sink.endpoint,
-        "HYPERTOOL_STORE_GENAI_CONTENT": "false",
-    }
+    env = forwarding_to(sink)
     with running_stack(tmp_path_factory.mktemp("openinference"), "1s", collector_env=env) as native:
         yield native
 
