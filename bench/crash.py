@@ -14,8 +14,6 @@ it.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -62,12 +60,7 @@ def _run(interval: str | None) -> dict[str, Any]:
         runner.start()
         for _ in range(CRASHES):
             time.sleep(SECONDS_BETWEEN_CRASHES)
-            pid = native.stack._pid("collector")  # the benchmark crashes it on purpose
-            if pid is not None:
-                os.kill(pid, signal.SIGKILL)
-                child = native.stack._children.pop("collector", None)
-                if child is not None:
-                    child.wait(10)
+            native.stack.crash("collector")
             native.stack.up()
         time.sleep(SECONDS_BETWEEN_CRASHES)
         stop.set()

@@ -87,7 +87,7 @@ def run(memory_limit_mib: int = MEMORY_LIMIT_MIB) -> dict[str, Any]:
         tempfile.TemporaryDirectory() as tmp,
         running_stack(Path(tmp) / "flood", collector_env=limits) as native,
     ):
-        pid = native.stack._pid("collector")  # the benchmark samples its RSS
+        pid = native.stack.pid("collector")
         assert pid is not None  # noqa: S101 - up() waited for it
         peak, stop = [0.0], threading.Event()
 

@@ -90,7 +90,7 @@ def _us_per_point(root: Path, models: tuple[str, ...], exports: int) -> float:
     )
     stack.up()
     try:
-        pid = stack._pid("collector")  # the benchmark reads the process's CPU time
+        pid = stack.pid("collector")
         assert pid is not None  # noqa: S101 - up() waited for it
         _send(stack.otlp_grpc_endpoint, models, 5)  # warm up
         before = _collector_cpu_seconds(pid)

@@ -61,13 +61,6 @@ def producer_venv() -> Path:
 
 
 @pytest.fixture(scope="module")
-def sink() -> Iterator[OtlpSink]:
-    """The traces backend the module's collector forwards spans to."""
-    with OtlpSink() as backend:
-        yield backend
-
-
-@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, sink: OtlpSink) -> Iterator[NativeStack]:
     """One stack for the module; its collector forwards traces to the sink."""
     env = forwarding_to(sink)

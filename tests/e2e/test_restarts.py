@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import queue
-import signal
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -61,26 +59,13 @@ def restartable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Restartabl
     webhook.server.server_close()
 
 
-def kill(native: NativeStack, name: str) -> None:
-    """SIGKILL one service and wait until it is gone."""
-    pid = native.stack._pid(name)  # the test crashes it on purpose
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    child = native.stack._children.pop(name, None)
-    if child is not None:
-        child.wait(10)  # reaped, as the launcher would on `down`
-    deadline = time.monotonic() + 10
-    while native.stack._pid(name) is not None and time.monotonic() < deadline:
-        time.sleep(0.1)
-
-
 def test_prometheus_crash_loses_no_usage(restartable: Restartable) -> None:
     """500 tokens, Prometheus SIGKILLed and started again, 900 tokens: the hour holds 1400."""
     native = restartable.native
     native.run_python(RECORD, PERSONA="prom-crash", TOKENS="500")
     selector = f'{TOKENS}{{{JOB},{n.PERSONA}="prom-crash"}}'
     native.prometheus.wait_for(f"sum({selector})", lambda r: bool(r) and r[0].value == 500)
-    kill(native, "prometheus")
+    native.stack.crash("prometheus")
     native.stack.up()
     native.run_python(RECORD, PERSONA="prom-crash", TOKENS="900")
     assert_settled(

@@ -481,20 +481,35 @@ class Stack:
         """Stop the services (SIGTERM, then SIGKILL after ``timeout``); return those stopped."""
         return [s.name for s in reversed(self.services()) if self._stop(s.name, timeout)]
 
-    def _stop(self, name: str, timeout: float) -> bool:
-        """SIGTERM one service, SIGKILL it after ``timeout``; whether it was running."""
+    def pid(self, name: str) -> int | None:
+        """The pid of the running service ``name``, or None (for benchmarks reading /proc)."""
+        return self._pid(name)
+
+    def crash(self, name: str, timeout: float = 10.0) -> None:
+        """SIGKILL one service, as a crash would: no flush, no graceful stop. `up` restarts it."""
+        self._stop(name, timeout, crash=True)
+
+    def _stop(self, name: str, timeout: float, *, crash: bool = False) -> bool:
+        """SIGTERM one service (SIGKILL with ``crash``), SIGKILL it after ``timeout``.
+
+        Whether it was running.
+        """
         running = True
         child = self._children.pop(name, None)
         if child is not None and child.poll() is None:
             # Our own child: waiting on it also reaps it (a zombie still answers kill 0).
-            child.terminate()
+            if crash:
+                child.kill()
+            else:
+                child.terminate()
             try:
                 child.wait(timeout)
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
         elif (pid := self._pid(name)) is not None:
-            _terminate(pid, _start_time(pid), timeout)
+            first = signal.SIGKILL if crash else signal.SIGTERM
+            _terminate(pid, _start_time(pid), timeout, first)
         else:
             running = False
         with contextlib.suppress(FileNotFoundError):
@@ -552,9 +567,11 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _terminate(pid: int, started: str, timeout: float) -> None:
+def _terminate(
+    pid: int, started: str, timeout: float, first: signal.Signals = signal.SIGTERM
+) -> None:
     with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, first)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _process_runs(pid, started):
