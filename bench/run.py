@@ -31,7 +31,7 @@ def main() -> int:
     print("price lookup in the collector ...", file=sys.stderr, flush=True)
     results["collector_price_lookup_us_per_point"] = pricing.run()
     print("flood ...", file=sys.stderr, flush=True)
-    results["flood"] = {"default_limit": flood.run(), "limit_96_mib": flood.run(96)}
+    results["flood"] = flood.run_all()
     print("collector crashes ...", file=sys.stderr, flush=True)
     results["crash_loss"] = crash.run()
     print("exit latency ...", file=sys.stderr, flush=True)

@@ -178,7 +178,7 @@ def test_series_stay_bounded_while_1000_processes_come_and_go(native_stack: Nati
 
 
 def test_windowed_usage_survives_a_collector_restart(native_stack: NativeStack) -> None:
-    """Usage before and after a collector restart adds up: not lost, not counted twice."""
+    """Usage before and after a collector restart adds up, and the raw total carries on."""
     code = textwrap.dedent(
         """
         import sys
@@ -192,13 +192,15 @@ def test_windowed_usage_survives_a_collector_restart(native_stack: NativeStack) 
     subprocess.run([sys.executable, "-c", code, "500"], env=native_stack.agent_env(), check=True)
     prom.wait_for(used, lambda r: bool(r) and r[0].value == 500)
     native_stack.stack.restart("collector")
-    # After the restart the counter starts again and climbs above its old value: without
-    # the 0 at its new start, Prometheus would see 500 -> 900 as +400.
+    # The ledger restarts with its totals: the counter carries on from 500, no reset.
     subprocess.run([sys.executable, "-c", code, "900"], env=native_stack.agent_env(), check=True)
     result = prom.wait_for(used, lambda r: bool(r) and r[0].value == 1400)
     assert result[0].value == 1400
     remaining = prom.query('hypertool_persona_token_budget_remaining{persona="devops-engineer"}')
     assert remaining[0].value == 1800 - 1400
-    # The raw counter is the collector's running total: it restarted with it.
     raw = prom.query('sum(hypertool_persona_tokens_used_total{persona="devops-engineer"})')
-    assert raw[0].value == 900
+    assert raw[0].value == 1400
+    resets = prom.query(
+        'sum(resets(hypertool_persona_tokens_used_total{persona="devops-engineer"}[1h]))'
+    )
+    assert resets[0].value == 0

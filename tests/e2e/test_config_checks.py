@@ -63,8 +63,7 @@ def test_collector_has_exactly_the_manifest_components() -> None:
     assert names == {
         "otlp",
         "memory_limiter",
-        "batch",
-        "delta_to_cumulative",
+        "ledger",
         "cumulative_to_delta",
         "transform",
         "prometheus",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from hypertool_agent import names as n
 from tests.conftest import NativeStack
 
 pytestmark = pytest.mark.e2e
@@ -35,6 +36,19 @@ FOREIGN_METRIC = """
     reader = PeriodicExportingMetricReader(OTLPMetricExporter())
     provider = MeterProvider(metric_readers=[reader])
     provider.get_meter("some.library").create_counter("some.requests").add(3)
+    provider.shutdown()
+"""
+#: More instrumentation scopes than the collector keeps distinct values of a label: the
+#: unused counter's producer label folds into other ("Label values folded into other").
+MANY_SCOPES = f"""
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+    provider = MeterProvider(metric_readers=[reader])
+    for i in range({n.MAX_LABEL_VALUES + 1}):
+        provider.get_meter(f"some.library.{{i}}").create_counter("some.requests").add(1)
     provider.shutdown()
 """
 #: A call to a model no price is known for: the "Tokens with no known price" panel.
@@ -94,6 +108,8 @@ def demo_data(native_stack: NativeStack) -> dict[str, Any]:
     native_stack.prometheus.wait_for("sum(hypertool_pipeline_unused_total)", bool)
     native_stack.run_python(UNPRICED_CALL)
     native_stack.prometheus.wait_for("sum(hypertool_llm_unpriced_tokens_total)", bool)
+    native_stack.run_python(MANY_SCOPES)
+    native_stack.prometheus.wait_for("sum(hypertool_pipeline_folded_points_total)", bool)
     # Let the budget rules evaluate at least once after the last sample.
     native_stack.prometheus.wait_for(
         'persona:hypertool_tokens_used:budget_period{persona="backend-engineer"}',

@@ -238,3 +238,61 @@ def test_oversized_requests_get_a_clear_refusal(stack: NativeStack) -> None:
     assert http_answer.startswith("http 400"), http_answer
     assert "too large" in http_answer, http_answer
     assert stack.prometheus.query(f'{TOKENS}{{persona=~"xxx.*"}}') == []
+
+
+#: 1,500 distinct personas in one export, each spending one token (the SDK itself folds
+#: an instrument's attribute sets beyond 2,000).
+MANY_PERSONAS = """
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import Counter, MeterProvider
+    from opentelemetry.sdk.metrics.export import (
+        AggregationTemporality, PeriodicExportingMetricReader,
+    )
+
+    reader = PeriodicExportingMetricReader(
+        OTLPMetricExporter(preferred_temporality={Counter: AggregationTemporality.DELTA}),
+        export_interval_millis=3_600_000,
+    )
+    provider = MeterProvider(metric_readers=[reader])
+    meter = provider.get_meter("raw.flooding.agent")
+    tokens = meter.create_counter("hypertool.persona.tokens_used")
+    for i in range(1500):
+        tokens.add(1, {"persona": f"flood-{i}", "chatmode": "flood", "model": "gpt-4o"})
+    provider.shutdown()
+"""
+BOUND = 20
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeStack]:
+    """A stack whose collector keeps 20 distinct values per label and metric."""
+    with running_stack(
+        tmp_path_factory.mktemp("bounded"),
+        "1s",
+        collector_env={"HYPERTOOL_MAX_LABEL_VALUES": str(BOUND)},
+    ) as native:
+        yield native
+
+
+def test_a_flood_of_label_values_is_bounded_and_totals_stay_exact(bounded: NativeStack) -> None:
+    """1,500 personas make 20 series plus other; all 1,500 tokens count; folds are counted."""
+    bounded.run_python(MANY_PERSONAS)
+    folded = c.PIPELINE_FOLDED_POINTS.prometheus_name
+    other = f'{JOB},chatmode="flood",{n.PERSONA}="{n.OTHER}"'
+    assert_settled(
+        bounded,
+        [
+            (f'count({TOKENS}{{{JOB},chatmode="flood"}})', None, {"": BOUND + 1.0}),
+            (f'sum({TOKENS}{{{JOB},chatmode="flood"}})', None, {"": 1500.0}),
+            (
+                f"sum by ({n.PERSONA}) ({TOKENS}{{{other}}})",
+                n.PERSONA,
+                {n.OTHER: 1500.0 - BOUND},
+            ),
+            (
+                f'sum by (label) ({folded}{{{JOB},metric="{c.TOKENS_USED.otel_name}"}})',
+                "label",
+                {n.PERSONA: 1500.0 - BOUND},
+            ),
+        ],
+    )

@@ -14,7 +14,7 @@ import yaml
 
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
-from hypertool_tools.stack.build import image_tag, manifest_version, read_env_file
+from hypertool_tools.stack.build import manifest_version, read_env_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,8 +70,7 @@ def test_manifest_builds_exactly_the_components_the_config_uses() -> None:
     module_type = {
         "otlpreceiver": "otlp",
         "memorylimiterprocessor": "memory_limiter",
-        "batchprocessor": "batch",
-        "deltatocumulativeprocessor": "delta_to_cumulative",
+        "ledgerprocessor": "ledger",
         "transformprocessor": "transform",
         "cumulativetodeltaprocessor": "cumulative_to_delta",
         "prometheusexporter": "prometheus",
@@ -86,10 +85,15 @@ def test_manifest_builds_exactly_the_components_the_config_uses() -> None:
 
 
 def test_collector_versions_are_pinned_together() -> None:
-    """Every manifest module, the dist version and the compose image share one version."""
+    """Every manifest module, the dist version and .env's OTELCOL_VERSION share one version."""
     manifest_text = (ROOT / "collector-config/builder-manifest.yaml").read_text()
     version = manifest_version(ROOT)
-    component_versions = set(re.findall(r"gomod: \S+ v(0\.\d+\.\d+)", manifest_text))
+    # Our own components (a local path) are versioned with this repository instead.
+    component_versions = set(
+        re.findall(
+            r"gomod: (?!github\.com/hypertool-observability/)\S+ v(0\.\d+\.\d+)", manifest_text
+        )
+    )
     assert component_versions == {version}
     # The confmap providers live on the stable v1 line released with each v0 version.
     provider_versions = set(
@@ -97,8 +101,8 @@ def test_collector_versions_are_pinned_together() -> None:
     )
     assert len(provider_versions) == 1
     assert manifest_text.count("gomod:") == len(re.findall(r"gomod: \S+ v\d", manifest_text))
-    assert image_tag(ROOT, "OTELCOL_IMAGE") == version
-    assert read_env_file(ROOT)["OTELCOL_IMAGE"].startswith("otel/opentelemetry-collector-contrib:")
+    # Compose builds the collector with the builder of this release and tags it with it.
+    assert read_env_file(ROOT)["OTELCOL_VERSION"] == version
 
 
 def test_images_are_pinned_in_env_and_never_latest() -> None:
@@ -106,8 +110,10 @@ def test_images_are_pinned_in_env_and_never_latest() -> None:
     compose = load("docker-compose.yml")
     pins = read_env_file(ROOT)
     for name, service in compose["services"].items():
-        if "build" in service:  # built from this repository; its base image is pinned in .env
-            assert "PYTHON_IMAGE" in service["build"]["args"]
+        if "build" in service:  # built here, from the base images and versions in .env
+            for arg, value in service["build"]["args"].items():
+                assert value == f"${{{arg}}}", f"{name}: build arg {arg} must come from .env"
+                assert not pins[arg].endswith(":latest"), pins[arg]
             continue
         image = service["image"]
         match = re.fullmatch(r"\$\{(\w+)\}", image)
@@ -164,7 +170,7 @@ def test_series_retention_outlives_every_budget_period() -> None:
     longest = max(period_seconds(b.period) for b in load_budgets(ROOT / "budgets.yaml"))
     config = (ROOT / "collector-config/otelcol.yaml").read_text()
     retention = re.findall(r"\$\{env:HYPERTOOL_SERIES_RETENTION:-(\d+)h\}", config)
-    assert len(retention) == 2  # delta_to_cumulative max_stale and exporter expiration
+    assert len(retention) == 2  # the ledger's max_stale and the exporter's expiration
     assert all(int(h) * 3600 >= max(longest, 30 * 86400) for h in retention)
 
 

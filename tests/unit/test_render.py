@@ -118,9 +118,10 @@ def test_one_entry_per_agent_counter_and_span_series() -> None:
 def test_every_entry_carries_its_contract_unit_labels_and_kind() -> None:
     """Merged or not, each entry has the contract's unit, description, labels and shape."""
     defined = fleet_metrics()
-    assert set(defined) == {m.otel_name for m in c.COLLECTOR_METRICS}
+    made_by_connector = [m for m in c.COLLECTOR_METRICS if m not in c.LEDGER_METRICS]
+    assert set(defined) == {m.otel_name for m in made_by_connector}
     kinds = {"sum": "counter", "gauge": "gauge", "histogram": "histogram"}
-    for metric in c.COLLECTOR_METRICS:
+    for metric in made_by_connector:
         spec = defined[metric.otel_name]
         assert (spec["unit"], spec["description"]) == (metric.unit, metric.description)
         labels = tuple(renamed(a["key"]) for a in spec.get("attributes", []))
@@ -252,13 +253,13 @@ def test_what_is_received_and_not_used_is_counted_by_reason() -> None:
     pipelines = rendered()["service"]["pipelines"]
     assert pipelines["logs/agents"]["exporters"] == ["signal_to_metrics"]
     traces = pipelines["traces/agents"]["processors"]
-    assert traces.index("transform/redact") < traces.index("batch")
+    assert traces.index("transform/redact") < traces.index("transform/genai")
 
 
 def test_label_transform_renames_every_span_attribute() -> None:
     """transform/labels renames each span attribute, then drops the namespaced keys."""
     processor = rendered()["processors"]["transform/labels"]
-    statements = processor["metric_statements"][0]["statements"]
+    statements = processor["metric_statements"][-1]["statements"]
     for attribute, label in c.SPAN_ATTRIBUTE_LABELS.items():
         assert attribute.startswith(NAMESPACE)  # else the final delete would keep it
         assert (
@@ -283,9 +284,9 @@ def test_an_edited_entry_is_stale_and_render_restores_it(tmp_path: Path) -> None
 def test_hand_written_parts_are_left_alone(tmp_path: Path) -> None:
     """Lines outside the generated sections are the operator's: render keeps them."""
     config = checkout(tmp_path) / COLLECTOR_CONFIG
-    edit(config, "send_batch_size: 8192", "send_batch_size: 1024  # ours")
+    edit(config, "check_interval: 1s", "check_interval: 2s  # ours")
     assert render_collector(tmp_path, check=True)
-    assert "send_batch_size: 1024  # ours" in config.read_text()
+    assert "check_interval: 2s  # ours" in config.read_text()
 
 
 def test_empty_sections_are_filled(tmp_path: Path) -> None:
@@ -399,6 +400,6 @@ def test_guard_marks_bad_values_before_any_sum() -> None:
     pipelines = config["service"]["pipelines"]
     for name in ("metrics/agents", "traces/agents"):
         processors = pipelines[name]["processors"]
-        assert processors.index("transform/guard") < processors.index("batch"), name
+        assert processors.index("transform/guard") < processors.index("transform/prices"), name
     metrics = pipelines["metrics/agents"]["processors"]
     assert metrics.index("cumulative_to_delta/genai") < metrics.index("transform/guard")

@@ -137,15 +137,20 @@ def test_missing_binaries_name_the_build_command(tmp_path: Path) -> None:
         stack.up()
 
 
-def test_collector_cache_key_is_the_manifest_content(tmp_path: Path) -> None:
-    """Changing the manifest changes the cached binary's path; the same content keeps it."""
+def test_collector_cache_key_is_the_manifest_and_component_sources(tmp_path: Path) -> None:
+    """Changing the manifest or a component's source changes the cached binary's path."""
     copy = tmp_path / "repo"
-    (copy / "collector-config").mkdir(parents=True)
-    shutil.copy(ROOT / "collector-config/builder-manifest.yaml", copy / "collector-config")
+    shutil.copytree(ROOT / "collector-config", copy / "collector-config")
     assert collector_path(copy) == collector_path(ROOT)
+    source = copy / "collector-config/components/ledgerprocessor/ledger.go"
+    (source.parent / "ledger_test.go").write_text("package ledgerprocessor // tests only\n")
+    assert collector_path(copy) == collector_path(ROOT)  # tests are not built in
+    source.write_text(source.read_text() + "\n// changed\n")
+    changed_source = collector_path(copy)
+    assert changed_source != collector_path(ROOT)
     manifest = copy / "collector-config/builder-manifest.yaml"
     manifest.write_text(manifest.read_text() + "\n# changed\n")
-    assert collector_path(copy) != collector_path(ROOT)
+    assert collector_path(copy) not in (changed_source, collector_path(ROOT))
 
 
 def test_build_does_nothing_when_the_cache_is_current(

@@ -18,7 +18,7 @@ from hypertool_agent import names as n
 
 _log = logging.getLogger("hypertool_agent")
 
-DEFAULT_MAX_LABEL_VALUES: Final = 100
+DEFAULT_MAX_LABEL_VALUES: Final = n.MAX_LABEL_VALUES
 MAX_LABEL_LENGTH: Final = n.MAX_LABEL_LENGTH
 
 # Reasons a measurement is dropped: the values of the `reason` label.

@@ -33,6 +33,7 @@ from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resou
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from hypertool_agent import names as n
 from hypertool_agent._instruments import Instruments, create_instruments
 from hypertool_agent.errors import ConfigurationError
 from hypertool_agent.names import SCOPE_NAME
@@ -44,7 +45,7 @@ DEFAULT_SHUTDOWN_TIMEOUT_S = 1.0
 DEFAULT_EXPORT_INTERVAL_MS = 10_000
 ENV_SHUTDOWN_TIMEOUT = "HYPERTOOL_SHUTDOWN_TIMEOUT"
 ENV_MAX_LABEL_VALUES = "HYPERTOOL_MAX_LABEL_VALUES"
-DEFAULT_MAX_LABEL_VALUES = 100
+DEFAULT_MAX_LABEL_VALUES = n.MAX_LABEL_VALUES
 
 #: Counters and histograms are sent as deltas: the collector sums the deltas of every
 #: process into one fleet-wide total (see docs/accounting.md). Cumulative counters from

@@ -304,6 +304,24 @@ PIPELINE_UNUSED: Final = Series(
     description="Metric points, spans and log records received and not used, by reason.",
 )
 
+#: The resource attribute signal_to_metrics sets to the collector's instance id (new at
+#: every start); removed, so that a restart does not begin new streams.
+CONNECTOR_INSTANCE_ATTRIBUTE: Final = "signal_to_metrics.service.instance.id"
+
+#: Made by the collector's ledger: points whose label value came beyond the fleet-wide bound
+#: on distinct values of that label and metric (n.MAX_LABEL_VALUES) and was recorded as
+#: n.OTHER. The totals stay exact; the labels say which metric and label key overflowed.
+PIPELINE_FOLDED_POINTS: Final = Series(
+    otel_name="hypertool.pipeline.folded_points",
+    unit="{point}",
+    kind="counter",
+    labels=("metric", "label"),
+    source="metric",
+    description="Points whose label value was beyond the distinct-value bound, recorded as other.",
+)
+#: The PIPELINE_UNUSED reason of points that would open a stream beyond the ledger's limit.
+REASON_TOO_MANY_SERIES: Final = "too_many_series"
+
 #: The design note's six series families.
 ALL_METRICS: Final = (
     PERSONA_SWITCHES,
@@ -330,12 +348,16 @@ FLEET_COUNTERS: Final = tuple(Series.of_counter(counter) for counter in n.COUNTE
 #: The series the collector derives from spans, in the order the collector config lists them.
 SPAN_SERIES: Final = (STAGE_DURATION, PERSONA_DURATION, WORKFLOW_RUNS, LLM_CALL_DURATION)
 
+#: Made by the ledger processor itself, not by a signal_to_metrics entry.
+LEDGER_METRICS: Final = (PIPELINE_FOLDED_POINTS,)
+
 #: Everything the collector publishes.
 COLLECTOR_METRICS: Final = (
     *FLEET_COUNTERS,
     *SPAN_SERIES,
     PIPELINE_REJECTED_POINTS,
     PIPELINE_UNUSED,
+    PIPELINE_FOLDED_POINTS,
 )
 
 # Budget series, made by the recording rules prometheus/rules/budgets.yml renders from

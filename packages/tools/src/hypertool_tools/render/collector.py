@@ -472,16 +472,6 @@ def _rename(attribute: str, label: str) -> str:
     return f"- set(datapoint.attributes[{_ottl(label)}], {source}) where {source} != nil"
 
 
-_START_TIME_NOTE: Final = (
-    "# The start time marks when each fleet stream began. delta_to_cumulative keeps the",
-    "# first one as the stream's start, the prometheus exporter publishes it as the",
-    "# created timestamp, and Prometheus (created-timestamp-zero-ingestion) stores a 0",
-    "# there: a brand-new stream's first value then counts in full in increase(), and a",
-    "# stream that restarts with the collector shows as a counter reset even when its new",
-    "# value is higher.",
-)
-
-
 def transform_labels() -> list[str]:
     """The ``transform/labels`` processor: span attributes renamed to Prometheus labels."""
     renames = [_rename(a, label) for a, label in c.SPAN_ATTRIBUTE_LABELS.items()]
@@ -490,10 +480,13 @@ def transform_labels() -> list[str]:
         "transform/labels:",
         "  error_mode: propagate",
         "  metric_statements:",
+        "    - context: resource",
+        "      statements:",
+        "        # signal_to_metrics names the collector instance, which changes with every",
+        "        # restart: the fleet's totals must carry on across restarts as one stream.",
+        f"        - delete_key(resource.attributes, {_ottl(c.CONNECTOR_INSTANCE_ATTRIBUTE)})",
         "    - context: datapoint",
         "      statements:",
-        *_indent(_START_TIME_NOTE, 4),
-        "        - set(datapoint.start_time_unix_nano, datapoint.time_unix_nano - 1)",
         f"        # Span attributes are namespaced ({n.ATTR_PERSONA}); Prometheus labels are",
         f"        # the design note's short keys ({n.PERSONA}).",
         *_indent(renames, 4),
@@ -800,12 +793,49 @@ def cumulative_to_delta() -> list[str]:
     ]
 
 
+def ledger() -> list[str]:
+    """The ``ledger`` processor (collector-config/components): the fleet's totals on disk."""
+    unused = c.PIPELINE_UNUSED
+    folded = c.PIPELINE_FOLDED_POINTS
+    unused_labels = dict(
+        zip(unused.labels, ("metrics", c.REASON_TOO_MANY_SERIES, "unknown"), strict=True)
+    )
+    return [
+        "ledger:",
+        "  # The journal and snapshot of every fleet total. An export is acknowledged only once",
+        "  # its deltas are appended here, so a collector killed at any moment restarts with the",
+        "  # totals it acknowledged (docs/accounting.md). Compose keeps it in a volume.",
+        "  directory: ${env:HYPERTOOL_LEDGER_DIR:-/var/lib/hypertool/ledger}",
+        "  # Off, an append survives the collector's crash but not the machine's power loss.",
+        "  fsync: ${env:HYPERTOOL_LEDGER_FSYNC:-false}",
+        "  # Fleet-wide, per label of each metric; the agent applies the same bound per process.",
+        f"  max_label_values: ${{env:HYPERTOOL_MAX_LABEL_VALUES:-{n.MAX_LABEL_VALUES}}}",
+        "  max_streams: ${env:HYPERTOOL_MAX_STREAMS:-100000}",
+        "  # Streams live as long as the longest budget period, like the exporter's series.",
+        "  max_stale: ${env:HYPERTOOL_SERIES_RETENTION:-768h}",
+        f"  fold_value: {_scalar(n.OTHER)}",
+        "  folded_metric:",
+        f"    name: {folded.otel_name}",
+        f"    description: {_scalar(folded.description)}",
+        f"    unit: {_scalar(folded.unit)}",
+        f"    metric_label: {folded.labels[0]}",
+        f"    key_label: {folded.labels[1]}",
+        "  unused_metric:",
+        f"    name: {unused.otel_name}",
+        f"    description: {_scalar(unused.description)}",
+        f"    unit: {_scalar(unused.unit)}",
+        "    labels:",
+        *(f"      {k}: {_scalar(v)}" for k, v in unused_labels.items()),
+    ]
+
+
 #: Generated section name (the component it holds) -> its lines, unindented.
 SECTIONS: Final[dict[str, Callable[[], list[str]]]] = {
     "transform/genai": transform_genai,
     "transform/guard": transform_guard,
     "cumulative_to_delta/genai": cumulative_to_delta,
     "transform/labels": transform_labels,
+    "ledger": ledger,
     "signal_to_metrics": signal_to_metrics,
 }
 

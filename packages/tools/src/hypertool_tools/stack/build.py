@@ -26,6 +26,8 @@ from pathlib import Path
 
 COLLECTOR_BINARY = "otelcol-hypertool"
 MANIFEST = Path("collector-config") / "builder-manifest.yaml"
+#: Our own collector components, built into the distribution from source.
+COMPONENTS = Path("collector-config") / "components"
 ENV_FILE = Path(".env")
 COMPOSECHECK = Path("scripts") / "composecheck"
 _COMPOSECHECK_SOURCES = ("go.mod", "go.sum", "main.go")
@@ -98,9 +100,13 @@ class Binaries:
 
 
 def collector_path(root: Path) -> Path:
-    """The cached collector, keyed by the manifest's content."""
-    digest = hashlib.sha256((root / MANIFEST).read_bytes()).hexdigest()[:16]
-    return cache_dir() / "otelcol" / digest / COLLECTOR_BINARY
+    """The cached collector, keyed by the manifest and our components' sources."""
+    digest = hashlib.sha256((root / MANIFEST).read_bytes())
+    for source in sorted((root / COMPONENTS).rglob("*")):
+        if source.suffix in {".go", ".mod", ".sum"} and not source.name.endswith("_test.go"):
+            digest.update(str(source.relative_to(root)).encode())
+            digest.update(source.read_bytes())
+    return cache_dir() / "otelcol" / digest.hexdigest()[:16] / COLLECTOR_BINARY
 
 
 def prometheus_dir(root: Path) -> Path:
@@ -236,7 +242,8 @@ def build_collector(root: Path) -> Path:
             manifest = scratch / "manifest.yaml"
             text = (root / MANIFEST).read_text()
             manifest.write_text(re.sub(r"output_path:.*", f"output_path: {scratch / 'src'}", text))
-            _run([str(builder), f"--config={manifest}"])
+            # The manifest's local component paths are relative to its own directory.
+            _run([str(builder), f"--config={manifest}"], cwd=root / MANIFEST.parent)
             (scratch / "src" / COLLECTOR_BINARY).rename(scratch / COLLECTOR_BINARY)
             shutil.rmtree(scratch / "src")
             manifest.unlink()

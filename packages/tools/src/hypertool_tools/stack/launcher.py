@@ -311,6 +311,8 @@ class Stack:
                     "HYPERTOOL_COLLECTOR_TELEMETRY_HOST": "127.0.0.1",
                     "HYPERTOOL_COLLECTOR_TELEMETRY_PORT": str(p.collector_telemetry),
                     "HYPERTOOL_COLLECTOR_HEALTH_ENDPOINT": f"127.0.0.1:{p.collector_health}",
+                    # Beside Prometheus' data: both outlive a restart of the stack.
+                    "HYPERTOOL_LEDGER_DIR": str(state / "collector-ledger"),
                     **self._security_env(),
                     **self.collector_env,
                 },

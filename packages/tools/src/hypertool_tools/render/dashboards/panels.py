@@ -216,12 +216,21 @@ def pipeline_health() -> Row:
             table(
                 "Received, not used",
                 (q.UNUSED_BY_REASON, ""),
-                width=24,
+                width=16,
                 height=6,
                 description="Metric points, spans and log records the collector received and "
                 "did not turn into hypertool series, by reason and producer (instrumentation "
                 "scope): other metrics of foreign agents, their logs, their spans (kept as "
                 "traces only where a traces backend exists).",
+            ),
+            table(
+                "Label values folded into other",
+                (q.FOLDED_BY_LABEL, ""),
+                width=8,
+                height=6,
+                description="Points counted under label value other because their label had "
+                "reached the collector's bound on distinct values (HYPERTOOL_MAX_LABEL_VALUES, "
+                "HypertoolLabelValuesFolded).",
             ),
         ],
     )

@@ -27,6 +27,7 @@ REMAINING: Final = c.TOKEN_BUDGET_REMAINING.prometheus_name
 REJECTED_POINTS: Final = c.PIPELINE_REJECTED_POINTS.prometheus_name
 DROPPED: Final = c.DROPPED_MEASUREMENTS.prometheus_name
 UNUSED: Final = c.PIPELINE_UNUSED.prometheus_name
+FOLDED: Final = c.PIPELINE_FOLDED_POINTS.prometheus_name
 ACCEPTED_POINTS: Final = c.OTELCOL_ACCEPTED_POINTS
 ACCEPTED_SPANS: Final = c.OTELCOL_ACCEPTED_SPANS
 
@@ -48,6 +49,7 @@ SPANS_ACCEPTED: Final = f"sum(rate({ACCEPTED_SPANS}{{{TELEMETRY_JOB}}}[$__rate_i
 POINTS_REJECTED: Final = f"sum(increase({REJECTED_POINTS}[$__range])) or vector(0)"
 MEASUREMENTS_DROPPED: Final = f"sum(increase({DROPPED}[$__range])) or vector(0)"
 UNUSED_BY_REASON: Final = f"sum by (signal, reason, producer) (increase({UNUSED}[$__range]))"
+FOLDED_BY_LABEL: Final = f"sum by (metric, label) (increase({FOLDED}[$__range]))"
 FIRING_ALERTS: Final = 'count(ALERTS{alertname=~"Hypertool.*",alertstate="firing"}) or vector(0)'
 #: The annotation every dashboard draws: budget alerts while they fire.
 BUDGET_ALERTS: Final = 'ALERTS{alertname=~"HypertoolTokenBudget.*",alertstate="firing"}'
