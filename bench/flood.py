@@ -77,6 +77,12 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU of a process so far (fields 14 and 15 of /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(memory_limit_mib: int = MEMORY_LIMIT_MIB) -> dict[str, Any]:
     """Flood the collector; its peak RSS, the flood's fate and the normal agents' tokens."""
     limits = {
@@ -98,6 +104,7 @@ def run(memory_limit_mib: int = MEMORY_LIMIT_MIB) -> dict[str, Any]:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
+        cpu_before = _cpu_seconds(pid)
         env = native.agent_env(SECONDS=str(FLOOD_SECONDS))
         flooders = [
             subprocess.Popen(
@@ -122,6 +129,7 @@ def run(memory_limit_mib: int = MEMORY_LIMIT_MIB) -> dict[str, Any]:
         outcomes = [p.communicate(timeout=FLOOD_SECONDS + 60)[0].split() for p in flooders]
         stop.set()
         sampler.join()
+        cpu = _cpu_seconds(pid) - cpu_before
         time.sleep(3)  # two scrapes
         counted = native.prometheus.query(
             'sum(hypertool_persona_tokens_used_total{persona="flood-survivor"})'
@@ -134,6 +142,9 @@ def run(memory_limit_mib: int = MEMORY_LIMIT_MIB) -> dict[str, Any]:
         "flood_requests_accepted": accepted,
         "flood_requests_refused": refused,
         "flood_points_accepted": accepted * 5000,
+        # What a collector core does: CPU seconds per 10,000 points accepted.
+        "collector_cpu_seconds": round(cpu, 2),
+        "cpu_seconds_per_10k_points": round(cpu / max(accepted * 5000, 1) * 10_000, 4),
         "normal_tokens_sent": NORMAL_AGENTS * NORMAL_TOKENS if normal_ok else 0,
         "normal_tokens_counted": counted[0].value if counted else 0.0,
         "normal_processes_exited_0": normal_ok,

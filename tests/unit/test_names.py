@@ -14,6 +14,7 @@ import yaml
 
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
+from hypertool_tools.render.rules import windowed_usage
 from hypertool_tools.stack.build import manifest_version, read_env_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,20 +145,16 @@ def test_budget_rules_narrow_by_model_and_workflow() -> None:
         )
     )["groups"][0]["rules"]
     used = [r for r in rules if r["record"] == c.BUDGET_USED]
-    assert used[0]["expr"] == (
-        'sum(increase(hypertool_persona_tokens_used_total{persona="backend-engineer",'
-        'model="gpt-4"}[1h] anchored)) or vector(0)'
-    )
+    gpt4 = 'hypertool_persona_tokens_used_total{persona="backend-engineer",model="gpt-4"}'
+    assert used[0]["expr"] == f"sum({windowed_usage(gpt4, '1h')}) or vector(0)"
     assert used[0]["labels"] == {
         "persona": "backend-engineer",
         "model": "gpt-4",
         "workflow": "any",
         "period": "1h",
     }
-    assert used[1]["expr"] == (
-        'sum(increase(hypertool_workflow_tokens_used_total{persona="qa",'
-        'workflow="bug \\"fix\\""}[30d] anchored)) or vector(0)'
-    )
+    qa = 'hypertool_workflow_tokens_used_total{persona="qa",workflow="bug \\"fix\\""}'
+    assert used[1]["expr"] == f"sum({windowed_usage(qa, '30d')}) or vector(0)"
     limits = [(r["expr"], r["labels"]["period"]) for r in rules if r["record"] == c.BUDGET_LIMIT]
     assert limits == [("vector(500)", "1h"), ("vector(90)", "30d")]
 
@@ -172,6 +169,13 @@ def test_series_retention_outlives_every_budget_period() -> None:
     retention = re.findall(r"\$\{env:HYPERTOOL_SERIES_RETENTION:-(\d+)h\}", config)
     assert len(retention) == 2  # the ledger's max_stale and the exporter's expiration
     assert all(int(h) * 3600 >= max(longest, 30 * 86400) for h in retention)
+    # Prometheus keeps each window and the baseline before it.
+    from hypertool_tools.stack.launcher import PROMETHEUS_FLAGS
+
+    compose = (ROOT / "docker-compose.yml").read_text()
+    for flags in (" ".join(PROMETHEUS_FLAGS), compose):
+        (days,) = re.findall(r"--storage\.tsdb\.retention\.time=(\d+)d", flags)
+        assert int(days) * 86400 >= 2 * max(longest, 30 * 86400)
 
 
 def test_predicted_exhaustion_waits_longer_than_a_spike_for_every_period() -> None:

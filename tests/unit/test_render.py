@@ -22,6 +22,7 @@ from hypertool_tools.render.collector import (
     render_collector,
     render_config,
 )
+from hypertool_tools.render.kubernetes import GENERATED_DIR
 from hypertool_tools.render.prices import AGENT_PRICES, PRICE_ATTRIBUTE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,7 @@ def renamed(key: str) -> str:
 
 def checkout(tmp_path: Path) -> Path:
     """A copy of the files `hypertool render` reads and writes."""
-    for folder in ("collector-config", "prometheus", "grafana"):
+    for folder in ("collector-config", "prometheus", "grafana", "deploy"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     for name in ("budgets.yaml", ".env"):
         shutil.copy(ROOT / name, tmp_path / name)
@@ -343,8 +344,11 @@ def test_render_check_fails_on_a_stale_copy_until_rendered(
     edit(tmp_path / COLLECTOR_CONFIG, "buckets: [0.05,", "buckets: [0.01,")
     assert main(["render", "--check"]) == 1
     out = capsys.readouterr().out
-    assert [str(COLLECTOR_CONFIG), "stale"] in [line.split() for line in out.splitlines()]
-    assert out.count("current") == len(RENDERERS) - 1
+    lines = [line.split() for line in out.splitlines()]
+    assert [str(COLLECTOR_CONFIG), "stale"] in lines
+    # The Kubernetes ConfigMaps carry a copy of the collector config: stale with it.
+    assert [str(GENERATED_DIR), "stale"] in lines
+    assert out.count("current") == len(RENDERERS) - 2
     assert main(["render"]) == 0
     rendered_lines = capsys.readouterr().out.splitlines()
     assert any(line.split()[:2] == [str(COLLECTOR_CONFIG), "rendered"] for line in rendered_lines)

@@ -206,6 +206,23 @@ def test_composecheck_cache_key_is_its_go_sources(tmp_path: Path) -> None:
     assert build.composecheck_path(repo) != build.composecheck_path(ROOT)
 
 
+def test_thanos_cache_key_is_its_wrapper_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thanos is cached under thanos/<digest of scripts/thanos go.mod and go.sum>/thanos."""
+    monkeypatch.setenv("HYPERTOOL_CACHE", str(tmp_path / "cache"))
+    copy = tmp_path / "repo" / "scripts" / "thanos"
+    shutil.copytree(ROOT / "scripts/thanos", copy)
+    repo = tmp_path / "repo"
+    path = build.thanos_path(repo)
+    assert path == build.thanos_path(ROOT)
+    assert path.parent.parent == tmp_path / "cache" / "thanos"
+    assert path.name == "thanos"
+    assert build.thanos_version(repo) == "v0.42.5"
+    (copy / "go.sum").write_text((copy / "go.sum").read_text() + "\n")
+    assert build.thanos_path(repo) != path
+
+
 def test_a_stale_pid_file_is_forgotten_and_never_signalled(tmp_path: Path) -> None:
     """A pid file naming some other live process reads as stopped, and down leaves it be."""
     stack = stack_with(tmp_path)

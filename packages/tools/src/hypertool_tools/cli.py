@@ -18,7 +18,12 @@ def _stack_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     stack = sub.add_parser("stack", help="run the collector, Prometheus and Alertmanager natively")
     actions = stack.add_subparsers(dest="action", required=True)
-    actions.add_parser("build", help="build the native binaries (cached; Go >= 1.21)")
+    build = actions.add_parser("build", help="build the native binaries (cached; Go >= 1.21)")
+    build.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="also build Thanos, which the scale-out stack runs (minutes, once)",
+    )
     up = actions.add_parser("up", help="start the stack on loopback and wait until healthy")
     actions.add_parser("down", help="stop the stack")
     actions.add_parser("status", help="show each service's state")
@@ -108,12 +113,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _stack(args: argparse.Namespace) -> int:
-    from hypertool_tools.stack.build import build_all, cache_dir, project_root
+    from hypertool_tools.stack.build import build_all, build_thanos, cache_dir, project_root
     from hypertool_tools.stack.launcher import Ports, Stack
 
     root = project_root()
     if args.action == "build":
         build_all(root)
+        if args.scale_out:
+            build_thanos(root)
         return 0
     state_dir = args.state_dir or cache_dir() / "stack"
     if args.action == "up":

@@ -12,6 +12,8 @@ from typing import Final, Protocol
 
 from hypertool_tools.render.collector import COLLECTOR_CONFIG, render_collector
 from hypertool_tools.render.dashboards import DASHBOARDS_DIR, render_dashboards
+from hypertool_tools.render.kubernetes import GENERATED_DIR, render_kubernetes
+from hypertool_tools.render.kubernetes import SOURCE as KUBERNETES_SOURCE
 from hypertool_tools.render.prices import (
     AGENT_PRICES,
     COLLECTOR_PRICES,
@@ -78,5 +80,14 @@ RENDERERS: Final = (
         f"{SOURCE} (the pinned package's data)",
         render_agent_prices,
         "reinstall or restart the agents that use ObservableLLM",
+    ),
+    # Last: its ConfigMaps hold what the renderers above write.
+    Renderer(
+        "kubernetes",
+        GENERATED_DIR,
+        KUBERNETES_SOURCE,
+        render_kubernetes,
+        "kubectl apply --server-side -k deploy/kubernetes, then restart what reads them"
+        " (deploy/kubernetes/README.md)",
     ),
 )

@@ -7,10 +7,10 @@ fails when the committed rules are older than the budgets.
 For each budget the rules give its limit, the tokens the whole fleet used in its rolling
 period, and the ratio of the two; per persona-wide budget, the fleet-wide
 ``hypertool_persona_token_budget_remaining{persona}`` (not the library's per-process
-``get_remaining_budget``). Usage is
-``increase(...[period] anchored)``: no extrapolation, counter resets added back, and with
-Prometheus' created-timestamp zero ingestion a brand-new series' first value counted in
-full (docs/accounting.md).
+``get_remaining_budget``). Usage in a window is each series' last value in it minus its
+last value before it (0 for a series new in the window): no extrapolation, a brand-new
+series' first value counted in full, and plain PromQL that Prometheus and Thanos both
+evaluate (docs/accounting.md, docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -59,7 +59,28 @@ def period_seconds(period: str) -> float:
     return int(period[: len(period) - len(unit)]) * _SECONDS[unit]
 
 
-def _selector(budget: Budget, window: str) -> str:
+def windowed_usage(series: str, window: str) -> str:
+    """Per series, what a counter added in the last ``window``, in PromQL.
+
+    Its last value in the window minus its last value before it; for a series with no value
+    before it, minus its lowest in it, the 0 that created-timestamp zero ingestion stores
+    at a new series' start.
+
+    ``increase()`` extrapolates to the window's edges (3000 tokens read as about 3121), and
+    its exact form, ``increase(...[w] anchored)``, is a Prometheus 3 experiment that Thanos
+    v0.42.5 does not parse. This is plain PromQL both evaluate, exact for counters without
+    resets, which the collector's ledger keeps across restarts. A reset (a lost ledger)
+    undercounts, never overcounts; so does a window reaching past the retention.
+
+    >>> windowed_usage("x", "1d")  # doctest: +ELLIPSIS
+    'clamp_min(last_over_time(x[1d]) - (last_over_time(x[1d] offset 1d) or min_over_...), 0)'
+    """
+    before = f"last_over_time({series}[{window}] offset {window})"
+    lowest = f"min_over_time({series}[{window}])"
+    return f"clamp_min(last_over_time({series}[{window}]) - ({before} or {lowest}), 0)"
+
+
+def _selector(budget: Budget) -> str:
     matchers = [f"{n.PERSONA}={_quote(budget.persona)}"]
     if budget.model is not None:
         matchers.append(f"{n.MODEL}={_quote(budget.model)}")
@@ -68,12 +89,11 @@ def _selector(budget: Budget, window: str) -> str:
         series = c.WORKFLOW_TOKENS.prometheus_name
     else:
         series = c.TOKENS_USED.prometheus_name
-    return f"{series}{{{','.join(matchers)}}}[{window}]"
+    return f"{series}{{{','.join(matchers)}}}"
 
 
 def _usage(budget: Budget, window: str | None = None) -> str:
-    selector = _selector(budget, window or budget.period)
-    return f"sum(increase({selector} anchored)) or vector(0)"
+    return f"sum({windowed_usage(_selector(budget), window or budget.period)}) or vector(0)"
 
 
 def _window(period: str, share: float, minimum: float) -> int:

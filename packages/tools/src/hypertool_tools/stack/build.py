@@ -1,7 +1,8 @@
 """Builds and finds the native binaries of the stack: our collector, Prometheus, Alertmanager.
 
 Everything is built from source through the Go module proxy at the versions that
-docker compose pins (``.env`` and ``collector-config/builder-manifest.yaml``), and cached
+docker compose pins (``.env`` and ``collector-config/builder-manifest.yaml``; Thanos, which
+only the scale-out stack runs, at the version scripts/thanos/go.mod requires), and cached
 outside the repository under ``$HYPERTOOL_CACHE`` (default ``~/.cache/hypertool``). A build
 whose cache entry is current does nothing.
 """
@@ -31,6 +32,14 @@ COMPONENTS = Path("collector-config") / "components"
 ENV_FILE = Path(".env")
 COMPOSECHECK = Path("scripts") / "composecheck"
 _COMPOSECHECK_SOURCES = ("go.mod", "go.sum", "main.go")
+#: The wrapper module that pins the Thanos release and builds its command.
+THANOS = Path("scripts") / "thanos"
+_THANOS_SOURCES = ("go.mod", "go.sum")
+_THANOS_MODULE = "github.com/thanos-io/thanos"
+#: The build tags of Thanos' releases (.promu.yml). Without slicelabels, Prometheus'
+#: default string labels break Thanos' unsafe label casts: a receiver panics in its
+#: gRPC codec on the first Info call from Query.
+_THANOS_TAGS = "netgo,slicelabels"
 #: Seconds between the "still building" lines that show a long build is alive.
 HEARTBEAT_SECONDS = 30.0
 _VERSION_PKG = "github.com/prometheus/common/version"
@@ -403,4 +412,54 @@ def build_composecheck(root: Path) -> Path:
                     [*argv, str(scratch / target.name), "."], cwd=root / COMPOSECHECK
                 ),
             )
+    return target
+
+
+def thanos_version(root: Path) -> str:
+    """The Thanos release that scripts/thanos/go.mod requires, e.g. ``v0.42.5``."""
+    text = (root / THANOS / "go.mod").read_text()
+    pattern = rf"^\s*(?:require\s+)?{re.escape(_THANOS_MODULE)}\s+(v\S+)"
+    match = re.search(pattern, text, re.MULTILINE)
+    if match is None:
+        raise StackError(f"{root / THANOS / 'go.mod'}: it must require {_THANOS_MODULE}")
+    return match.group(1)
+
+
+def thanos_path(root: Path) -> Path:
+    """The cached Thanos binary, keyed by the wrapper's go.mod and go.sum and the tags."""
+    digest = hashlib.sha256(f"tags={_THANOS_TAGS}\0".encode())
+    for name in _THANOS_SOURCES:
+        digest.update(f"{name}\0".encode() + (root / THANOS / name).read_bytes())
+    return cache_dir() / "thanos" / digest.hexdigest()[:16] / "thanos"
+
+
+def build_thanos(root: Path) -> Path:
+    """Build Thanos (one binary: receive, query, rule, ...) unless it is cached.
+
+    Thanos' go.mod has replace directives, so ``go install ...@version`` refuses it.
+    scripts/thanos is a module that requires the release, repeats its replace block and
+    names its command as a tool; the build runs there, with the release's build tags, on
+    the toolchain that go.mod asks for (GOTOOLCHAIN=auto fetches it through the module
+    proxy). Not part of ``build_all``: only the scale-out stack runs Thanos, and a cold
+    build takes minutes.
+    """
+    target = thanos_path(root)
+    with _exclusive(target.parent):
+        if target.is_file():
+            _log(f"thanos is current: {target}")
+            return target
+        tag = thanos_version(root)
+        go = _go()
+        flags = _version_ldflags(tag.lstrip("v"), f"module-{tag}")
+        argv = [go, "build", "-trimpath", "-buildvcs=false", f"-tags={_THANOS_TAGS}"]
+        argv += [f"-ldflags={flags}", "-o"]
+        with _progress(f"thanos {tag}"):
+            _install_into(
+                target.parent,
+                lambda scratch: _run(
+                    [*argv, str(scratch / target.name), f"{_THANOS_MODULE}/cmd/thanos"],
+                    cwd=root / THANOS,
+                ),
+            )
+    _log(f"thanos: {target}")
     return target

@@ -1,0 +1,1 @@
+"""The scale-out stack on loopback: collectors, Thanos and two Alertmanagers."""
