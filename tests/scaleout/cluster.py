@@ -260,13 +260,18 @@ class Cluster:
                 "scrape_interval": self.interval,
                 "external_labels": {COLLECTOR_LABEL: f"host-{host}"},
             },
+            # prometheus/prometheus.yml's two collector jobs: the dashboards read both.
             "scrape_configs": [
                 {
-                    "job_name": c.JOB_COLLECTOR_EXPORTER,
+                    "job_name": job,
                     "static_configs": [
-                        {"targets": [f"127.0.0.1:{self.ports[f'collector-{host}-exporter']}"]}
+                        {"targets": [f"127.0.0.1:{self.ports[f'collector-{host}-{port}']}"]}
                     ],
                 }
+                for job, port in (
+                    (c.JOB_COLLECTOR_EXPORTER, "exporter"),
+                    (c.JOB_COLLECTOR_TELEMETRY, "telemetry"),
+                )
             ],
             "remote_write": [
                 {

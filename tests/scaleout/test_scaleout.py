@@ -25,6 +25,7 @@ from hypertool_tools import contract as c
 from hypertool_tools.render.rules import windowed_usage
 from hypertool_tools.stack.build import binaries, thanos_path
 from tests.conftest import LOOPBACK
+from tests.e2e import test_dashboards_live as live
 from tests.e2e.test_alerting import Webhook
 from tests.scaleout.cluster import ROOT, Cluster
 
@@ -151,3 +152,35 @@ def test_an_overspent_budget_notifies_once_through_the_ruler(
         and a["status"] == "firing"
     ]
     assert again == [], again
+
+
+def test_every_dashboard_panel_answers_through_thanos_query(
+    cluster: tuple[Cluster, Webhook],
+) -> None:
+    """The dashboards, unchanged, get data from Thanos Query for every panel and variable."""
+    stack, _ = cluster
+    env = {**_env(), "OTEL_EXPORTER_OTLP_ENDPOINT": stack.otlp_endpoint(0)}
+    demo = [sys.executable, "-m", "hypertool_tools.cli", "demo", "--json", "--stage-seconds"]
+    for seed in ("7", "8"):
+        subprocess.run([*demo, "0.05", "--seed", seed], env=env, check=True, timeout=120)
+    for code in (live.FOREIGN_METRIC, live.UNPRICED_CALL, live.MANY_SCOPES):
+        subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)], env=env, check=True, timeout=60
+        )
+    _wait(stack, "count(sum by (__name__) (hypertool_pipeline_folded_points_total)) > 0", 1.0)
+    _wait(stack, "count(sum by (__name__) (hypertool_llm_unpriced_tokens_total)) > 0", 1.0)
+    # Two collector scrapes for a rate of its telemetry, and the Ruler's next evaluation.
+    time.sleep(5)
+    empty = []
+    for uid, panel, values in live.cases():
+        dashboard = next(d for d in live.DASHBOARDS if json.loads(d.read_text())["uid"] == uid)
+        spec = next(
+            p
+            for p in json.loads(dashboard.read_text())["panels"]
+            if panel.startswith(p["title"] + " [")
+        )
+        for target in spec["targets"]:
+            query = live.expand(target["expr"], values)
+            if not stack.query(query):
+                empty.append(f"{uid} / {panel}: {query}")
+    assert empty == []
