@@ -106,11 +106,13 @@ def test_fleet_totals_survive_a_lost_receiver_and_a_lost_collector(
             _agent(stack, host, persona, tokens)
             sent[persona] += tokens
         if round_ == 0:
-            stack.processes["receive-2"].kill()
+            # receive-1 is host 1's remote-write endpoint: its Prometheus agent must hold
+            # the samples in its WAL and send them once the receiver is back.
+            stack.processes["receive-1"].kill()
             stack.processes["collector-1"].kill()
             stack.processes["collector-1"].start()
         if round_ == 1:
-            stack.processes["receive-2"].start()
+            stack.processes["receive-1"].start()
     for persona, tokens in sent.items():
         selector = f'{TOKENS}{{persona="{persona}"}}'
         windowed = f"sum({windowed_usage(selector, '1h')})"
