@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import crash, flood, hotpath, pipeline, pricing
+from bench import alert_latency, crash, flood, hotpath, pipeline, pricing
 from tests.conftest import running_stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +34,8 @@ def main() -> int:
     results["flood"] = flood.run_all()
     print("collector crashes ...", file=sys.stderr, flush=True)
     results["crash_loss"] = crash.run()
+    print("budget crossed to notification ...", file=sys.stderr, flush=True)
+    results["alert_latency"] = alert_latency.run()
     print("exit latency ...", file=sys.stderr, flush=True)
     results["exit_latency"] = pipeline.exit_latency()
     with tempfile.TemporaryDirectory() as tmp:

@@ -541,7 +541,9 @@ def test_ruler_evaluates_the_repository_rules(objects: list[dict[str, Any]]) -> 
     assert args(cont, "alertmanagers.url") == ["dnssrv+http://_web._tcp.alertmanager.hypertool.svc"]
     assert args(cont, "label") == ['ruler_replica="$(POD_NAME)"']
     assert args(cont, "alert.label-drop") == ["ruler_replica"]
-    assert args(cont, "eval-interval") == ["15s"]
+    # The single node's evaluation interval (prometheus/prometheus.yml), so alerts are as fast.
+    single_node = yaml.safe_load((ROOT / "prometheus/prometheus.yml").read_text())
+    assert args(cont, "eval-interval") == [single_node["global"]["evaluation_interval"]]
 
 
 @pytest.mark.timeout(BUILD_TIMEOUT)

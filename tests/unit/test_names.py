@@ -170,12 +170,9 @@ def test_series_retention_outlives_every_budget_period() -> None:
     assert len(retention) == 2  # the ledger's max_stale and the exporter's expiration
     assert all(int(h) * 3600 >= max(longest, 30 * 86400) for h in retention)
     # Prometheus keeps each window and the baseline before it.
-    from hypertool_tools.stack.launcher import PROMETHEUS_FLAGS
-
-    compose = (ROOT / "docker-compose.yml").read_text()
-    for flags in (" ".join(PROMETHEUS_FLAGS), compose):
-        (days,) = re.findall(r"--storage\.tsdb\.retention\.time=(\d+)d", flags)
-        assert int(days) * 86400 >= 2 * max(longest, 30 * 86400)
+    prometheus = yaml.safe_load((ROOT / "prometheus/prometheus.yml").read_text())
+    days = prometheus["storage"]["tsdb"]["retention"]["time"].removesuffix("d")
+    assert int(days) * 86400 >= 2 * max(longest, 30 * 86400)
 
 
 def test_predicted_exhaustion_waits_longer_than_a_spike_for_every_period() -> None:

@@ -56,11 +56,7 @@ JOB_PROMETHEUS = "prometheus"
 
 #: Prometheus flags the stack depends on, the same in docker-compose.yml (a test checks).
 #: created-timestamp-zero-ingestion stores a 0 at each counter's start: see otelcol.yaml.
-#: Retention: twice the longest budget period, since a window needs the value before it.
-PROMETHEUS_FLAGS = (
-    "--enable-feature=created-timestamp-zero-ingestion",
-    "--storage.tsdb.retention.time=64d",
-)
+PROMETHEUS_FLAGS = ("--enable-feature=created-timestamp-zero-ingestion",)
 
 PORT_LABELS = {
     "otlp_grpc": "OTLP gRPC",
