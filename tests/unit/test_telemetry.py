@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -77,7 +78,7 @@ def test_disabled_process_exits_cleanly() -> None:
 
 
 def test_process_exits_when_the_collector_is_down() -> None:
-    """With nothing listening at the endpoint the process still exits, and says what it lost."""
+    """With nothing listening at the endpoint the process exits without trying, and says so."""
     (port,) = free_ports(1)
     done = run_agent(
         {
@@ -87,8 +88,35 @@ def test_process_exits_when_the_collector_is_down() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "enabled"
-    assert "did not finish within 1.0s" in done.stderr
-    assert f"127.0.0.1:{port}" in done.stderr
+    assert f"collector at http://127.0.0.1:{port} refused the connection" in done.stderr
+    assert "did not finish within" not in done.stderr  # no export was attempted
+
+
+def test_a_refusal_is_only_what_a_refused_connection_says() -> None:
+    """Per-signal endpoints, malformed endpoints and listening ones are not called refusing."""
+    from hypertool_agent._telemetry import _refusing_endpoint
+
+    (port,) = free_ports(1)
+    cases = {
+        f"http://127.0.0.1:{port}": f"http://127.0.0.1:{port}",
+        f"127.0.0.1:{port}": f"127.0.0.1:{port}",
+        "http://127.0.0.1:notaport": None,
+        "http://": None,
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for endpoint, expected in cases.items():
+            mp.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+            assert _refusing_endpoint() == expected, endpoint
+        mp.setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", f"http://127.0.0.1:{port}")
+        assert _refusing_endpoint() is None
+        mp.delenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+        with socket.socket() as listening:
+            listening.bind(("127.0.0.1", 0))
+            listening.listen(1)
+            mp.setenv(
+                "OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{listening.getsockname()[1]}"
+            )
+            assert _refusing_endpoint() is None
 
 
 def test_process_exits_when_the_collector_accepts_but_never_answers() -> None:

@@ -2,7 +2,8 @@
 
 Two promises to the host program: a short-lived process loses nothing when it exits (a
 final flush), and no process ever waits on the collector longer than a bound (the flush
-runs on a helper thread that exit does not wait for beyond ``shutdown_timeout``).
+runs on a helper thread that exit does not wait for beyond ``shutdown_timeout``). A
+collector that refuses the connection is an immediate answer: exit does not wait at all.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import functools
 import logging
 import math
 import os
+import socket
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -198,6 +201,15 @@ class Telemetry:
                 hook()
             except Exception:  # noqa: BLE001 - a failing hook must not cost the flush
                 _log.exception("hypertool: exit hook failed")
+        if not self._borrowed and (refused := _refusing_endpoint()) is not None:
+            # The SDK would retry a refused export with backoff until the bound: the
+            # answer is already known, and waiting for it only delays the exit.
+            _log.warning(
+                "hypertool: the collector at %s refused the connection; telemetry not yet "
+                "sent is dropped",
+                refused,
+            )
+            return False
         return self._bounded(self._shutdown_providers, timeout)
 
     def _flush_providers(self) -> None:
@@ -242,6 +254,37 @@ class Telemetry:
             )
             return False
         return True
+
+
+#: How long the exit waits to learn whether anything listens at the endpoint: a refusal
+#: on a reachable host comes back in well under a millisecond.
+_PROBE_SECONDS = 0.05
+
+
+def _refusing_endpoint() -> str | None:
+    """The OTLP endpoint if nothing listens there (connection refused), else None.
+
+    Only a refusal counts: a timeout, a name that does not resolve or an endpoint that is
+    not host:port leaves the decision to the bounded flush.
+    """
+    for variable in ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        if os.environ.get(variable):
+            return None  # per-signal endpoints: not worth a probe each
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4317")
+    url = urllib.parse.urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    try:
+        port = url.port or 4317
+    except ValueError:
+        return None
+    if url.hostname is None:
+        return None
+    try:
+        with socket.create_connection((url.hostname, port), timeout=_PROBE_SECONDS):
+            return None
+    except ConnectionRefusedError:
+        return endpoint
+    except OSError:
+        return None
 
 
 def _disabled(timeout: float, max_label_values: int = DEFAULT_MAX_LABEL_VALUES) -> Telemetry:
