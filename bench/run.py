@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import alert_latency, crash, flood, hotpath, pipeline, pricing
+from bench import alert_latency, collector_limit, crash, flood, hotpath, pipeline, pricing
 from tests.conftest import running_stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +30,8 @@ def main() -> int:
     results["hotpath_ns_per_op"] = hotpath.run()
     print("price lookup in the collector ...", file=sys.stderr, flush=True)
     results["collector_price_lookup_us_per_point"] = pricing.run()
+    print("collector against a passthrough (telemetrygen) ...", file=sys.stderr, flush=True)
+    results["collector_limit"] = collector_limit.run()
     print("flood ...", file=sys.stderr, flush=True)
     results["flood"] = flood.run_all()
     print("collector crashes ...", file=sys.stderr, flush=True)

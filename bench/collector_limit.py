@@ -1,0 +1,183 @@
+"""The collector against its own limit: our pipeline beside a passthrough, fed by telemetrygen.
+
+telemetrygen (the collector-contrib load generator, at the collector's version, built once
+into the cache) sends delta sums under our counter's name from WORKERS goroutines as fast
+as the collector answers, so the generator is not the bound. The same binary runs twice,
+alternately: with hypertool's configuration (the whole pipeline to the ledger and the
+prometheus exporter) and with a passthrough (OTLP in, memory_limiter, the prometheus
+exporter out). For each: points accepted per second, points refused, and the collector's
+CPU and peak RSS from /proc.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.flood import _cpu_seconds, _rss_mib
+from hypertool_tools.stack.build import _go, _run, cache_dir, manifest_version
+from tests.conftest import LOOPBACK, ROOT, free_ports, running_stack
+
+SECONDS = 20
+WORKERS = 8
+PASSTHROUGH = """
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:{grpc}
+processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_mib: 512
+    spike_limit_mib: 128
+exporters:
+  prometheus:
+    endpoint: 127.0.0.1:{exporter}
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:{health}
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: {telemetry}
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      processors: [memory_limiter]
+      exporters: [prometheus]
+"""
+
+
+def telemetrygen() -> Path:
+    """Telemetrygen at the collector's version, installed once into the cache."""
+    version = manifest_version(ROOT)
+    target = cache_dir() / "tools" / f"telemetrygen-v{version}"
+    if not (target / "telemetrygen").is_file():
+        target.mkdir(parents=True, exist_ok=True)
+        module = "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen"
+        _run([_go(), "install", f"{module}@v{version}"], env={"GOBIN": str(target)})
+    return target / "telemetrygen"
+
+
+def _accepted(telemetry_port: int) -> tuple[float, float]:
+    url = f"http://127.0.0.1:{telemetry_port}/metrics"
+    with LOOPBACK.open(url, timeout=10) as response:
+        text = response.read().decode()
+    totals = {"accepted": 0.0, "refused": 0.0}
+    for line in text.splitlines():
+        for kind in totals:
+            if line.startswith(f"otelcol_receiver_{kind}_metric_points"):
+                totals[kind] += float(line.rsplit(" ", 1)[1])
+    return totals["accepted"], totals["refused"]
+
+
+def _load(pid: int, grpc_port: int, telemetry_port: int) -> dict[str, Any]:
+    peak, stop = [0.0], threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss_mib(pid))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    cpu0, (accepted0, refused0) = _cpu_seconds(pid), _accepted(telemetry_port)
+    started = time.monotonic()
+    subprocess.run(
+        [
+            str(telemetrygen()), "metrics", "--otlp-insecure",
+            f"--otlp-endpoint=127.0.0.1:{grpc_port}", f"--duration={SECONDS}s",
+            f"--workers={WORKERS}", "--rate=0", "--batch-size=1000",
+            "--metric-type=Sum", "--aggregation-temporality=delta",
+            "--otlp-metric-name=hypertool.persona.tokens_used",
+            '--telemetry-attributes=persona="limit"', '--telemetry-attributes=model="gpt-4o"',
+            '--telemetry-attributes=chatmode="bench"', "--allow-export-failures",
+        ],
+        check=True, capture_output=True, timeout=SECONDS + 120,
+    )  # fmt: skip
+    wall = time.monotonic() - started
+    time.sleep(1)
+    cpu = _cpu_seconds(pid) - cpu0
+    accepted, refused = _accepted(telemetry_port)
+    stop.set()
+    sampler.join()
+    points = accepted - accepted0
+    return {
+        "points_per_second": round(points / wall),
+        "points_refused": refused - refused0,
+        "collector_cores": round(cpu / wall, 2),
+        "cpu_seconds_per_10k_points": round(cpu / max(points, 1) * 10_000, 4),
+        "collector_peak_rss_mib": round(peak[0], 1),
+    }
+
+
+def _ours() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp), "1s") as native:
+        pid = native.stack.pid("collector")
+        assert pid is not None  # noqa: S101 - up() waited for it
+        ports = native.stack.ports
+        return _load(pid, ports.otlp_grpc, ports.collector_telemetry)
+
+
+def _passthrough() -> dict[str, Any]:
+    from hypertool_tools.stack.build import binaries
+
+    grpc, exporter, health, telemetry = free_ports(4)
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "passthrough.yaml"
+        config.write_text(
+            PASSTHROUGH.format(grpc=grpc, exporter=exporter, health=health, telemetry=telemetry)
+        )
+        collector = subprocess.Popen(
+            [str(binaries(ROOT).collector), f"--config={config}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    LOOPBACK.open(f"http://127.0.0.1:{health}/", timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            return _load(collector.pid, grpc, telemetry)
+        finally:
+            collector.terminate()
+            collector.wait(timeout=30)
+
+
+def run(rounds: int = 2) -> dict[str, Any]:
+    """Both configurations, alternately; the better round of each, and their ratio."""
+    ours, passthrough = [], []
+    for _ in range(rounds):
+        passthrough.append(_passthrough())
+        ours.append(_ours())
+    best_ours = max(ours, key=lambda r: r["points_per_second"])
+    best_pass = max(passthrough, key=lambda r: r["points_per_second"])
+    return {
+        "workers": WORKERS,
+        "seconds": SECONDS,
+        "hypertool": best_ours,
+        "passthrough": best_pass,
+        "ratio": round(best_ours["points_per_second"] / best_pass["points_per_second"], 2),
+        "rounds": {"hypertool": ours, "passthrough": passthrough},
+        "cpu_count": os.cpu_count(),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
