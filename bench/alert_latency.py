@@ -19,11 +19,11 @@ import tempfile
 import textwrap
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import free_ports, running_stack
+from tests.conftest import running_stack
+from tests.e2e.test_alerting import Webhook
 
 RUNS = 10
 #: 1.7 s apart: ten runs spread over more than one 15 s scrape interval.
@@ -38,33 +38,27 @@ AGENT = """
 
 
 class _Arrivals:
-    """A webhook that notes when each persona's budget notification arrives."""
+    """When each persona's budget notification reaches the test webhook."""
 
     def __init__(self) -> None:
+        self.webhook = Webhook()
+        self.url = self.webhook.url
         self.at: dict[str, float] = {}
-        arrivals = self.at
+        threading.Thread(target=self._note, daemon=True).start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                now = time.time()
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                for alert in body["alerts"]:
-                    labels = alert["labels"]
-                    if (alert["status"], labels["alertname"]) == (
-                        "firing",
-                        "HypertoolTokenBudgetExhausted",
-                    ):
-                        arrivals.setdefault(labels["persona"], now)
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        (port,) = free_ports(1)
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{port}/hypertool-alerts"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _note(self) -> None:
+        # The webhook queues each message as it arrives: taking it off at once notes the
+        # arrival time to within the queue's hand-over.
+        while True:
+            message = self.webhook.received.get()
+            now = time.time()
+            for alert in message["alerts"]:
+                labels = alert["labels"]
+                if (alert["status"], labels["alertname"]) == (
+                    "firing",
+                    "HypertoolTokenBudgetExhausted",
+                ):
+                    self.at.setdefault(labels["persona"], now)
 
 
 def run(runs: int = RUNS) -> dict[str, Any]:
@@ -95,7 +89,7 @@ def run(runs: int = RUNS) -> dict[str, Any]:
             deadline = time.monotonic() + 180
             while len(webhook.at) < runs and time.monotonic() < deadline:
                 time.sleep(0.5)
-    webhook.server.shutdown()
+    webhook.webhook.server.shutdown()
     latencies = sorted(webhook.at[p] - crossed[p] for p in personas if p in webhook.at)
     cuts = statistics.quantiles(latencies, n=20, method="inclusive")
     return {

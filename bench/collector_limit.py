@@ -15,12 +15,11 @@ import json
 import os
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.flood import _cpu_seconds, _rss_mib
+from bench.flood import PeakRss, _cpu_seconds
 from hypertool_tools.stack.build import _go, _run, cache_dir, manifest_version
 from tests.conftest import LOOPBACK, ROOT, free_ports, running_stack
 
@@ -85,15 +84,7 @@ def _accepted(telemetry_port: int) -> tuple[float, float]:
 
 
 def _load(pid: int, grpc_port: int, telemetry_port: int) -> dict[str, Any]:
-    peak, stop = [0.0], threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], _rss_mib(pid))
-            time.sleep(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    rss = PeakRss(pid).start()
     cpu0, (accepted0, refused0) = _cpu_seconds(pid), _accepted(telemetry_port)
     started = time.monotonic()
     subprocess.run(
@@ -112,15 +103,14 @@ def _load(pid: int, grpc_port: int, telemetry_port: int) -> dict[str, Any]:
     time.sleep(1)
     cpu = _cpu_seconds(pid) - cpu0
     accepted, refused = _accepted(telemetry_port)
-    stop.set()
-    sampler.join()
+    peak = rss.stop()
     points = accepted - accepted0
     return {
         "points_per_second": round(points / wall),
         "points_refused": refused - refused0,
         "collector_cores": round(cpu / wall, 2),
         "cpu_seconds_per_10k_points": round(cpu / max(points, 1) * 10_000, 4),
-        "collector_peak_rss_mib": round(peak[0], 1),
+        "collector_peak_rss_mib": round(peak, 1),
     }
 
 

@@ -77,6 +77,32 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
+class PeakRss:
+    """The highest RSS of a process, sampled every 100 ms from start() to stop()."""
+
+    def __init__(self, pid: int) -> None:
+        """Sample ``pid`` once started."""
+        self.pid, self.mib = pid, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.mib = max(self.mib, _rss_mib(self.pid))
+            time.sleep(0.1)
+
+    def start(self) -> PeakRss:
+        """Begin sampling."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> float:
+        """End sampling; the peak in MiB."""
+        self._stop.set()
+        self._thread.join()
+        return self.mib
+
+
 def _cpu_seconds(pid: int) -> float:
     """User plus system CPU of a process so far (fields 14 and 15 of /proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -95,15 +121,7 @@ def run(memory_limit_mib: int = MEMORY_LIMIT_MIB) -> dict[str, Any]:
     ):
         pid = native.stack.pid("collector")
         assert pid is not None  # noqa: S101 - up() waited for it
-        peak, stop = [0.0], threading.Event()
-
-        def sample() -> None:
-            while not stop.is_set():
-                peak[0] = max(peak[0], _rss_mib(pid))
-                time.sleep(0.1)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
+        rss = PeakRss(pid).start()
         cpu_before = _cpu_seconds(pid)
         env = native.agent_env(SECONDS=str(FLOOD_SECONDS))
         flooders = [
@@ -127,8 +145,7 @@ def run(memory_limit_mib: int = MEMORY_LIMIT_MIB) -> dict[str, Any]:
             )
             normal_ok += done.returncode == 0
         outcomes = [p.communicate(timeout=FLOOD_SECONDS + 60)[0].split() for p in flooders]
-        stop.set()
-        sampler.join()
+        peak = rss.stop()
         cpu = _cpu_seconds(pid) - cpu_before
         time.sleep(3)  # two scrapes
         counted = native.prometheus.query(
@@ -137,7 +154,7 @@ def run(memory_limit_mib: int = MEMORY_LIMIT_MIB) -> dict[str, Any]:
     accepted = sum(int(a) for a, _ in outcomes)
     refused = sum(int(r) for _, r in outcomes)
     return {
-        "collector_peak_rss_mib": round(peak[0], 1),
+        "collector_peak_rss_mib": round(peak, 1),
         "memory_limit_mib": memory_limit_mib,
         "flood_requests_accepted": accepted,
         "flood_requests_refused": refused,
