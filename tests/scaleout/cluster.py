@@ -23,6 +23,7 @@ import yaml
 
 from hypertool_tools import contract as c
 from hypertool_tools.stack.build import Binaries
+from hypertool_tools.stack.launcher import alertmanager_config
 from tests.conftest import LOOPBACK, free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,13 +192,8 @@ class Cluster:
         ]  # fmt: skip
 
     def _alertmanager_config(self) -> Path:
-        config: dict[str, Any] = yaml.safe_load((ROOT / "prometheus/alertmanager.yml").read_text())
-        for receiver in config.get("receivers", []):
-            for webhook in receiver.get("webhook_configs", []):
-                webhook["url"] = self.webhook_url
-        routes = [config["route"], *config["route"].get("routes", [])]
-        for route in routes:
-            route.update({"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"})
+        timings = {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"}
+        config = alertmanager_config(ROOT, self.webhook_url, timings)
         path = self.state / "alertmanager.yml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path

@@ -98,14 +98,15 @@ func (l *ledger) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 		if err := l.store.append(deltas); err != nil {
 			return err
 		}
-		touched := map[string]*Stream{}
+		// apply returns each stream's one *Stream, so the pointer tells streams apart.
+		touched := map[*Stream]struct{}{}
+		updated := make([]*Stream, 0, len(deltas))
 		for _, d := range deltas {
 			s := l.state.apply(d)
-			touched[d.key()] = s
-		}
-		updated := make([]*Stream, 0, len(touched))
-		for _, s := range touched {
-			updated = append(updated, s)
+			if _, ok := touched[s]; !ok {
+				touched[s] = struct{}{}
+				updated = append(updated, s)
+			}
 		}
 		out = l.render(updated)
 		if l.store.size > l.cfg.CompactBytes {

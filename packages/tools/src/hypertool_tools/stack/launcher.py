@@ -208,20 +208,7 @@ class Stack:
 
     def alertmanager_runtime_config(self) -> dict[str, Any]:
         """alertmanager.yml as compose mounts it, with the webhook URL and timings set here."""
-        import yaml
-
-        config: dict[str, Any] = yaml.safe_load((self.root / ALERTMANAGER_CONFIG).read_text())
-        if self.alert_webhook_url:
-            for receiver in config.get("receivers", []):
-                for webhook in receiver.get("webhook_configs", []):
-                    webhook["url"] = self.alert_webhook_url
-        # Tests shorten the wait between an alert and its notification; the routing stays.
-        routes = [config["route"], *config["route"].get("routes", [])]
-        for key, value in self.alert_timings.items():
-            for route in routes:
-                if key in route or route is config["route"]:
-                    route[key] = value
-        return config
+        return alertmanager_config(self.root, self.alert_webhook_url, self.alert_timings)
 
     def _write_runtime_configs(self) -> None:
         import yaml
@@ -532,6 +519,26 @@ class Stack:
                     f"running but not healthy (pid {pid}); see {self._logfile(service.name)}"
                 )
         return report
+
+
+def alertmanager_config(
+    root: Path, webhook_url: str | None, timings: dict[str, str]
+) -> dict[str, Any]:
+    """alertmanager.yml of ``root``, with the webhook URL and route timings replaced."""
+    import yaml
+
+    config: dict[str, Any] = yaml.safe_load((root / ALERTMANAGER_CONFIG).read_text())
+    if webhook_url:
+        for receiver in config.get("receivers", []):
+            for webhook in receiver.get("webhook_configs", []):
+                webhook["url"] = webhook_url
+    # Tests shorten the wait between an alert and its notification; the routing stays.
+    routes = [config["route"], *config["route"].get("routes", [])]
+    for key, value in timings.items():
+        for route in routes:
+            if key in route or route is config["route"]:
+                route[key] = value
+    return config
 
 
 def _proc_stat(pid: int) -> list[str] | None:
