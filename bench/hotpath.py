@@ -177,6 +177,17 @@ def _prometheus_client() -> dict[str, Op]:
     return {"record_token_usage": record, "switch_persona": switch, "stage_with_gate": stage}
 
 
+def _plain_dict() -> dict[str, Op]:
+    """The floor: adding to a dict keyed by the label tuple, nothing else."""
+    usage: dict[tuple[str, str, str], int] = {}
+    key = ("backend-engineer", "code-gen", "gpt-4o")
+
+    def record() -> None:
+        usage[key] = usage.get(key, 0) + 850
+
+    return {"record_token_usage": record}
+
+
 def _ns_per_op(op: Op, count: int) -> float:
     gc.disable()
     try:
@@ -194,6 +205,7 @@ def run(count: int = 20_000, rounds: int = 7) -> dict[str, dict[str, float]]:
         "hypertool": _hypertool(),
         "raw_otel": _raw_otel(),
         "prometheus_client": _prometheus_client(),
+        "plain_dict": _plain_dict(),
     }
     samples: dict[str, dict[str, list[float]]] = {c: {} for c in contenders}
     for name, ops in contenders.items():  # warm-up: caches, first label sets
@@ -206,7 +218,8 @@ def run(count: int = 20_000, rounds: int = 7) -> dict[str, dict[str, float]]:
         order = names[round_number % len(names) :] + names[: round_number % len(names)]
         for op_name in contenders["hypertool"]:
             for name in order:
-                samples[name][op_name].append(_ns_per_op(contenders[name][op_name], count))
+                if op_name in contenders[name]:
+                    samples[name][op_name].append(_ns_per_op(contenders[name][op_name], count))
     return {
         name: {op: statistics.median(v) for op, v in ops.items()} for name, ops in samples.items()
     }

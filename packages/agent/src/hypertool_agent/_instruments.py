@@ -8,16 +8,19 @@ from opentelemetry.metrics import Counter, Meter
 
 from hypertool_agent import names as n
 from hypertool_agent._guard import Guard
+from hypertool_agent._sums import Sums
 
 
 @dataclass(frozen=True)
 class Instruments:
-    """Everything the agent records with, sharing one guard: one set per Telemetry."""
+    """Everything the agent records with, sharing one guard: one set per Telemetry.
 
-    switches: Counter
-    tokens_used: Counter
-    quality_gate: Counter
-    workflow_tokens: Counter
+    The counters a program hits in its loops (tokens used, persona switches, quality
+    gates) are summed in process by ``sums`` and handed over at collection; the rest
+    are plain counters.
+    """
+
+    sums: Sums
     llm_tokens: Counter
     llm_cost: Counter
     llm_unpriced_tokens: Counter
@@ -32,11 +35,17 @@ def _counter(meter: Meter, name: n.Instrument) -> Counter:
 def create_instruments(meter: Meter, max_label_values: int) -> Instruments:
     """The counters of ``meter`` and a guard that counts what it drops in ``dropped``."""
     dropped = _counter(meter, n.DROPPED_MEASUREMENTS)
+    sums = Sums(
+        {
+            "tokens_used": _counter(meter, n.TOKENS_USED),
+            "workflow_tokens": _counter(meter, n.WORKFLOW_TOKENS),
+            "switches": _counter(meter, n.PERSONA_SWITCHES),
+            "quality_gate": _counter(meter, n.QUALITY_GATE),
+        }
+    )
+    sums.hand_over_on_collection(meter)
     return Instruments(
-        switches=_counter(meter, n.PERSONA_SWITCHES),
-        tokens_used=_counter(meter, n.TOKENS_USED),
-        quality_gate=_counter(meter, n.QUALITY_GATE),
-        workflow_tokens=_counter(meter, n.WORKFLOW_TOKENS),
+        sums=sums,
         llm_tokens=_counter(meter, n.LLM_TOKENS),
         llm_cost=_counter(meter, n.LLM_COST),
         llm_unpriced_tokens=_counter(meter, n.LLM_UNPRICED_TOKENS),

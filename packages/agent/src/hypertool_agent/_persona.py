@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final, cast
 
 from opentelemetry import trace
 from opentelemetry.trace import Span
@@ -22,9 +23,10 @@ from hypertool_agent._budgets import (
     load_budgets,
     persona_budgets,
 )
-from hypertool_agent._guard import Guard
+from hypertool_agent._guard import MAX_TOKENS, Guard
 from hypertool_agent._instruments import Instruments
 from hypertool_agent._spans import mark_error
+from hypertool_agent._sums import ThreadTotals
 from hypertool_agent._telemetry import Telemetry, get_telemetry
 from hypertool_agent.errors import ConfigurationError
 
@@ -57,6 +59,27 @@ class WorkflowRun:
         """The run is over: its last persona, in each collector, is timed up to now."""
         for collector in list(self._collectors):
             collector._end_persona_of(self)
+
+
+#: Labels of one (persona, chatmode, model), and whether the persona has a budget.
+_Usage = tuple[tuple[str, str, str], bool]
+#: Raw label triples remembered per collector: the guard bounds the distinct labels, not
+#: the distinct spellings that clean into them.
+_MAX_REMEMBERED_USAGES: Final = 10_000
+
+
+class _Binding:
+    """What a collector records through while its Telemetry stays the same."""
+
+    __slots__ = ("instruments", "local", "telemetry", "usage_labels")
+
+    def __init__(self, telemetry: Telemetry, instruments: Instruments) -> None:
+        self.telemetry = telemetry
+        self.instruments = instruments
+        #: (persona, chatmode, model) as given -> what record_token_usage makes of them.
+        self.usage_labels: dict[tuple[str, str, str], _Usage] = {}
+        #: ``totals``: this thread's ThreadTotals in ``instruments.sums``.
+        self.local = threading.local()
 
 
 #: The innermost workflow run on this thread or task, set by WorkflowTracer.
@@ -112,8 +135,13 @@ class PersonaMetricsCollector:
         # Without an explicit Telemetry, every call uses the current one, so that a
         # configure() after this collector was created still takes effect.
         self._explicit_telemetry = telemetry
-        self._resolved: tuple[Telemetry, Instruments] | None = None
-        self._used: dict[str, int] = {}
+        self._binding: _Binding | None = None
+        #: Every thread's running totals, for this process's usage per persona.
+        self._totals: list[ThreadTotals] = []
+        #: Tokens per persona of the totals whose thread has ended.
+        self._retired: dict[str, int] = {}
+        #: Tokens per persona when reset_budget was called.
+        self._reset_at: dict[str, int] = {}
         self._active: _ActivePersona | None = None
         self._lock = threading.Lock()
 
@@ -122,25 +150,42 @@ class PersonaMetricsCollector:
         """What this collector records through: the one it was given, else the current one."""
         return self._explicit_telemetry or _telemetry_module.current() or get_telemetry()
 
-    def _bound(self) -> tuple[Telemetry, Instruments]:
-        # The hot path: one identity check while the telemetry stays the same.
+    def _bound(self) -> _Binding:
+        # One identity check while the telemetry stays the same.
         telemetry = self.telemetry
-        cached = self._resolved
-        if cached is not None and cached[0] is telemetry:
-            return cached
+        binding = self._binding
+        if binding is not None and binding.telemetry is telemetry:
+            return binding
         return self._adopt(telemetry)
 
     @property
     def _instruments(self) -> Instruments:
-        return self._bound()[1]
+        return self._bound().instruments
 
-    def _adopt(self, telemetry: Telemetry) -> tuple[Telemetry, Instruments]:
+    def _adopt(self, telemetry: Telemetry) -> _Binding:
         # Each Telemetry has its own guard: budgeted names are kept out of its cardinality
         # limit whichever Telemetry the collector records through.
         found = telemetry.instruments
         found.guard.reserve(n.PERSONA, self._budgets)
-        self._resolved = (telemetry, found)
-        return self._resolved
+        self._binding = _Binding(telemetry, found)
+        return self._binding
+
+    def _thread_totals(self, binding: _Binding) -> ThreadTotals:
+        try:
+            totals: ThreadTotals = binding.local.totals
+        except AttributeError:  # this thread's first measurement through this binding
+            totals = binding.local.totals = binding.instruments.sums.new_totals(owner=self)
+            with self._lock:
+                self._retire_finished()
+                self._totals.append(totals)
+        return totals
+
+    def _retire_finished(self) -> None:
+        # A thread that ended adds nothing more: keep its usage, not its totals.
+        for totals in [t for t in self._totals if t.finished()]:
+            for labels, count in totals.tokens_used.copy().items():
+                self._retired[labels[0]] = self._retired.get(labels[0], 0) + count
+            self._totals.remove(totals)
 
     @property
     def _guard(self) -> Guard:
@@ -166,14 +211,15 @@ class PersonaMetricsCollector:
 
     def switch_persona(self, from_persona: str | None, to_persona: str, chatmode: str) -> None:
         """Record a switch and start timing ``to_persona``; the persona left is timed now."""
-        telemetry, instruments = self._bound()  # once: a configure() meanwhile cannot split it
+        binding = self._bound()  # once: a configure() meanwhile cannot split it
+        telemetry, instruments = binding.telemetry, binding.instruments
         label = instruments.guard.label
         left_name = n.NO_PERSONA if from_persona is None else label(n.PERSONA, from_persona)
         self._warn_if_not_current(instruments.guard, left_name)
         to_name, mode = label(n.PERSONA, to_persona), label(n.CHATMODE, chatmode)
-        instruments.switches.add(
-            1, {n.FROM_PERSONA: left_name, n.TO_PERSONA: to_name, n.CHATMODE: mode}
-        )
+        switches = self._thread_totals(binding).switches
+        key = (left_name, to_name, mode)
+        switches[key] = switches.get(key, 0) + 1
         trace.get_current_span().add_event(
             "hypertool.persona.switch",
             {
@@ -244,40 +290,68 @@ class PersonaMetricsCollector:
 
     def record_token_usage(self, persona: str, chatmode: str, model: str, tokens: int) -> None:
         """Add ``tokens`` to the persona's usage and report what is left of its budget."""
-        instruments = self._instruments
-        guard = instruments.guard
-        count = guard.tokens(tokens)
-        if count is None:
+        # The one call agents make in loops: _bound() and _thread_totals() are inlined, and
+        # labels seen before cost one dict lookup (see _sums for the rest of the way).
+        telemetry = self._explicit_telemetry or _telemetry_module.current() or get_telemetry()
+        binding = self._binding
+        if binding is None or binding.telemetry is not telemetry:
+            binding = self._adopt(telemetry)
+        count = tokens if type(tokens) is int and 0 <= tokens <= MAX_TOKENS else None
+        if count is None and (count := binding.instruments.guard.tokens(tokens)) is None:
             return
-        label = guard.label
-        name = guard.text(n.PERSONA, persona)  # budgets go by name, never by a folded label
-        persona_label = label(n.PERSONA, name)
-        model_label = label(n.MODEL, model)
-        instruments.tokens_used.add(
-            count,
-            {
-                n.PERSONA: persona_label,
-                n.CHATMODE: label(n.CHATMODE, chatmode),
-                n.MODEL: model_label,
-            },
-        )
+        usage = None
+        if type(persona) is str and type(chatmode) is str and type(model) is str:
+            usage = binding.usage_labels.get((persona, chatmode, model))
+        if usage is None:
+            usage = self._usage_of(binding, (persona, chatmode, model))
+        labels, budgeted = usage
+        try:
+            totals: ThreadTotals = binding.local.totals
+        except AttributeError:
+            totals = self._thread_totals(binding)
+        used = totals.tokens_used
+        used[labels] = used.get(labels, 0) + count
         run = current_workflow_run.get()
         if run is not None:  # for budgets narrowed to a workflow
-            instruments.workflow_tokens.add(
-                count,
-                {n.WORKFLOW: run.workflow_name, n.PERSONA: persona_label, n.MODEL: model_label},
-            )
-        with self._lock:
-            budget = self._budgets.get(name)
-            if budget is not None:
-                self._used[name] = self._used.get(name, 0) + count
-        if budget is None:
-            guard.warn_once(
+            by_run = totals.workflow_tokens
+            workflow = binding.instruments.guard.label(n.WORKFLOW, run.workflow_name)
+            key = (workflow, labels[0], labels[2])
+            by_run[key] = by_run.get(key, 0) + count
+        if not budgeted:
+            binding.instruments.guard.warn_once(
                 "budget:unknown",
                 "persona %r has no token budget: its usage is recorded, its remaining "
                 "budget is not (add it to the budgets file)",
-                name,
+                labels[0],
             )
+
+    def _usage_of(self, binding: _Binding, raw: tuple[object, object, object]) -> _Usage:
+        """Clean labels of a usage, and whether it has a budget; remembered when bounded."""
+        guard = binding.instruments.guard
+        persona, chatmode, model = raw
+        # Budgets go by name, and a budgeted name is reserved: never folded into "other".
+        name = guard.text(n.PERSONA, persona)
+        labels = (
+            guard.label(n.PERSONA, name),
+            guard.label(n.CHATMODE, chatmode),
+            guard.label(n.MODEL, model),
+        )
+        usage = (labels, name in self._budgets)
+        # A folded label stays folded and an accepted one stays accepted, so the answer
+        # holds as long as the guard, that is the binding, does.
+        remembered = binding.usage_labels
+        if all(type(v) is str for v in raw) and len(remembered) < _MAX_REMEMBERED_USAGES:
+            remembered[cast(tuple[str, str, str], raw)] = usage
+        return usage
+
+    def _tokens_since_start(self, name: str) -> int:
+        """Tokens this collector recorded as persona ``name``, in every thread."""
+        with self._lock:
+            self._retire_finished()
+            total = self._retired.get(name, 0)
+            for totals in self._totals:
+                total += sum(c for k, c in totals.tokens_used.copy().items() if k[0] == name)
+        return total
 
     def get_remaining_budget(self, persona: str) -> int | None:
         """Tokens this process may still spend as ``persona``; None if it has no budget.
@@ -292,30 +366,26 @@ class PersonaMetricsCollector:
             collector.get_remaining_budget("backend-engineer")  # 1150 with the defaults
         """
         name = self._guard.text(n.PERSONA, persona)
-        with self._lock:
-            budget = self._budgets.get(name)
-            return None if budget is None else budget - self._used.get(name, 0)
+        budget = self._budgets.get(name)
+        if budget is None:
+            return None
+        return budget - (self._tokens_since_start(name) - self._reset_at.get(name, 0))
 
     def reset_budget(self, persona: str) -> None:
         """Forget the persona's usage in this process, restoring its full budget."""
         name = self._guard.text(n.PERSONA, persona)
-        with self._lock:
-            self._used.pop(name, None)
+        self._reset_at[name] = self._tokens_since_start(name)
 
     # Stages and quality gates ------------------------------------------------------------
 
     def record_quality_gate(self, workflow: str, stage: str, passed: bool) -> None:
         """Record one quality-gate result for a stage."""
-        label = self._guard.label
+        binding = self._bound()
+        label = binding.instruments.guard.label
         result = n.RESULT_PASSED if passed else n.RESULT_FAILED
-        self._instruments.quality_gate.add(
-            1,
-            {
-                n.WORKFLOW: label(n.WORKFLOW, workflow),
-                n.STAGE: label(n.STAGE, stage),
-                n.RESULT: result,
-            },
-        )
+        key = (label(n.WORKFLOW, workflow), label(n.STAGE, stage), result)
+        gates = self._thread_totals(binding).quality_gate
+        gates[key] = gates.get(key, 0) + 1
 
     @contextmanager
     def track_stage(self, workflow: str, stage: str, persona: str) -> Iterator[Span]:

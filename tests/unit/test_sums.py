@@ -1,0 +1,216 @@
+"""In-process sums: what the hot path adds reaches the counters exactly once, as deltas."""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+import hypertool_agent
+from hypertool_agent import PersonaMetricsCollector, Telemetry, WorkflowTracer
+from hypertool_agent import names as n
+from hypertool_agent._telemetry import build
+
+TOKENS = n.TOKENS_USED.otel_name
+
+
+def _delta_reader() -> InMemoryMetricReader:
+    return InMemoryMetricReader(preferred_temporality=hypertool_agent.PREFERRED_TEMPORALITY)
+
+
+@pytest.fixture
+def delta() -> Iterator[tuple[Telemetry, InMemoryMetricReader]]:
+    """A Telemetry recording through a delta reader, as the OTLP exporter does."""
+    reader = _delta_reader()
+    provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+    telemetry = build(meter_provider=provider)
+    yield telemetry, reader
+    telemetry.shutdown()
+
+
+def _collect(reader: InMemoryMetricReader) -> dict[str, dict[frozenset[object], int]]:
+    """One collection: each metric's data points, by attribute set."""
+    found: dict[str, dict[frozenset[object], int]] = {}
+    data = reader.get_metrics_data()
+    for rm in data.resource_metrics if data is not None else ():
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                points = found.setdefault(metric.name, {})
+                for point in metric.data.data_points:
+                    key = frozenset((point.attributes or {}).items())
+                    points[key] = points.get(key, 0) + int(point.value)  # type: ignore[union-attr]
+    return found
+
+
+def _points(reader: InMemoryMetricReader) -> dict[frozenset[object], int]:
+    """One collection's token usage points."""
+    return _collect(reader).get(TOKENS, {})
+
+
+def _total(reader: InMemoryMetricReader) -> int:
+    return sum(_points(reader).values())
+
+
+def _attrs(**labels: str) -> frozenset[object]:
+    return frozenset(labels.items())
+
+
+def test_each_collection_hands_over_what_was_added_since_the_last(
+    delta: tuple[Telemetry, InMemoryMetricReader],
+) -> None:
+    """Deltas per label set: 850, then 300, then nothing when nothing was added."""
+    telemetry, reader = delta
+    collector = PersonaMetricsCollector(telemetry=telemetry)
+    collector.record_token_usage("backend-engineer", "code-gen", "gpt-4o", 850)
+    labels = _attrs(persona="backend-engineer", chatmode="code-gen", model="gpt-4o")
+    assert _points(reader) == {labels: 850}
+    collector.record_token_usage("backend-engineer", "code-gen", "gpt-4o", 100)
+    collector.record_token_usage("backend-engineer", "code-gen", "gpt-4o", 200)
+    assert _points(reader) == {labels: 300}
+    assert _points(reader) == {}
+
+
+def test_threads_lose_no_increment_while_a_reader_collects(
+    delta: tuple[Telemetry, InMemoryMetricReader],
+) -> None:
+    """16 threads add 4,000 usages each while collections run: every token is counted once."""
+    telemetry, reader = delta
+    collector = PersonaMetricsCollector(telemetry=telemetry)
+    personas = ["backend-engineer", "testing-specialist", "frontend-engineer"]
+    tokens: list[int] = []
+    switches: list[int] = []
+    done = threading.Event()
+
+    def read() -> None:
+        got = _collect(reader)
+        tokens.append(sum(got.get(TOKENS, {}).values()))
+        switches.append(sum(got.get(n.PERSONA_SWITCHES.otel_name, {}).values()))
+
+    def collect_until_done() -> None:
+        while not done.is_set():
+            read()
+
+    def work(i: int) -> None:
+        for j in range(4_000):
+            collector.record_token_usage(personas[(i + j) % 3], "code-gen", "gpt-4o", 1 + j % 7)
+            if j % 1_000 == 0:
+                collector.switch_persona(None, personas[i % 3], "code-gen")
+
+    reading = threading.Thread(target=collect_until_done)
+    reading.start()
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    done.set()
+    reading.join()
+    read()
+    assert sum(tokens) == 16 * sum(1 + j % 7 for j in range(4_000))
+    assert len([t for t in tokens if t]) > 1  # collections did run in the middle
+    assert sum(switches) == 16 * 4
+    assert collector.get_remaining_budget("backend-engineer") == 2000 - sum(
+        1 + j % 7 for i in range(16) for j in range(4_000) if (i + j) % 3 == 0
+    )
+
+
+def test_every_reader_sees_every_increment_once() -> None:
+    """Two readers collecting at different times each count the whole usage."""
+    first, second = _delta_reader(), _delta_reader()
+    provider = MeterProvider(metric_readers=[first, second], shutdown_on_exit=False)
+    telemetry = build(meter_provider=provider)
+    try:
+        collector = PersonaMetricsCollector(telemetry=telemetry)
+        collector.record_token_usage("backend-engineer", "code-gen", "gpt-4o", 10)
+        seen_first = _total(first)
+        collector.record_token_usage("backend-engineer", "code-gen", "gpt-4o", 5)
+        seen_second = _total(second)
+        seen_first += _total(first)
+        assert (seen_first, seen_second) == (15, 15)
+    finally:
+        telemetry.shutdown()
+
+
+def test_usage_of_a_collector_let_go_and_of_an_ended_thread_is_still_exported(
+    delta: tuple[Telemetry, InMemoryMetricReader],
+) -> None:
+    """Nothing waits on its owner: a collector garbage-collected still hands over its sums."""
+    telemetry, reader = delta
+    kept = PersonaMetricsCollector(telemetry=telemetry)
+    worker = threading.Thread(
+        target=kept.record_token_usage, args=("backend-engineer", "code-gen", "gpt-4o", 40)
+    )
+    worker.start()
+    worker.join()
+    dropped = PersonaMetricsCollector(telemetry=telemetry)
+    dropped.record_token_usage("backend-engineer", "code-gen", "gpt-4o", 2)
+    del dropped
+    gc.collect()
+    assert _total(reader) == 42
+    assert kept.get_remaining_budget("backend-engineer") == 2000 - 40
+    kept.record_token_usage("backend-engineer", "code-gen", "gpt-4o", 8)  # retires the thread
+    assert kept.get_remaining_budget("backend-engineer") == 2000 - 48
+    assert _total(reader) == 8
+
+
+def test_quality_gates_switches_and_workflow_tokens_are_summed_too(
+    delta: tuple[Telemetry, InMemoryMetricReader],
+) -> None:
+    """Gates, switches and a workflow's tokens arrive as one point per label set."""
+    telemetry, reader = delta
+    collector = PersonaMetricsCollector(telemetry=telemetry)
+    tracer = WorkflowTracer("package_release", collector)
+    with tracer:
+        for _ in range(3):
+            collector.record_quality_gate("package_release", "version_bump", passed=True)
+            collector.switch_persona(None, "backend-engineer", "code-gen")
+            collector.record_token_usage("backend-engineer", "code-gen", "gpt-4o", 7)
+    got = _collect(reader)
+    gate = _attrs(workflow="package_release", stage="version_bump", result="passed")
+    assert got[n.QUALITY_GATE.otel_name] == {gate: 3}
+    switch = _attrs(from_persona=n.NO_PERSONA, to_persona="backend-engineer", chatmode="code-gen")
+    assert got[n.PERSONA_SWITCHES.otel_name] == {switch: 3}
+    run = _attrs(workflow="package_release", persona="backend-engineer", model="gpt-4o")
+    assert got[n.WORKFLOW_TOKENS.otel_name] == {run: 21}
+
+
+def test_a_process_that_exits_without_flushing_exports_its_sums() -> None:
+    """The exit flush collects, so usage recorded just before exit is exported."""
+    program = textwrap.dedent(
+        """
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import (
+            ConsoleMetricExporter, PeriodicExportingMetricReader,
+        )
+        import hypertool_agent
+
+        exporter = ConsoleMetricExporter(
+            preferred_temporality=hypertool_agent.PREFERRED_TEMPORALITY,
+            formatter=lambda data: data.to_json(indent=None) + "\\n",
+        )
+        reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
+        hypertool_agent.configure(meter_provider=MeterProvider(metric_readers=[reader]))
+        collector = hypertool_agent.PersonaMetricsCollector()
+        for _ in range(1_000):
+            collector.record_token_usage("backend-engineer", "code-gen", "gpt-4o", 3)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    exported = 0
+    for line in done.stdout.splitlines():
+        for rm in json.loads(line)["resource_metrics"]:
+            for sm in rm["scope_metrics"]:
+                for metric in sm["metrics"]:
+                    if metric["name"] == TOKENS:
+                        exported += sum(p["value"] for p in metric["data"]["data_points"])
+    assert exported == 3_000
