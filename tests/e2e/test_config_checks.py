@@ -71,6 +71,8 @@ def test_collector_has_exactly_the_manifest_components() -> None:
         "signal_to_metrics",
         "health_check",
         "bearertokenauth",
+        "filter",
+        "pprof",
     }
 
 

@@ -35,6 +35,7 @@ AGENT_MODULES = {
     "_prices",  # the list prices, as data (rendered from genai-prices)
     "_pricing",
     "_spans",
+    "_sums",
     "_telemetry",
     "_workflow",
     "errors",

@@ -58,7 +58,8 @@ def test_manifest_builds_exactly_the_components_the_config_uses() -> None:
     files = ["collector-config/otelcol.yaml", "collector-config/prices.yaml"]
     files += [
         str(p.relative_to(ROOT))
-        for p in sorted((ROOT / "collector-config/security").glob("*.yaml"))
+        for folder in ("security", "profiling")
+        for p in sorted((ROOT / "collector-config" / folder).glob("*.yaml"))
     ]
     used: dict[str, set[str]] = {}
     for file in files:
@@ -73,12 +74,14 @@ def test_manifest_builds_exactly_the_components_the_config_uses() -> None:
         "memorylimiterprocessor": "memory_limiter",
         "ledgerprocessor": "ledger",
         "transformprocessor": "transform",
+        "filterprocessor": "filter",
         "cumulativetodeltaprocessor": "cumulative_to_delta",
         "prometheusexporter": "prometheus",
         "otlpexporter": "otlp_grpc",
         "signaltometricsconnector": "signal_to_metrics",
         "healthcheckextension": "health_check",
         "bearertokenauthextension": "bearertokenauth",
+        "pprofextension": "pprof",
     }
     for section, types in used.items():
         modules = [entry["gomod"].split()[0].rsplit("/", 1)[1] for entry in manifest[section]]

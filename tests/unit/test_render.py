@@ -15,6 +15,7 @@ from hypertool_tools import contract as c
 from hypertool_tools.cli import main
 from hypertool_tools.render import RENDERERS
 from hypertool_tools.render.collector import (
+    AGENT_CONNECTOR,
     BEGIN,
     COLLECTOR_CONFIG,
     END,
@@ -35,12 +36,22 @@ def rendered() -> dict[str, Any]:
     return config
 
 
+def both_connectors() -> dict[str, list[dict[str, Any]]]:
+    """Each signal's entries of signal_to_metrics/agents, then of signal_to_metrics."""
+    connectors = rendered()["connectors"]
+    merged: dict[str, list[dict[str, Any]]] = {}
+    for name in (AGENT_CONNECTOR, "signal_to_metrics"):
+        for signal, metrics in connectors[name].items():
+            merged.setdefault(signal, []).extend(metrics)
+    return merged
+
+
 def fleet_metrics() -> dict[str, dict[str, Any]]:
-    """The first entry of every metric the rendered signal_to_metrics defines, by name.
+    """The first entry of every metric the rendered connectors define, by name.
 
     The first is the agents' own; foreign producers' entries for the same series follow.
     """
-    connector = rendered()["connectors"]["signal_to_metrics"]
+    connector = both_connectors()
     found: dict[str, dict[str, Any]] = {}
     for signal in connector.values():
         for metric in signal:
@@ -50,7 +61,7 @@ def fleet_metrics() -> dict[str, dict[str, Any]]:
 
 def entries(signal: str, name: str) -> list[dict[str, Any]]:
     """Every rendered signal_to_metrics entry of ``signal`` that makes ``name``."""
-    connector = rendered()["connectors"]["signal_to_metrics"]
+    connector = both_connectors()
     return [m for m in connector[signal] if m["name"] == name]
 
 
@@ -86,7 +97,7 @@ def test_committed_collector_config_is_current() -> None:
 
 def test_one_entry_per_agent_counter_and_span_series() -> None:
     """The rendered YAML parses; each counter and span series has one entry, in order."""
-    connector = rendered()["connectors"]["signal_to_metrics"]
+    connector = both_connectors()
     foreign = []
     for usage in c.FOREIGN_TOKENS:
         foreign += [c.TOKENS_USED, c.WORKFLOW_TOKENS, c.LLM_TOKENS]
@@ -96,6 +107,7 @@ def test_one_entry_per_agent_counter_and_span_series() -> None:
     assert [m["name"] for m in connector["datapoints"]] == [
         *(i.otel_name for i in n.COUNTERS),
         c.PIPELINE_REJECTED_POINTS.otel_name,
+        unused,  # an agent's invalid value (transform/guard)
         *(s.otel_name for s in foreign),
         c.LLM_COST.otel_name,
         unused,  # not usage
@@ -257,6 +269,24 @@ def test_what_is_received_and_not_used_is_counted_by_reason() -> None:
     assert traces.index("transform/redact") < traces.index("transform/genai")
 
 
+def test_each_metric_point_takes_one_of_the_two_metrics_pipelines() -> None:
+    """filter/ours and filter/foreign split the receiver's metrics; both sums reach the ledger."""
+    config = rendered()
+    ours = 'IsMatch(metric.name, "^hypertool\\\\.")'
+    assert config["processors"]["filter/ours"]["metrics"]["metric"] == [f"not {ours}"]
+    assert config["processors"]["filter/foreign"]["metrics"]["metric"] == [ours]
+    pipelines = config["service"]["pipelines"]
+    assert pipelines["metrics/agents"]["processors"][:2] == ["memory_limiter", "filter/ours"]
+    assert pipelines["metrics/agents"]["exporters"] == [AGENT_CONNECTOR]
+    assert pipelines["metrics/foreign"]["processors"][:2] == ["memory_limiter", "filter/foreign"]
+    assert pipelines["metrics/foreign"]["exporters"] == ["signal_to_metrics"]
+    assert set(pipelines["metrics/fleet"]["receivers"]) == {AGENT_CONNECTOR, "signal_to_metrics"}
+    # The agents' connector sums only the library's own metrics.
+    for entry in config["connectors"][AGENT_CONNECTOR]["datapoints"]:
+        condition = entry.get("conditions", [""])[0]
+        assert not any(m in condition for m in c.FOREIGN_METRICS), entry["name"]
+
+
 def test_label_transform_renames_every_span_attribute() -> None:
     """transform/labels renames each span attribute, then drops the namespaced keys."""
     processor = rendered()["processors"]["transform/labels"]
@@ -311,7 +341,7 @@ def test_a_contract_change_reaches_the_config(
     monkeypatch.setattr(c, "FLEET_COUNTERS", (*c.FLEET_COUNTERS, added))
     assert not render_collector(tmp_path, check=True)
     assert not render_collector(tmp_path, check=False)
-    datapoints = yaml.safe_load(config.read_text())["connectors"]["signal_to_metrics"]
+    datapoints = yaml.safe_load(config.read_text())["connectors"][AGENT_CONNECTOR]
     entry = next(m for m in datapoints["datapoints"] if m["name"] == added.otel_name)
     assert entry["unit"] == "{retry}"
     assert entry["attributes"] == [{"key": n.PERSONA}]  # its own, not the first counter's
@@ -396,14 +426,15 @@ def test_guard_marks_bad_values_before_any_sum() -> None:
     """transform/guard runs before the sums and checks every value kind against the ceiling."""
     config = rendered()
     guard = config["processors"]["transform/guard"]
-    points = guard["metric_statements"][0]["statements"]
+    points = guard["metric_statements"][-1]["statements"]
     for reason in ("not_a_number", "negative", "too_large"):
         assert any(f'"{reason}")' in st for st in points), reason
     ceiling = f"${{env:{c.MAX_POINT_VALUE_ENV}:-{c.DEFAULT_MAX_POINT_VALUE}}}"
     assert sum(ceiling in st for st in points) == 3  # value_double, value_int, sum
     pipelines = config["service"]["pipelines"]
-    for name in ("metrics/agents", "traces/agents"):
+    for name in ("metrics/foreign", "traces/agents"):
         processors = pipelines[name]["processors"]
         assert processors.index("transform/guard") < processors.index("transform/prices"), name
-    metrics = pipelines["metrics/agents"]["processors"]
+    assert pipelines["metrics/agents"]["processors"][-1] == "transform/guard"
+    metrics = pipelines["metrics/foreign"]["processors"]
     assert metrics.index("cumulative_to_delta/genai") < metrics.index("transform/guard")

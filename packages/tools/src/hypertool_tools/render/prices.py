@@ -471,7 +471,7 @@ def collector_file() -> str:
         "# upgrade the genai-prices pin and render again to take new prices.",
         "#",
         "# The collector loads this file beside otelcol.yaml (--config twice). The",
-        "# metrics/agents pipeline runs transform/prices after cumulative_to_delta/genai, so",
+        "# metrics/foreign pipeline runs transform/prices after cumulative_to_delta/genai, so",
         "# that a price change never splits a cumulative stream; traces/agents runs it after",
         "# transform/genai marked the spans whose usage counts. Each usage item whose model",
         "# has a price gets the input and output price in USD per million tokens: the first",

@@ -135,6 +135,8 @@ class Stack:
     alert_timings: dict[str, str] = field(default_factory=dict)
     #: Extra environment of the collector, e.g. HYPERTOOL_TRACE_EXPORTERS, for tests.
     collector_env: dict[str, str] = field(default_factory=dict)
+    #: Overlays loaded after the collector's own configuration, e.g. for profiling.
+    collector_overlays: tuple[Path, ...] = ()
     #: Processes this launcher started, reaped on `down` (the CLI's exit just lets go).
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
 
@@ -282,6 +284,7 @@ class Stack:
                     f"--config={self.root / COLLECTOR_CONFIG}",
                     f"--config={self.root / COLLECTOR_PRICES}",
                     *self._security_configs(),
+                    *(f"--config={overlay}" for overlay in self.collector_overlays),
                 ],
                 health_url=f"http://127.0.0.1:{p.collector_health}/",
                 ports={
