@@ -83,22 +83,26 @@ def _accepted(telemetry_port: int) -> tuple[float, float]:
     return totals["accepted"], totals["refused"]
 
 
+def _generator(grpc_port: int, seconds: int) -> list[str]:
+    """The telemetrygen command line: our token counter as deltas, unthrottled."""
+    return [
+        str(telemetrygen()), "metrics", "--otlp-insecure",
+        f"--otlp-endpoint=127.0.0.1:{grpc_port}", f"--duration={seconds}s",
+        f"--workers={WORKERS}", "--rate=0", "--batch-size=1000",
+        "--metric-type=Sum", "--aggregation-temporality=delta",
+        "--otlp-metric-name=hypertool.persona.tokens_used",
+        '--telemetry-attributes=persona="limit"', '--telemetry-attributes=model="gpt-4o"',
+        '--telemetry-attributes=chatmode="bench"', "--allow-export-failures",
+    ]  # fmt: skip
+
+
 def _load(pid: int, grpc_port: int, telemetry_port: int) -> dict[str, Any]:
     rss = PeakRss(pid).start()
     cpu0, (accepted0, refused0) = _cpu_seconds(pid), _accepted(telemetry_port)
     started = time.monotonic()
     subprocess.run(
-        [
-            str(telemetrygen()), "metrics", "--otlp-insecure",
-            f"--otlp-endpoint=127.0.0.1:{grpc_port}", f"--duration={SECONDS}s",
-            f"--workers={WORKERS}", "--rate=0", "--batch-size=1000",
-            "--metric-type=Sum", "--aggregation-temporality=delta",
-            "--otlp-metric-name=hypertool.persona.tokens_used",
-            '--telemetry-attributes=persona="limit"', '--telemetry-attributes=model="gpt-4o"',
-            '--telemetry-attributes=chatmode="bench"', "--allow-export-failures",
-        ],
-        check=True, capture_output=True, timeout=SECONDS + 120,
-    )  # fmt: skip
+        _generator(grpc_port, SECONDS), check=True, capture_output=True, timeout=SECONDS + 120
+    )
     wall = time.monotonic() - started
     time.sleep(1)
     cpu = _cpu_seconds(pid) - cpu0
@@ -150,6 +154,63 @@ def _passthrough() -> dict[str, Any]:
             collector.wait(timeout=30)
 
 
+#: Where the collector's CPU goes, by the frame that stands for each stage: a frame's
+#: cumulative share of the profile (stages nest in the receiver's frame).
+PROFILE_FRAMES = {
+    "decode the request": "pdata/internal.(*ExportMetricsServiceRequest).UnmarshalProto",
+    "copy for the second metrics pipeline": "pdata/pmetric.Metrics.CopyTo",
+    "filter/ours, filter/foreign": "filterprocessor.(*filterMetricProcessor).processMetrics",
+    "transform processors": "transformprocessor/internal/metrics.(*Processor).ProcessMetrics",
+    "signal_to_metrics": "signaltometricsconnector.(*signalToMetrics).ConsumeMetrics",
+    "ledger": "ledgerprocessor.(*ledger).ConsumeMetrics",
+    "garbage collection": "runtime.gcBgMarkWorker",
+}
+PROFILE_SECONDS = 15
+
+
+def profile() -> dict[str, float]:
+    """Each stage's share (%) of the collector's CPU under the load ``run`` applies.
+
+    The pprof extension is in our distribution but on only with
+    collector-config/profiling/pprof.yaml, which this loads after the stack's own config.
+    """
+    from hypertool_tools.stack.build import binaries
+
+    (pprof_port,) = free_ports(1)
+    overlay = ROOT / "collector-config/profiling/pprof.yaml"
+    env = {"HYPERTOOL_PPROF_ENDPOINT": f"127.0.0.1:{pprof_port}"}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_stack(Path(tmp), "1s", collector_overlays=(overlay,), collector_env=env) as native,
+    ):
+        load = subprocess.Popen(
+            _generator(native.stack.ports.otlp_grpc, PROFILE_SECONDS + 10),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(3)  # past the generator's start
+        url = f"http://127.0.0.1:{pprof_port}/debug/pprof/profile?seconds={PROFILE_SECONDS}"
+        with LOOPBACK.open(url, timeout=PROFILE_SECONDS + 30) as response:
+            cpu_profile = Path(tmp) / "cpu.pprof"
+            cpu_profile.write_bytes(response.read())
+        load.wait(timeout=60)
+        top = subprocess.run(
+            [_go(), "tool", "pprof", "-top", "-cum", "-nodecount=1000",
+             str(binaries(ROOT).collector), str(cpu_profile)],
+            check=True, capture_output=True, text=True, timeout=120,
+        ).stdout  # fmt: skip
+    return _shares(top)
+
+
+def _shares(top: str) -> dict[str, float]:
+    """The cumulative % of each PROFILE_FRAMES frame in ``go tool pprof -top -cum`` output."""
+    shares = {}
+    for stage, frame in PROFILE_FRAMES.items():
+        line = next((row for row in top.splitlines() if row.endswith(frame)), None)
+        shares[stage] = float(line.split()[4].rstrip("%")) if line else 0.0
+    return shares
+
+
 def run(rounds: int = 2) -> dict[str, Any]:
     """Both configurations, alternately; the better round of each, and their ratio."""
     ours, passthrough = [], []
@@ -170,4 +231,4 @@ def run(rounds: int = 2) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(), indent=2))
+    print(json.dumps({**run(), "profile_percent": profile()}, indent=2))
