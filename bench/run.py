@@ -85,7 +85,8 @@ def goals(r: dict[str, Any]) -> str:
     exact = all(p["tokens_counted"] == p["tokens_emitted"] for p in scale_points)
     rows = [
         ("`record_token_usage` / prometheus_client", "≤ 0.2", f"{record:.2f}"),
-        ("collector points/s / passthrough points/s", "≥ 0.8", f"{limit['ratio']:.2f}"),
+        ("collector points/s / passthrough", "≥ 0.8", f"{limit['metrics']['ratio']:.2f}"),
+        ("collector spans/s / passthrough", "≥ 0.8", f"{limit['traces']['ratio']:.2f}"),
         ("budget crossed to webhook, p95", "≤ 30 s", f"{alert['p95_seconds']:.1f} s"),
         (
             "exit added, collector refusing",

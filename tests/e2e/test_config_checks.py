@@ -51,6 +51,33 @@ def test_collector_config_validates(security: str, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_benchmark_configs_validate() -> None:
+    """The benchmarks' overlays validate: pprof over the stack's config, and the passthrough."""
+    stack = [
+        f"--config={ROOT / 'collector-config' / name}" for name in ("otelcol.yaml", "prices.yaml")
+    ]
+    check(
+        BINS.collector,
+        "validate",
+        *stack,
+        f"--config={ROOT / 'collector-config/profiling/pprof.yaml'}",
+    )
+    ports = ("OTLP_GRPC_ENDPOINT", "PROMETHEUS_EXPORTER_ENDPOINT", "COLLECTOR_HEALTH_ENDPOINT")
+    env = {f"HYPERTOOL_{name}": "127.0.0.1:1" for name in ports}
+    done = subprocess.run(
+        [
+            str(BINS.collector),
+            "validate",
+            f"--config={ROOT / 'collector-config/profiling/passthrough.yaml'}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **env, "HYPERTOOL_COLLECTOR_TELEMETRY_PORT": "1"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_collector_has_exactly_the_manifest_components() -> None:
     """The built binary carries the manifest's components at the pinned version."""
     listing = yaml.safe_load(check(BINS.collector, "components"))
@@ -73,6 +100,7 @@ def test_collector_has_exactly_the_manifest_components() -> None:
         "bearertokenauth",
         "filter",
         "pprof",
+        "nop",
     }
 
 

@@ -78,6 +78,7 @@ def test_manifest_builds_exactly_the_components_the_config_uses() -> None:
         "cumulativetodeltaprocessor": "cumulative_to_delta",
         "prometheusexporter": "prometheus",
         "otlpexporter": "otlp_grpc",
+        "nopexporter": "nop",
         "signaltometricsconnector": "signal_to_metrics",
         "healthcheckextension": "health_check",
         "bearertokenauthextension": "bearertokenauth",
