@@ -24,6 +24,7 @@ from typing import Any
 
 from bench.flood import PeakRss, _cpu_seconds
 from hypertool_tools.stack.build import _go, _run, cache_dir, manifest_version
+from hypertool_tools.stack.launcher import healthy
 from tests.conftest import LOOPBACK, ROOT, free_ports, running_stack
 
 SECONDS = 20
@@ -139,12 +140,8 @@ def _passthrough() -> dict[str, Any]:
     )
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                LOOPBACK.open(f"http://127.0.0.1:{health}/", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        while not healthy(f"http://127.0.0.1:{health}/") and time.monotonic() < deadline:
+            time.sleep(0.2)
         return _both(collector.pid, grpc, telemetry)
     finally:
         collector.terminate()

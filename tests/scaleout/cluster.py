@@ -23,7 +23,7 @@ import yaml
 
 from hypertool_tools import contract as c
 from hypertool_tools.stack.build import Binaries
-from hypertool_tools.stack.launcher import alertmanager_config
+from hypertool_tools.stack.launcher import alertmanager_config, healthy
 from tests.conftest import LOOPBACK, free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +60,7 @@ class Process:
                 start_new_session=True,
             )
         deadline = time.monotonic() + 60
-        while not _ready(self.ready_url):
+        while not healthy(self.ready_url):
             if self.popen.poll() is not None or time.monotonic() > deadline:
                 tail = self.log.read_text(errors="replace").splitlines()[-20:]
                 raise RuntimeError(f"{self.name} did not start:\n" + "\n".join(tail))
@@ -80,14 +80,6 @@ class Process:
                 self.popen.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-def _ready(url: str) -> bool:
-    try:
-        with LOOPBACK.open(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 @dataclass

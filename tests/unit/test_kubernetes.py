@@ -41,6 +41,7 @@ from hypertool_tools.stack.build import (
     cache_dir,
     read_env_file,
 )
+from tests.unit.test_dashboards import datasources
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -585,21 +586,10 @@ def test_grafana_dashboards_find_their_datasources(objects: list[dict[str, Any]]
     assert urls == CLUSTER_URLS
     assert urls["hypertool-prometheus"] == "http://thanos-query.hypertool.svc:10902"
 
-    def uids(node: Any) -> Iterator[str]:  # noqa: ANN401 - JSON
-        if isinstance(node, dict):
-            source = node.get("datasource")
-            if isinstance(source, dict) and "uid" in source:
-                yield source["uid"]
-            for value in node.values():
-                yield from uids(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from uids(value)
-
     dashboards = data(objects, "grafana-dashboards")
     assert sorted(dashboards) == sorted(p.name for p in (ROOT / "grafana/dashboards").glob("*"))
     for name, text in dashboards.items():
-        used = set(uids(json.loads(text)))
+        used = {s["uid"] for s in datasources(json.loads(text)) if "uid" in s}
         assert used, name
         assert used <= set(urls), name
 

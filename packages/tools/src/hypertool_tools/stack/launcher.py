@@ -454,7 +454,7 @@ class Stack:
                     f"the {service.name} exited during start-up. Last lines of "
                     f"{self._logfile(service.name)}:\n{self._tail(service.name)}"
                 )
-            if _healthy(service.health_url):
+            if healthy(service.health_url):
                 return
             if time.monotonic() > deadline:
                 raise StackError(
@@ -515,7 +515,7 @@ class Stack:
             pid = self._pid(service.name)
             if pid is None:
                 report[service.name] = "stopped"
-            elif _healthy(service.health_url):
+            elif healthy(service.health_url):
                 report[service.name] = f"healthy (pid {pid})"
             else:
                 report[service.name] = (
@@ -571,7 +571,8 @@ def _process_runs(pid: int, started: str) -> bool:
 _direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def _healthy(url: str) -> bool:
+def healthy(url: str) -> bool:
+    """Whether ``url`` answers 200 within a second (loopback, never through a proxy)."""
     try:
         with _direct.open(url, timeout=1) as response:
             return bool(response.status == 200)  # noqa: PLR2004 - HTTP OK
