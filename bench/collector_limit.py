@@ -151,19 +151,27 @@ def _passthrough() -> dict[str, Any]:
 #: Where the collector's CPU goes, by the frame that stands for each stage: a frame's
 #: cumulative share of the profile (stages nest in the receiver's frame).
 PROFILE_FRAMES = {
-    "decode the request": "pdata/internal.(*ExportMetricsServiceRequest).UnmarshalProto",
-    "copy for the second metrics pipeline": "pdata/pmetric.Metrics.CopyTo",
-    "filter/ours, filter/foreign": "filterprocessor.(*filterMetricProcessor).processMetrics",
-    "transform processors": "transformprocessor/internal/metrics.(*Processor).ProcessMetrics",
-    "signal_to_metrics": "signaltometricsconnector.(*signalToMetrics).ConsumeMetrics",
-    "ledger": "ledgerprocessor.(*ledger).ConsumeMetrics",
-    "garbage collection": "runtime.gcBgMarkWorker",
+    "metrics": {
+        "decode the request": "pdata/internal.(*ExportMetricsServiceRequest).UnmarshalProto",
+        "agent_sums": "agentsumsconnector.(*agentSums).ConsumeMetrics",
+        "transform processors": "transformprocessor/internal/metrics.(*Processor).ProcessMetrics",
+        "signal_to_metrics": "signaltometricsconnector.(*signalToMetrics).ConsumeMetrics",
+        "ledger": "ledgerprocessor.(*ledger).ConsumeMetrics",
+        "garbage collection": "runtime.gcBgMarkWorker",
+    },
+    "traces": {
+        "decode the request": "pdata/internal.(*ExportTraceServiceRequest).UnmarshalProto",
+        "transform processors": "transformprocessor/internal/traces.(*Processor).ProcessTraces",
+        "signal_to_metrics": "signaltometricsconnector.(*signalToMetrics).ConsumeTraces",
+        "ledger": "ledgerprocessor.(*ledger).ConsumeMetrics",
+        "garbage collection": "runtime.gcBgMarkWorker",
+    },
 }
 PROFILE_SECONDS = 15
 
 
-def profile() -> dict[str, float]:
-    """Each stage's share (%) of the collector's CPU under the load ``run`` applies.
+def profile(signal: str = "metrics") -> dict[str, float]:
+    """Each stage's share (%) of the collector's CPU under ``signal``'s load of ``run``.
 
     The pprof extension is in our distribution but on only with
     collector-config/profiling/pprof.yaml, which this loads after the stack's own config.
@@ -178,7 +186,7 @@ def profile() -> dict[str, float]:
         running_stack(Path(tmp), "1s", collector_overlays=(overlay,), collector_env=env) as native,
     ):
         load = subprocess.Popen(
-            _generator(native.stack.ports.otlp_grpc, PROFILE_SECONDS + 10),
+            _generator(native.stack.ports.otlp_grpc, PROFILE_SECONDS + 10, signal),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -193,13 +201,13 @@ def profile() -> dict[str, float]:
              str(binaries(ROOT).collector), str(cpu_profile)],
             check=True, capture_output=True, text=True, timeout=120,
         ).stdout  # fmt: skip
-    return _shares(top)
+    return _shares(top, PROFILE_FRAMES[signal])
 
 
-def _shares(top: str) -> dict[str, float]:
-    """The cumulative % of each PROFILE_FRAMES frame in ``go tool pprof -top -cum`` output."""
+def _shares(top: str, frames: dict[str, str]) -> dict[str, float]:
+    """The cumulative % of each of ``frames`` in ``go tool pprof -top -cum`` output."""
     shares = {}
-    for stage, frame in PROFILE_FRAMES.items():
+    for stage, frame in frames.items():
         line = next((row for row in top.splitlines() if row.endswith(frame)), None)
         shares[stage] = float(line.split()[4].rstrip("%")) if line else 0.0
     return shares
@@ -225,4 +233,5 @@ def run(rounds: int = 2) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps({**run(), "profile_percent": profile()}, indent=2))
+    profiles = {signal: profile(signal) for signal in SIGNALS}
+    print(json.dumps({**run(), "profile_percent": profiles}, indent=2))

@@ -96,9 +96,9 @@ def test_collector_has_exactly_the_manifest_components() -> None:
         "prometheus",
         "otlp_grpc",
         "signal_to_metrics",
+        "agent_sums",
         "health_check",
         "bearertokenauth",
-        "filter",
         "pprof",
         "nop",
     }

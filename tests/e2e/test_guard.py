@@ -3,9 +3,9 @@
 A raw OpenTelemetry SDK process (the real SDK, no hypertool_agent) sends what no real
 agent sends: negative, not-a-number and absurdly large values, under our own metric
 names, in the GenAI token metric and on usage spans; and label values far longer than
-any name. The collector sums none of the bad values, counts each in
-hypertool_pipeline_unused_total with its reason, still sums the good ones, and cuts long
-labels to the agent's 128 characters.
+any name; and our counters' names in shapes the library never sends. The collector sums
+none of the bad values, counts each in hypertool_pipeline_unused_total with its reason,
+still sums the good ones, and cuts long labels to the agent's 128 characters.
 """
 
 from __future__ import annotations
@@ -127,6 +127,37 @@ USAGE_SPANS = """
 """
 
 
+#: Our names in shapes no library process sends: each point counted with its reason.
+OUR_NAMES_MISSHAPEN = """
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import Counter, MeterProvider
+    from opentelemetry.sdk.metrics.export import (
+        AggregationTemporality, PeriodicExportingMetricReader,
+    )
+
+    def provider(temporality):
+        exporter = OTLPMetricExporter(preferred_temporality={Counter: temporality})
+        reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
+        return MeterProvider(metric_readers=[reader])
+
+    delta = provider(AggregationTemporality.DELTA)
+    meter = delta.get_meter("raw.sdk.shapes")
+    tokens = meter.create_counter("hypertool.persona.tokens_used")
+    tokens.add(5, {"persona": "shape-check", "chatmode": "raw", "model": "gpt-4o"})
+    tokens.add(1, {"persona": "shape-" + "y" * 300, "chatmode": "raw", "model": "gpt-4o"})
+    tokens.add(4, {"persona": "shape-check", "model": "gpt-4o"})  # no chatmode
+    tokens.add(4, {"persona": "shape-check", "chatmode": "raw"})  # no model
+    meter.create_gauge("hypertool.workflow.quality_gate").set(1)  # a counter's name
+    meter.create_counter("hypertool.persona.retries").add(2)  # not a counter of ours
+    delta.shutdown()
+    cumulative = provider(AggregationTemporality.CUMULATIVE)
+    cumulative.get_meter("raw.sdk.shapes").create_counter("hypertool.llm.tokens").add(
+        9, {"persona": "shape-check", "model": "gpt-4o", "token_type": "input"}
+    )
+    cumulative.shutdown()
+"""
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeStack]:
     """A stack of its own, at the default ceiling (10^8 per point)."""
@@ -152,6 +183,26 @@ def test_bad_values_under_our_names_are_counted_not_summed(stack: NativeStack) -
                 n.REASON,
                 {"not_a_number": 1.0, "too_large": 1.0},  # +Inf is above any ceiling
             ),
+        ],
+    )
+
+
+def test_our_names_in_other_shapes_are_counted_by_reason(stack: NativeStack) -> None:
+    """Points without a counter's labels, a gauge, an unknown name and a cumulative count apart."""
+    stack.run_python(OUR_NAMES_MISSHAPEN)
+    persona = ("shape-" + "y" * 300)[: n.MAX_LABEL_LENGTH]
+    rejected = c.PIPELINE_REJECTED_POINTS.prometheus_name
+    assert_settled(
+        stack,
+        [
+            (f'sum({TOKENS}{{{JOB},{n.PERSONA}="shape-check"}})', None, {"": 5.0}),
+            (f'sum({TOKENS}{{{JOB},{n.PERSONA}="{persona}"}})', None, {"": 1.0}),
+            (
+                f'sum by (reason) ({UNUSED}{{signal="metrics",producer="raw.sdk.shapes"}})',
+                n.REASON,
+                {c.REASON_NOT_SUMMABLE: 3.0, c.REASON_NOT_USAGE: 1.0},
+            ),
+            (f"sum({rejected}{{{JOB}}})", None, {"": 1.0}),
         ],
     )
 

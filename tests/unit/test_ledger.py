@@ -1,37 +1,20 @@
 """The ledger processor (collector-config/components/ledgerprocessor) and where it sits.
 
-Its Go tests run here, with the Go the stack is built with; the end-to-end behaviour
+Its Go tests run in test_components.py; the end-to-end behaviour
 (repeated SIGKILLs, a flooding producer) is in tests/e2e/test_crash.py and test_guard.py.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import yaml
 
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
-from hypertool_tools.stack.build import COMPONENTS, _go
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "collector-config" / "otelcol.yaml"
-
-
-def test_go_tests_of_the_ledger_pass() -> None:
-    """The ledger's Go tests pass, with the race detector."""
-    done = subprocess.run(
-        [_go(), "test", "-race", "-count=1", "./..."],
-        cwd=ROOT / COMPONENTS / "ledgerprocessor",
-        env={**os.environ, "GOTOOLCHAIN": "auto", "GOFLAGS": "-mod=mod"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_nothing_acknowledges_an_export_before_the_ledger_has_it() -> None:

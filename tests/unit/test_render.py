@@ -19,6 +19,8 @@ from hypertool_tools.render.collector import (
     BEGIN,
     COLLECTOR_CONFIG,
     END,
+    FLEET_PIPELINE,
+    FOREIGN_PIPELINE,
     NAMESPACE,
     render_collector,
     render_config,
@@ -36,24 +38,22 @@ def rendered() -> dict[str, Any]:
     return config
 
 
-def both_connectors() -> dict[str, list[dict[str, Any]]]:
-    """Each signal's entries of signal_to_metrics/agents, then of signal_to_metrics."""
-    connectors = rendered()["connectors"]
-    merged: dict[str, list[dict[str, Any]]] = {}
-    for name in (AGENT_CONNECTOR, "signal_to_metrics"):
-        for signal, metrics in connectors[name].items():
-            merged.setdefault(signal, []).extend(metrics)
-    return merged
+def signal_to_metrics() -> dict[str, list[dict[str, Any]]]:
+    """signal_to_metrics' entries (foreign usage, spans, logs), by signal."""
+    connector: dict[str, list[dict[str, Any]]] = rendered()["connectors"]["signal_to_metrics"]
+    return connector
+
+
+def agent_sums() -> dict[str, Any]:
+    """The agent_sums connector's settings: the library's own counters."""
+    connector: dict[str, Any] = rendered()["connectors"][AGENT_CONNECTOR]
+    return connector
 
 
 def fleet_metrics() -> dict[str, dict[str, Any]]:
-    """The first entry of every metric the rendered connectors define, by name.
-
-    The first is the agents' own; foreign producers' entries for the same series follow.
-    """
-    connector = both_connectors()
+    """The first signal_to_metrics entry of every metric it defines, by name."""
     found: dict[str, dict[str, Any]] = {}
-    for signal in connector.values():
+    for signal in signal_to_metrics().values():
         for metric in signal:
             found.setdefault(metric["name"], metric)
     return found
@@ -61,8 +61,7 @@ def fleet_metrics() -> dict[str, dict[str, Any]]:
 
 def entries(signal: str, name: str) -> list[dict[str, Any]]:
     """Every rendered signal_to_metrics entry of ``signal`` that makes ``name``."""
-    connector = both_connectors()
-    return [m for m in connector[signal] if m["name"] == name]
+    return [m for m in signal_to_metrics()[signal] if m["name"] == name]
 
 
 def renamed(key: str) -> str:
@@ -95,9 +94,39 @@ def test_committed_collector_config_is_current() -> None:
     assert render_config(COMMITTED) == COMMITTED
 
 
-def test_one_entry_per_agent_counter_and_span_series() -> None:
-    """The rendered YAML parses; each counter and span series has one entry, in order."""
-    connector = both_connectors()
+def test_agent_sums_sums_each_counter_of_the_contract_by_its_labels() -> None:
+    """agent_sums lists each agent counter, in order, with the contract's names and labels."""
+    sums = agent_sums()
+    assert [
+        (m["name"], m["unit"], m["description"], tuple(m["labels"])) for m in sums["counters"]
+    ] == [(s.otel_name, s.unit, s.description, s.labels) for s in c.FLEET_COUNTERS]
+    rejected = c.PIPELINE_REJECTED_POINTS
+    assert sums["rejected"] == {
+        "name": rejected.otel_name,
+        "unit": rejected.unit,
+        "description": rejected.description,
+    }
+    unused = sums["unused"]
+    assert unused["name"] == c.PIPELINE_UNUSED.otel_name
+    labels = (unused["signal_label"], unused["reason_label"], unused["producer_label"])
+    assert labels == c.PIPELINE_UNUSED.labels
+    assert unused["unknown_producer"] == c.UNKNOWN_PRODUCER
+    assert set(unused["reasons"].values()) == {
+        c.REASON_NOT_A_NUMBER,
+        c.REASON_NEGATIVE,
+        c.REASON_TOO_LARGE,
+        c.REASON_NOT_SUMMABLE,
+        c.REASON_NOT_USAGE,
+    }
+    # One stream per label set, in the streams foreign usage adds into.
+    assert sums["resource"] == c.FLEET_RESOURCE
+    assert sums["scope"] == c.FLEET_SCOPE
+    assert sums["max_label_bytes"] == n.MAX_LABEL_LENGTH
+
+
+def test_one_entry_per_foreign_usage_and_span_series() -> None:
+    """The rendered YAML parses; each foreign usage and span series has one entry, in order."""
+    connector = signal_to_metrics()
     foreign = []
     for usage in c.FOREIGN_TOKENS:
         foreign += [c.TOKENS_USED, c.WORKFLOW_TOKENS, c.LLM_TOKENS]
@@ -105,9 +134,6 @@ def test_one_entry_per_agent_counter_and_span_series() -> None:
             foreign += [c.LLM_COST, c.LLM_UNPRICED_TOKENS]
     unused = c.PIPELINE_UNUSED.otel_name
     assert [m["name"] for m in connector["datapoints"]] == [
-        *(i.otel_name for i in n.COUNTERS),
-        c.PIPELINE_REJECTED_POINTS.otel_name,
-        unused,  # an agent's invalid value (transform/guard)
         *(s.otel_name for s in foreign),
         c.LLM_COST.otel_name,
         unused,  # not usage
@@ -131,8 +157,11 @@ def test_one_entry_per_agent_counter_and_span_series() -> None:
 def test_every_entry_carries_its_contract_unit_labels_and_kind() -> None:
     """Merged or not, each entry has the contract's unit, description, labels and shape."""
     defined = fleet_metrics()
-    made_by_connector = [m for m in c.COLLECTOR_METRICS if m not in c.LEDGER_METRICS]
-    assert set(defined) == {m.otel_name for m in made_by_connector}
+    made_by_connectors = [m for m in c.COLLECTOR_METRICS if m not in c.LEDGER_METRICS]
+    sums = agent_sums()
+    summed = {m["name"] for m in sums["counters"]} | {sums["rejected"]["name"]}
+    assert set(defined) | summed == {m.otel_name for m in made_by_connectors}
+    made_by_connector = [m for m in made_by_connectors if m.otel_name in defined]
     kinds = {"sum": "counter", "gauge": "gauge", "histogram": "histogram"}
     for metric in made_by_connector:
         spec = defined[metric.otel_name]
@@ -152,20 +181,22 @@ def test_every_entry_carries_its_contract_unit_labels_and_kind() -> None:
             assert tuple(spec["histogram"]["buckets"]) == c.DURATION_BUCKETS_SECONDS
 
 
-def test_entries_select_the_agent_metric_or_span_type_they_sum() -> None:
-    """Counters select their delta points by name; span series their span type."""
+def test_span_series_select_their_span_type() -> None:
+    """Each span series selects its spans by the library's span type."""
     defined = fleet_metrics()
-    for metric in c.FLEET_COUNTERS:
-        (condition,) = defined[metric.otel_name]["conditions"]
-        assert condition.startswith(f'metric.name == "{metric.otel_name}" and ')
-        assert "and metric.aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA" in condition
-        # Points transform/guard marked invalid are counted apart, never summed.
-        assert condition.endswith(f'datapoint.attributes["{c.ATTR_INVALID}"] == nil')
     for metric in c.SPAN_SERIES:
         (condition,) = defined[metric.otel_name]["conditions"]
         assert condition == f'attributes["{n.SPAN_TYPE}"] == "{metric.span_type}"'
-    (rejected,) = defined[c.PIPELINE_REJECTED_POINTS.otel_name]["conditions"]
-    assert "!= AGGREGATION_TEMPORALITY_DELTA" in rejected
+
+
+def test_foreign_sums_take_only_valid_deltas() -> None:
+    """Foreign usage entries sum delta points transform/guard did not mark invalid."""
+    for entry in signal_to_metrics()["datapoints"]:
+        if entry["name"] == c.PIPELINE_UNUSED.otel_name:
+            continue
+        (condition,) = entry["conditions"]
+        assert "and metric.aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA" in condition
+        assert f'datapoint.attributes["{c.ATTR_INVALID}"] == nil' in condition
 
 
 def test_foreign_usage_feeds_the_agents_series() -> None:
@@ -207,7 +238,7 @@ def test_usage_without_a_reported_cost_is_priced_or_unpriced() -> None:
     assert cost["conditions"][0].endswith(f"{price} != nil")
     assert cost["sum"]["value"] == f"datapoint.sum * {price} / 1000000.0"
     assert tuple(a["key"] for a in cost["attributes"]) == c.LLM_COST.labels
-    (unpriced,) = entries("datapoints", c.LLM_UNPRICED_TOKENS.otel_name)[1:]
+    (unpriced,) = entries("datapoints", c.LLM_UNPRICED_TOKENS.otel_name)
     assert unpriced["conditions"][0].endswith(f"{price} == nil")
     assert unpriced["sum"]["value"] == "datapoint.sum"
 
@@ -269,22 +300,23 @@ def test_what_is_received_and_not_used_is_counted_by_reason() -> None:
     assert traces.index("transform/redact") < traces.index("transform/genai")
 
 
-def test_each_metric_point_takes_one_of_the_two_metrics_pipelines() -> None:
-    """filter/ours and filter/foreign split the receiver's metrics; both sums reach the ledger."""
+def test_agent_sums_keeps_ours_and_passes_everyone_elses_on() -> None:
+    """Every metric meets agent_sums; the rest go on to signal_to_metrics; both reach the ledger."""
     config = rendered()
-    ours = 'IsMatch(metric.name, "^hypertool\\\\.")'
-    assert config["processors"]["filter/ours"]["metrics"]["metric"] == [f"not {ours}"]
-    assert config["processors"]["filter/foreign"]["metrics"]["metric"] == [ours]
     pipelines = config["service"]["pipelines"]
-    assert pipelines["metrics/agents"]["processors"][:2] == ["memory_limiter", "filter/ours"]
-    assert pipelines["metrics/agents"]["exporters"] == [AGENT_CONNECTOR]
-    assert pipelines["metrics/foreign"]["processors"][:2] == ["memory_limiter", "filter/foreign"]
-    assert pipelines["metrics/foreign"]["exporters"] == ["signal_to_metrics"]
-    assert set(pipelines["metrics/fleet"]["receivers"]) == {AGENT_CONNECTOR, "signal_to_metrics"}
-    # The agents' connector sums only the library's own metrics.
-    for entry in config["connectors"][AGENT_CONNECTOR]["datapoints"]:
-        condition = entry.get("conditions", [""])[0]
-        assert not any(m in condition for m in c.FOREIGN_METRICS), entry["name"]
+    (intake,) = [p for p in pipelines.values() if AGENT_CONNECTOR in p.get("exporters", [])]
+    assert intake["receivers"] == ["otlp"]
+    assert intake["processors"] == ["memory_limiter"]  # nothing between: one pass
+    sums = agent_sums()
+    assert sums["sums"] == [FLEET_PIPELINE]
+    assert sums["others"] == [FOREIGN_PIPELINE]
+    assert pipelines[FOREIGN_PIPELINE]["receivers"] == [AGENT_CONNECTOR]
+    assert pipelines[FOREIGN_PIPELINE]["exporters"] == ["signal_to_metrics"]
+    assert set(pipelines[FLEET_PIPELINE]["receivers"]) == {AGENT_CONNECTOR, "signal_to_metrics"}
+    # Ours by the prefix, foreign usage not: each point is summed by one connector.
+    assert sums["prefix"] == NAMESPACE
+    assert all(m["name"].startswith(NAMESPACE) for m in sums["counters"])
+    assert not any(m.startswith(NAMESPACE) for m in c.FOREIGN_METRICS)
 
 
 def test_label_transform_renames_every_span_attribute() -> None:
@@ -341,11 +373,10 @@ def test_a_contract_change_reaches_the_config(
     monkeypatch.setattr(c, "FLEET_COUNTERS", (*c.FLEET_COUNTERS, added))
     assert not render_collector(tmp_path, check=True)
     assert not render_collector(tmp_path, check=False)
-    datapoints = yaml.safe_load(config.read_text())["connectors"][AGENT_CONNECTOR]
-    entry = next(m for m in datapoints["datapoints"] if m["name"] == added.otel_name)
+    sums = yaml.safe_load(config.read_text())["connectors"][AGENT_CONNECTOR]
+    entry = next(m for m in sums["counters"] if m["name"] == added.otel_name)
     assert entry["unit"] == "{retry}"
-    assert entry["attributes"] == [{"key": n.PERSONA}]  # its own, not the first counter's
-    assert entry["sum"]["value"] == "Double(value_int) + value_double"  # merged
+    assert entry["labels"] == [n.PERSONA]
 
 
 def test_missing_markers_are_reported(tmp_path: Path) -> None:
@@ -435,6 +466,7 @@ def test_guard_marks_bad_values_before_any_sum() -> None:
     for name in ("metrics/foreign", "traces/agents"):
         processors = pipelines[name]["processors"]
         assert processors.index("transform/guard") < processors.index("transform/prices"), name
-    assert pipelines["metrics/agents"]["processors"][-1] == "transform/guard"
+    # The library's own points: agent_sums checks them against the same ceiling.
+    assert agent_sums()["max_value"] == ceiling
     metrics = pipelines["metrics/foreign"]["processors"]
     assert metrics.index("cumulative_to_delta/genai") < metrics.index("transform/guard")

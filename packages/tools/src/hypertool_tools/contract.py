@@ -70,7 +70,7 @@ ATTR_PRODUCER: Final = "hypertool.producer"
 ATTR_SWITCH_FROM: Final = "hypertool.switch.from"
 ATTR_SWITCH_TO: Final = "hypertool.switch.to"
 #: What the collector's transform/guard sets on a point or usage span it will not count,
-#: with the reason in ATTR_REASON: "negative", "not_a_number" or "too_large".
+#: with the reason in ATTR_REASON (REASON_NEGATIVE, REASON_NOT_A_NUMBER, REASON_TOO_LARGE).
 ATTR_INVALID: Final = "hypertool.invalid"
 #: The collector's ceiling on one point's (or usage span's) value: above it, the point is
 #: counted as invalid, not summed. One setting, on the collector.
@@ -321,6 +321,26 @@ PIPELINE_FOLDED_POINTS: Final = Series(
 )
 #: The PIPELINE_UNUSED reason of points that would open a stream beyond the ledger's limit.
 REASON_TOO_MANY_SERIES: Final = "too_many_series"
+#: PIPELINE_UNUSED reasons of values no real producer sends (the collector's guards).
+REASON_NOT_A_NUMBER: Final = "not_a_number"
+REASON_NEGATIVE: Final = "negative"
+REASON_TOO_LARGE: Final = "too_large"
+#: A usage point not in the shape its convention gives it (a gauge of a counter, a
+#: cumulative sum left cumulative, a counter's point without one of its labels).
+REASON_NOT_SUMMABLE: Final = "not_summable"
+#: A point of a metric that carries no usage hypertool knows of.
+REASON_NOT_USAGE: Final = "not_usage"
+#: The PIPELINE_UNUSED producer of an item whose instrumentation scope has no name.
+UNKNOWN_PRODUCER: Final = "unknown"
+
+#: The one resource of every fleet-wide sum: no per-process attribute survives into it.
+FLEET_RESOURCE: Final = {"hypertool.aggregation": "fleet"}
+#: The instrumentation scope of signal_to_metrics' sums. The ledger keys a stream by its
+#: scope too, so the collector's own agent_sums connector writes this one as well, and
+#: the agents' and foreign producers' usage of one label set add into one stream.
+FLEET_SCOPE: Final = (
+    "github.com/open-telemetry/opentelemetry-collector-contrib/connector/signaltometricsconnector"
+)
 
 #: The design note's six series families.
 ALL_METRICS: Final = (

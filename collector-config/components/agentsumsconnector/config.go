@@ -1,0 +1,125 @@
+// Copyright hypertool observability authors
+// SPDX-License-Identifier: Apache-2.0
+
+package agentsumsconnector
+
+import (
+	"errors"
+	"fmt"
+
+	"go.opentelemetry.io/collector/pipeline"
+)
+
+// Config of the agent_sums connector. hypertool renders it from its names contract
+// (hypertool_tools/render/collector.py): the names here are never typed by hand.
+type Config struct {
+	// Sums are the pipelines that receive the fleet-wide sums and the counts of points
+	// not used (the ledger's pipeline).
+	Sums []pipeline.ID `mapstructure:"sums"`
+	// Others are the pipelines that receive every metric whose name lacks Prefix,
+	// unchanged (foreign usage). Empty: those metrics are counted as not used.
+	Others []pipeline.ID `mapstructure:"others"`
+	// Prefix marks the library's own metrics.
+	Prefix string `mapstructure:"prefix"`
+	// Resource is the one resource of every sum: no per-process attribute survives.
+	Resource map[string]string `mapstructure:"resource"`
+	// Scope names the instrumentation scope of the sums. It must equal the scope of the
+	// other sums the ledger adds into the same streams (signal_to_metrics').
+	Scope string `mapstructure:"scope"`
+	// MaxValue is the ceiling on one point's value; above it the point is not summed.
+	MaxValue float64 `mapstructure:"max_value"`
+	// MaxLabelBytes cuts longer label values, at a UTF-8 character boundary.
+	MaxLabelBytes int `mapstructure:"max_label_bytes"`
+	// Counters are the library's counters, summed by their labels.
+	Counters []Counter `mapstructure:"counters"`
+	// Rejected counts cumulative points of the library's metrics: deltas only add up.
+	Rejected Metric `mapstructure:"rejected"`
+	// Unused counts every other point of the library's metrics, by reason.
+	Unused Unused `mapstructure:"unused"`
+}
+
+// Metric names a metric this connector writes.
+type Metric struct {
+	Name        string `mapstructure:"name"`
+	Description string `mapstructure:"description"`
+	Unit        string `mapstructure:"unit"`
+}
+
+// Counter is one of the library's counters and the labels its sums keep.
+type Counter struct {
+	Metric `mapstructure:",squash"`
+	Labels []string `mapstructure:"labels"`
+}
+
+// Unused names the counter of points received and not used, its labels and their values.
+type Unused struct {
+	Metric `mapstructure:",squash"`
+	// Label keys.
+	SignalLabel   string `mapstructure:"signal_label"`
+	ReasonLabel   string `mapstructure:"reason_label"`
+	ProducerLabel string `mapstructure:"producer_label"`
+	// Signal is the signal label's value: every point here is a metric point.
+	Signal string `mapstructure:"signal"`
+	// UnknownProducer stands for a point whose instrumentation scope has no name.
+	UnknownProducer string  `mapstructure:"unknown_producer"`
+	Reasons         Reasons `mapstructure:"reasons"`
+}
+
+// Reasons are the reason label's values.
+type Reasons struct {
+	// A sum's value, or a histogram's sum, that is NaN, negative or above MaxValue.
+	NotANumber string `mapstructure:"not_a_number"`
+	Negative   string `mapstructure:"negative"`
+	TooLarge   string `mapstructure:"too_large"`
+	// A counter's point that is not a sum, or lacks one of the counter's labels.
+	NotSummable string `mapstructure:"not_summable"`
+	// A point of a metric that is not one of Counters (nor a foreign one, with no Others).
+	NotUsage string `mapstructure:"not_usage"`
+}
+
+func createDefaultConfig() *Config {
+	return &Config{MaxValue: 100_000_000, MaxLabelBytes: 128}
+}
+
+// Validate reports every configuration error at start, never at run time.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Sums) == 0 {
+		errs = append(errs, errors.New("sums must name at least one pipeline"))
+	}
+	if c.Prefix == "" {
+		errs = append(errs, errors.New("prefix must be set"))
+	}
+	if c.Scope == "" {
+		errs = append(errs, errors.New("scope must be set"))
+	}
+	if !(c.MaxValue > 0) {
+		errs = append(errs, fmt.Errorf("max_value must be positive (got %v)", c.MaxValue))
+	}
+	if c.MaxLabelBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max_label_bytes must be positive (got %d)", c.MaxLabelBytes))
+	}
+	seen := map[string]bool{}
+	for i, counter := range c.Counters {
+		if counter.Name == "" {
+			errs = append(errs, fmt.Errorf("counters[%d] needs a name", i))
+		}
+		if seen[counter.Name] {
+			errs = append(errs, fmt.Errorf("counters[%d]: %q is listed twice", i, counter.Name))
+		}
+		seen[counter.Name] = true
+	}
+	if c.Rejected.Name == "" {
+		errs = append(errs, errors.New("rejected needs a name"))
+	}
+	u := c.Unused
+	if u.Name == "" || u.SignalLabel == "" || u.ReasonLabel == "" || u.ProducerLabel == "" {
+		errs = append(errs, errors.New("unused needs name, signal_label, reason_label and producer_label"))
+	}
+	r := u.Reasons
+	if u.Signal == "" || u.UnknownProducer == "" || r.NotANumber == "" || r.Negative == "" ||
+		r.TooLarge == "" || r.NotSummable == "" || r.NotUsage == "" {
+		errs = append(errs, errors.New("unused needs signal, unknown_producer and every reason"))
+	}
+	return errors.Join(errs...)
+}

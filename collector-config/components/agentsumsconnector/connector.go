@@ -1,0 +1,313 @@
+// Copyright hypertool observability authors
+// SPDX-License-Identifier: Apache-2.0
+
+package agentsumsconnector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+)
+
+type agentSums struct {
+	component.StartFunc
+	component.ShutdownFunc
+
+	cfg      *Config
+	counters map[string]int // name -> index in cfg.Counters
+	sums     consumer.Metrics
+	others   consumer.Metrics // nil: foreign metrics are counted as not used
+}
+
+func newConnector(cfg *Config, router connector.MetricsRouterAndConsumer) (*agentSums, error) {
+	sums, err := router.Consumer(cfg.Sums...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: sums: %w", typeStr, err)
+	}
+	c := &agentSums{cfg: cfg, sums: sums, counters: make(map[string]int, len(cfg.Counters))}
+	if len(cfg.Others) > 0 {
+		if c.others, err = router.Consumer(cfg.Others...); err != nil {
+			return nil, fmt.Errorf("%s: others: %w", typeStr, err)
+		}
+	}
+	for i, counter := range cfg.Counters {
+		c.counters[counter.Name] = i
+	}
+	return c, nil
+}
+
+// Capabilities: the library's metrics are taken out of what goes on to Others.
+func (c *agentSums) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: true}
+}
+
+// ConsumeMetrics sums and counts the library's metrics of md and hands the result to
+// Sums, and the rest of md to Others. Both are called even if one fails; the errors are
+// returned together, so the sender retries, as with any fan-out.
+func (c *agentSums) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	t := newTally(c)
+	md.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
+		rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
+			producer := sm.Scope().Name()
+			sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
+				if strings.HasPrefix(m.Name(), c.cfg.Prefix) {
+					t.metric(m, producer)
+					return true
+				}
+				if c.others == nil {
+					t.points(m, producer, c.cfg.Unused.Reasons.NotUsage)
+					return true
+				}
+				return false
+			})
+			return sm.Metrics().Len() == 0
+		})
+		return rm.ScopeMetrics().Len() == 0
+	})
+	var err error
+	if out, ok := t.metrics(); ok {
+		err = c.sums.ConsumeMetrics(ctx, out)
+	}
+	if c.others != nil && md.ResourceMetrics().Len() > 0 {
+		err = errors.Join(err, c.others.ConsumeMetrics(ctx, md))
+	}
+	return err
+}
+
+// tally is one export's sums and counts.
+type tally struct {
+	c        *agentSums
+	sums     map[string]*sum // by counter index and label values
+	order    []*sum
+	unused   map[[2]string]float64 // by reason and producer
+	rejected float64
+	key      []byte
+	values   []string
+}
+
+type sum struct {
+	counter int
+	values  []string
+	value   float64
+}
+
+func newTally(c *agentSums) *tally {
+	return &tally{c: c, sums: map[string]*sum{}, unused: map[[2]string]float64{}}
+}
+
+// metric adds up or counts each point of one of the library's metrics.
+func (t *tally) metric(m pmetric.Metric, producer string) {
+	reasons := t.c.cfg.Unused.Reasons
+	counter, isCounter := t.c.counters[m.Name()]
+	wrongShape := reasons.NotUsage
+	if isCounter {
+		wrongShape = reasons.NotSummable
+	}
+	switch m.Type() {
+	case pmetric.MetricTypeSum:
+		delta := m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityDelta
+		dps := m.Sum().DataPoints()
+		for i := 0; i < dps.Len(); i++ {
+			dp := dps.At(i)
+			value := numberValue(dp)
+			switch bad := t.badValue(value); {
+			case bad != "":
+				t.count(bad, producer)
+			case !delta:
+				t.rejected++
+			case !isCounter:
+				t.count(reasons.NotUsage, producer)
+			default:
+				t.add(counter, dp.Attributes(), value, producer)
+			}
+		}
+	case pmetric.MetricTypeHistogram:
+		dps := m.Histogram().DataPoints()
+		for i := 0; i < dps.Len(); i++ {
+			t.countHistogram(dps.At(i).Sum(), producer, wrongShape)
+		}
+	case pmetric.MetricTypeExponentialHistogram:
+		dps := m.ExponentialHistogram().DataPoints()
+		for i := 0; i < dps.Len(); i++ {
+			t.countHistogram(dps.At(i).Sum(), producer, wrongShape)
+		}
+	default:
+		t.points(m, producer, wrongShape)
+	}
+}
+
+// countHistogram counts a histogram point: none of the library's counters is one.
+func (t *tally) countHistogram(sum float64, producer, wrongShape string) {
+	if bad := t.badValue(sum); bad != "" {
+		t.count(bad, producer)
+		return
+	}
+	t.count(wrongShape, producer)
+}
+
+// points counts every point of m as not used, for reason.
+func (t *tally) points(m pmetric.Metric, producer, reason string) {
+	var n int
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		n = m.Gauge().DataPoints().Len()
+	case pmetric.MetricTypeSum:
+		n = m.Sum().DataPoints().Len()
+	case pmetric.MetricTypeHistogram:
+		n = m.Histogram().DataPoints().Len()
+	case pmetric.MetricTypeExponentialHistogram:
+		n = m.ExponentialHistogram().DataPoints().Len()
+	case pmetric.MetricTypeSummary:
+		n = m.Summary().DataPoints().Len()
+	}
+	if n > 0 {
+		t.unused[[2]string{reason, t.producer(producer)}] += float64(n)
+	}
+}
+
+// badValue is the reason a value cannot be summed, or "": no agent sends these.
+func (t *tally) badValue(v float64) string {
+	reasons := t.c.cfg.Unused.Reasons
+	switch {
+	case math.IsNaN(v):
+		return reasons.NotANumber
+	case v < 0:
+		return reasons.Negative
+	case v > t.c.cfg.MaxValue:
+		return reasons.TooLarge
+	}
+	return ""
+}
+
+// add sums value into its counter's stream, keyed by the counter's labels only.
+func (t *tally) add(counter int, attrs pcommon.Map, value float64, producer string) {
+	labels := t.c.cfg.Counters[counter].Labels
+	t.key = strconv.AppendInt(t.key[:0], int64(counter), 10)
+	t.values = t.values[:0]
+	for _, label := range labels {
+		v, ok := attrs.Get(label)
+		if !ok {
+			t.count(t.c.cfg.Unused.Reasons.NotSummable, producer)
+			return
+		}
+		s := t.label(v)
+		t.values = append(t.values, s)
+		t.key = append(append(t.key, 0), s...)
+	}
+	if s, ok := t.sums[string(t.key)]; ok {
+		s.value += value
+		return
+	}
+	s := &sum{counter: counter, values: append([]string(nil), t.values...), value: value}
+	t.sums[string(t.key)] = s
+	t.order = append(t.order, s)
+}
+
+func (t *tally) count(reason, producer string) {
+	t.unused[[2]string{reason, t.producer(producer)}]++
+}
+
+func (t *tally) producer(scope string) string {
+	if scope == "" {
+		return t.c.cfg.Unused.UnknownProducer
+	}
+	return t.cut(scope)
+}
+
+// label is an attribute value as a label value, cut as the agent cuts it.
+func (t *tally) label(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
+		return t.cut(v.Str())
+	}
+	return v.AsString()
+}
+
+// cut shortens s to MaxLabelBytes without splitting a UTF-8 character.
+func (t *tally) cut(s string) string {
+	limit := t.c.cfg.MaxLabelBytes
+	if len(s) <= limit {
+		return s
+	}
+	for limit > 0 && !utf8.RuneStart(s[limit]) {
+		limit--
+	}
+	return s[:limit]
+}
+
+// metrics renders the tally as delta sums in the one fleet resource; false if empty.
+func (t *tally) metrics() (pmetric.Metrics, bool) {
+	if len(t.order) == 0 && len(t.unused) == 0 && t.rejected == 0 {
+		return pmetric.Metrics{}, false
+	}
+	cfg := t.c.cfg
+	out := pmetric.NewMetrics()
+	rm := out.ResourceMetrics().AppendEmpty()
+	for k, v := range cfg.Resource {
+		rm.Resource().Attributes().PutStr(k, v)
+	}
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(cfg.Scope)
+	now := pcommon.NewTimestampFromTime(time.Now())
+	byCounter := map[int]pmetric.NumberDataPointSlice{}
+	for _, s := range t.order {
+		dps, ok := byCounter[s.counter]
+		if !ok {
+			dps = appendSum(sm, cfg.Counters[s.counter].Metric)
+			byCounter[s.counter] = dps
+		}
+		dp := point(dps, s.value, now)
+		for i, label := range cfg.Counters[s.counter].Labels {
+			dp.Attributes().PutStr(label, s.values[i])
+		}
+	}
+	if t.rejected > 0 {
+		point(appendSum(sm, cfg.Rejected), t.rejected, now)
+	}
+	if len(t.unused) > 0 {
+		u := cfg.Unused
+		dps := appendSum(sm, u.Metric)
+		for k, n := range t.unused {
+			attrs := point(dps, n, now).Attributes()
+			attrs.PutStr(u.SignalLabel, u.Signal)
+			attrs.PutStr(u.ReasonLabel, k[0])
+			attrs.PutStr(u.ProducerLabel, k[1])
+		}
+	}
+	return out, true
+}
+
+func appendSum(sm pmetric.ScopeMetrics, names Metric) pmetric.NumberDataPointSlice {
+	m := sm.Metrics().AppendEmpty()
+	m.SetName(names.Name)
+	m.SetDescription(names.Description)
+	m.SetUnit(names.Unit)
+	s := m.SetEmptySum()
+	s.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+	s.SetIsMonotonic(true)
+	return s.DataPoints()
+}
+
+func point(dps pmetric.NumberDataPointSlice, value float64, now pcommon.Timestamp) pmetric.NumberDataPoint {
+	dp := dps.AppendEmpty()
+	dp.SetDoubleValue(value)
+	dp.SetTimestamp(now)
+	return dp
+}
+
+func numberValue(dp pmetric.NumberDataPoint) float64 {
+	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
+		return float64(dp.IntValue())
+	}
+	return dp.DoubleValue()
+}
