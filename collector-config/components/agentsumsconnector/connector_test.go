@@ -6,6 +6,7 @@ package agentsumsconnector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -168,11 +169,11 @@ func TestCountsEveryPointItDoesNotSumByReason(t *testing.T) {
 	}
 	u := "hypertool.unused reason=%s signal=metrics producer=raw-sdk"
 	want := map[string]float64{
-		strings.Replace(u, "%s", "not_a_number", 1): 1,
-		strings.Replace(u, "%s", "negative", 1):     1,
-		strings.Replace(u, "%s", "too_large", 1):    1,
-		strings.Replace(u, "%s", "not_summable", 1): 1,
-		strings.Replace(u, "%s", "not_usage", 1):    2,
+		fmt.Sprintf(u, "not_a_number"): 1,
+		fmt.Sprintf(u, "negative"):     1,
+		fmt.Sprintf(u, "too_large"):    1,
+		fmt.Sprintf(u, "not_summable"): 1,
+		fmt.Sprintf(u, "not_usage"):    2,
 	}
 	assertTotals(t, totals(t, h.fleet), want)
 }
