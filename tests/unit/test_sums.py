@@ -9,14 +9,17 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
+from opentelemetry.metrics import Counter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import hypertool_agent
 from hypertool_agent import PersonaMetricsCollector, Telemetry, WorkflowTracer
 from hypertool_agent import names as n
+from hypertool_agent._sums import LABEL_KEYS, Sums
 from hypertool_agent._telemetry import build
 
 TOKENS = n.TOKENS_USED.otel_name
@@ -137,6 +140,45 @@ def test_every_reader_sees_every_increment_once() -> None:
         assert (seen_first, seen_second) == (15, 15)
     finally:
         telemetry.shutdown()
+
+
+class _Owner:
+    """Something a ThreadTotals can hold a weak reference to."""
+
+
+def test_a_thread_that_adds_and_ends_while_it_is_handed_over_loses_nothing() -> None:
+    """Growth added after a thread's hand-over, just before it ends, reaches the next collection."""
+    reader = _delta_reader()
+    tokens = MeterProvider(metric_readers=[reader], shutdown_on_exit=False).get_meter("t")
+    counter = tokens.create_counter(TOKENS)
+    labels = ("backend-engineer", "code-gen", "gpt-4o")
+    ready, go_on = threading.Event(), threading.Event()
+    owner = _Owner()
+
+    def work() -> None:
+        totals = sums.new_totals(owner)
+        totals.tokens_used[labels] = 10
+        ready.set()
+        go_on.wait()
+        totals.tokens_used[labels] = 15  # after its hand-over; then the thread ends
+
+    worker = threading.Thread(target=work)
+
+    class EndsTheWorkerAtTheFirstAdd:
+        """The real counter; its first add lets the worker add once more and end."""
+
+        def add(self, amount: int, attributes: dict[str, str]) -> None:
+            counter.add(amount, attributes)
+            if not go_on.is_set():
+                go_on.set()
+                worker.join()
+
+    sums = Sums(dict.fromkeys(LABEL_KEYS, cast(Counter, EndsTheWorkerAtTheFirstAdd())))
+    worker.start()
+    ready.wait()
+    sums.collect()
+    sums.collect()
+    assert _total(reader) == 15
 
 
 def test_usage_of_a_collector_let_go_and_of_an_ended_thread_is_still_exported(

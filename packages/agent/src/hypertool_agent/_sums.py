@@ -115,10 +115,12 @@ class Sums:
     def collect(self) -> None:
         """Add to each counter what its totals grew by since the last collection."""
         with self._lock:  # two readers collecting at once must not hand the same growth
+            # Asked before handing over: a thread may still add after its hand-over and
+            # end before a check made afterwards, and that last growth would be dropped.
+            finished = [h.totals.finished() for h in self._handed]
             for handed in self._handed:
                 self._hand_over(handed)
-            # Checked after its last collection, so nothing it held is left behind.
-            self._handed = [h for h in self._handed if not h.totals.finished()]
+            self._handed = [h for h, done in zip(self._handed, finished, strict=True) if not done]
 
     def _hand_over(self, handed: _Handed) -> None:
         for name, keys in LABEL_KEYS.items():
