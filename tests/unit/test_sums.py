@@ -149,8 +149,8 @@ class _Owner:
 def test_a_thread_that_adds_and_ends_while_it_is_handed_over_loses_nothing() -> None:
     """Growth added after a thread's hand-over, just before it ends, reaches the next collection."""
     reader = _delta_reader()
-    tokens = MeterProvider(metric_readers=[reader], shutdown_on_exit=False).get_meter("t")
-    counter = tokens.create_counter(TOKENS)
+    meter = MeterProvider(metric_readers=[reader], shutdown_on_exit=False).get_meter("t")
+    counter = meter.create_counter(TOKENS)
     labels = ("backend-engineer", "code-gen", "gpt-4o")
     ready, go_on = threading.Event(), threading.Event()
     owner = _Owner()
