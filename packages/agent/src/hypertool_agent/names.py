@@ -85,6 +85,12 @@ GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 #: Instrumentation scope of everything the agent emits.
 SCOPE_NAME: Final = "hypertool_agent"
 
+#: Resource attribute on each metrics export of the library: ``<process uuid>:<sequence>``
+#: (the sequence counts the process' exports from 1). A resend from the spool carries the
+#: original's value, so the collector's ledger counts each export once, however often it
+#: arrives (docs/reliability.md).
+DELIVERY_ID: Final = "hypertool.delivery.id"
+
 
 @dataclass(frozen=True)
 class Instrument:
