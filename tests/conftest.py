@@ -27,6 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_spool(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Agents the tests start keep failed exports in the test run's spool, not the user's."""
+    os.environ["HYPERTOOL_SPOOL_DIR"] = str(tmp_path_factory.mktemp("spool"))
+
+
 def free_ports(count: int) -> list[int]:
     """Distinct loopback ports nobody listens on right now."""
     with ExitStack() as stack:
@@ -94,12 +100,19 @@ class NativeStack:
     stack: Stack
     prometheus: PrometheusClient
 
+    @property
+    def spool_dir(self) -> Path:
+        """Where this stack's agents keep what the collector could not take."""
+        return self.stack.state_dir / "spool"
+
     def agent_env(self, **extra: str) -> dict[str, str]:
         """Environment for an agent process that exports to this stack."""
         return {
             **os.environ,
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.stack.otlp_grpc_endpoint,
             "OTEL_SERVICE_NAME": "hypertool-tests",
+            # This stack's own: a later stack on the same free port must not get its spool.
+            "HYPERTOOL_SPOOL_DIR": str(self.spool_dir),
             **extra,
         }
 

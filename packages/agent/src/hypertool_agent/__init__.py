@@ -11,6 +11,7 @@ from hypertool_agent._budgets import DEFAULT_BUDGETS, Budget, load_budgets
 from hypertool_agent._llm import LLMCall, ObservableLLM, Usage, extract_usage
 from hypertool_agent._persona import PersonaMetricsCollector
 from hypertool_agent._pricing import Price, PriceTable
+from hypertool_agent._spools import DrainResult, SpoolStatus, drain_spool, spool_status
 from hypertool_agent._telemetry import (
     PREFERRED_TEMPORALITY,
     Telemetry,
@@ -36,17 +37,21 @@ __all__ = [
     "RESULT_PASSED",
     "Budget",
     "ConfigurationError",
+    "DrainResult",
     "LLMCall",
     "ObservableLLM",
     "PersonaMetricsCollector",
     "Price",
     "PriceTable",
+    "SpoolStatus",
     "Telemetry",
     "Usage",
     "WorkflowTracer",
     "configure",
+    "drain_spool",
     "extract_usage",
     "get_telemetry",
     "load_budgets",
     "shutdown",
+    "spool_status",
 ]

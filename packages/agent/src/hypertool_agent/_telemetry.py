@@ -1,9 +1,11 @@
 """OpenTelemetry providers for the agent: standard OTEL_* configuration, OTLP gRPC export.
 
-Two promises to the host program: a short-lived process loses nothing when it exits (a
-final flush), and no process ever waits on the collector longer than a bound (the flush
-runs on a helper thread that exit does not wait for beyond ``shutdown_timeout``). A
-collector that refuses the connection is an immediate answer: exit does not wait at all.
+Two promises to the host program: a short-lived process loses no token when it exits (a
+final flush, and what the collector cannot take kept in the spool, ``_spool``), and no
+process ever waits on the collector longer than a bound (the flush runs on a helper
+thread that exit does not wait for beyond ``shutdown_timeout``). A collector that refuses
+the connection is an immediate answer: exit writes the last metrics to the spool and does
+not wait at all.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import (
@@ -40,6 +42,10 @@ from hypertool_agent import names as n
 from hypertool_agent._instruments import Instruments, create_instruments
 from hypertool_agent.errors import ConfigurationError
 from hypertool_agent.names import SCOPE_NAME
+
+if TYPE_CHECKING:  # imported where used, so that a disabled or injected setup loads no gRPC
+    from hypertool_agent._delivery import DeliveringExporter
+    from hypertool_agent._spool import Spool
 
 _log = logging.getLogger("hypertool_agent")
 
@@ -150,6 +156,8 @@ class Telemetry:
     #: even when the program let go of the collector.
     _open_personas: set[PersonaOwner] = field(default_factory=set)
     _instruments: Instruments | None = None
+    #: The owned meter provider's exporter, which keeps failed exports in the spool.
+    _delivery: DeliveringExporter | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _closed: bool = False
 
@@ -204,17 +212,43 @@ class Telemetry:
         if not self._borrowed and (refused := _refusing_endpoint()) is not None:
             # The SDK would retry a refused export with backoff until the bound: the
             # answer is already known, and waiting for it only delays the exit.
+            return self._keep_for_later(refused, timeout)
+        return self._bounded(self._shutdown_providers, timeout, on_timeout=self._go_offline)
+
+    def _keep_for_later(self, refused: str, timeout: float | None) -> bool:
+        """Write the metrics not yet sent to the spool; spans not yet sent are dropped."""
+        delivery = self._delivery
+        if delivery is None or delivery.spool is None:
             _log.warning(
                 "hypertool: the collector at %s refused the connection; telemetry not yet "
                 "sent is dropped",
                 refused,
             )
             return False
-        return self._bounded(self._shutdown_providers, timeout)
+        delivery.go_offline()
+        kept = self._bounded(self._shutdown_meter_provider, timeout)
+        _log.warning(
+            "hypertool: the collector at %s refused the connection; metrics not yet sent "
+            "wait in %s for the next export or `hypertool spool drain`; spans not yet "
+            "sent are dropped",
+            refused,
+            delivery.spool.directory,
+        )
+        return kept
+
+    def _go_offline(self) -> None:
+        if self._delivery is not None:
+            self._delivery.go_offline()
+
+    def _shutdown_meter_provider(self) -> None:
+        if self._owned_meter_provider is not None:
+            self._owned_meter_provider.shutdown(int(self.shutdown_timeout * 1000))
 
     def _flush_providers(self) -> None:
         millis = int(self.shutdown_timeout * 1000)
-        for provider in (self._owned_tracer_provider, self._owned_meter_provider, *self._borrowed):
+        # Metrics first: they are what is billed, and a stuck span export must not hold
+        # them up until the bound.
+        for provider in (self._owned_meter_provider, self._owned_tracer_provider, *self._borrowed):
             force_flush = getattr(provider, "force_flush", None)
             if force_flush is not None:
                 force_flush(millis)
@@ -226,7 +260,12 @@ class Telemetry:
         if self._owned_meter_provider is not None:
             self._owned_meter_provider.shutdown(int(self.shutdown_timeout * 1000))
 
-    def _bounded(self, work: Callable[[], None], timeout: float | None) -> bool:
+    def _bounded(
+        self,
+        work: Callable[[], None],
+        timeout: float | None,
+        on_timeout: Callable[[], None] | None = None,
+    ) -> bool:
         # The SDK's own timeouts are per export and per retry; a daemon thread joined with a
         # deadline is the only bound that holds whatever the exporter does.
         if (
@@ -245,6 +284,17 @@ class Telemetry:
             work()
             return True
         worker.join(limit)
+        if worker.is_alive() and on_timeout is not None:
+            # Cut the stuck send short: what it held goes to the spool, briefly waited for.
+            on_timeout()
+            worker.join(_SPOOL_GRACE_S)
+            if not worker.is_alive():
+                _log.warning(
+                    "hypertool: telemetry export did not finish within %.1fs; metrics not "
+                    "yet sent were kept in the spool, spans dropped",
+                    limit,
+                )
+                return False
         if worker.is_alive():
             _log.warning(
                 "hypertool: telemetry export did not finish within %.1fs; data not yet sent "
@@ -259,6 +309,8 @@ class Telemetry:
 #: How long the exit waits to learn whether anything listens at the endpoint: a refusal
 #: on a reachable host comes back in well under a millisecond.
 _PROBE_SECONDS = 0.05
+#: After the bound, how long exit waits for a cut-short export to reach the spool.
+_SPOOL_GRACE_S = 0.2
 
 
 def _refusing_endpoint() -> str | None:
@@ -345,16 +397,45 @@ def _otlp_tracer_provider(resource: Resource) -> TracerProvider:
     return provider
 
 
-def _otlp_meter_provider(resource: Resource, export_interval_ms: int | None) -> MeterProvider:
-    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+def metrics_endpoint() -> str:
+    """The endpoint the OTLP metric exporter sends to, as the SDK resolves it."""
+    return (
+        os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or "http://localhost:4317"
+    )
+
+
+def _spool() -> Spool | None:
+    from hypertool_agent._spool import Spool, spool_enabled
+
+    if not spool_enabled():
+        return None
+    endpoint = metrics_endpoint()
+    try:
+        return Spool.for_endpoint(endpoint)
+    except OSError as error:
+        # Never a crash for the host program: it runs on, as the SDK would, without one.
+        _log.warning(
+            "hypertool: no spool for %s (%s): exports the collector cannot take are dropped",
+            endpoint,
+            error,
+        )
+        return None
+
+
+def _otlp_meter_provider(
+    resource: Resource, export_interval_ms: int | None
+) -> tuple[MeterProvider, DeliveringExporter]:
+    from hypertool_agent._delivery import DeliveringExporter, RequestExporter
 
     if export_interval_ms is None and not os.environ.get("OTEL_METRIC_EXPORT_INTERVAL"):
         export_interval_ms = DEFAULT_EXPORT_INTERVAL_MS
-    reader = PeriodicExportingMetricReader(
-        OTLPMetricExporter(preferred_temporality=PREFERRED_TEMPORALITY),
-        export_interval_millis=export_interval_ms,
-    )
-    return MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
+    inner = RequestExporter(preferred_temporality=PREFERRED_TEMPORALITY)
+    delivery = DeliveringExporter(inner, _spool())
+    reader = PeriodicExportingMetricReader(delivery, export_interval_millis=export_interval_ms)
+    provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
+    return provider, delivery
 
 
 def _application_providers(
@@ -390,12 +471,14 @@ def build(
     borrowed = tuple(p for p in (tracer_provider, meter_provider) if p is not None)
     owned_tp: TracerProvider | None = None
     owned_mp: MeterProvider | None = None
+    delivery: DeliveringExporter | None = None
     if tracer_provider is None or meter_provider is None:
         resource = _resource(service_name)  # one instance id for both signals
         if tracer_provider is None:
             tracer_provider = owned_tp = _otlp_tracer_provider(resource)
         if meter_provider is None:
-            meter_provider = owned_mp = _otlp_meter_provider(resource, export_interval_ms)
+            owned_mp, delivery = _otlp_meter_provider(resource, export_interval_ms)
+            meter_provider = owned_mp
     telemetry = Telemetry(
         tracer=tracer_provider.get_tracer(SCOPE_NAME),
         meter=meter_provider.get_meter(SCOPE_NAME),
@@ -405,6 +488,7 @@ def build(
         _owned_tracer_provider=owned_tp,
         _owned_meter_provider=owned_mp,
         _borrowed=borrowed,
+        _delivery=delivery,
     )
     # Registered after the application's providers, so it runs before their own atexit
     # shutdown: open personas are ended while their spans can still be exported.

@@ -1,4 +1,4 @@
-"""The ``hypertool`` command: ``demo``, ``stack build|up|down|status`` and ``render``."""
+"""The ``hypertool`` command: ``demo``, ``stack build|up|down|status``, ``spool`` and ``render``."""
 
 from __future__ import annotations
 
@@ -53,6 +53,52 @@ def _stack_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
 
 
+def _spool_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    spool = sub.add_parser(
+        "spool", help="exports the collector could not take yet, kept on this host (per user)"
+    )
+    actions = spool.add_subparsers(dest="action", required=True)
+    status = actions.add_parser("status", help="what waits, per endpoint")
+    status.add_argument("--json", action="store_true", help="print it as JSON")
+    actions.add_parser("drain", help="send everything waiting now; exit 3 if some still waits")
+    for action in actions.choices.values():
+        action.add_argument(
+            "--dir",
+            type=Path,
+            default=None,
+            help="the spool (default: $HYPERTOOL_SPOOL_DIR, else ~/.local/state/hypertool/spool)",
+        )
+
+
+def _spool(args: argparse.Namespace) -> int:
+    import json
+
+    from hypertool_agent import drain_spool, spool_status
+
+    if args.action == "drain":
+        results = drain_spool(args.dir)
+        for before, result in results:
+            state = "refused, stopped" if result.failed else "done"
+            print(f"{before.endpoint}: sent {result.sent} files, {result.waiting} wait ({state})")
+        if not results:
+            print("nothing waits")
+        return 3 if any(r.waiting for _, r in results) else 0
+    statuses = spool_status(args.dir)
+    if args.json:
+        rows = [{**vars(s), "directory": str(s.directory)} for s in statuses]
+        print(json.dumps(rows, indent=2))
+        return 0
+    for s in statuses:
+        age = "" if s.oldest_age_s is None else f", oldest {s.oldest_age_s:.0f} s"
+        print(
+            f"{s.endpoint}: {s.files} files, {s.points} points, {s.bytes} bytes{age}, "
+            f"{s.dropped_pending} dropped measurements to report ({s.directory})"
+        )
+    if not statuses:
+        print("nothing waits")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hypertool", description="hypertool observability for multi-persona LLM agents"
@@ -94,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print what was emitted as JSON instead of the summary"
     )
     _stack_parser(sub)
+    _spool_parser(sub)
     render = sub.add_parser(
         "render",
         help="write the budget rules, dashboards and collector config from their sources",
@@ -192,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command in {"render", *_ALIASES}:
             return _render(args)
+        if args.command == "spool":
+            return _spool(args)
         return _stack(args)
     except (StackError, ConfigurationError) as exc:
         print(f"hypertool: {exc}", file=sys.stderr)
