@@ -160,6 +160,8 @@ class Telemetry:
     _delivery: DeliveringExporter | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _closed: bool = False
+    #: Set once the owned meter provider has exported (or spooled) for the last time.
+    _metrics_stopped: threading.Event = field(default_factory=threading.Event)
 
     @property
     def instruments(self) -> Instruments:
@@ -243,22 +245,25 @@ class Telemetry:
     def _shutdown_meter_provider(self) -> None:
         if self._owned_meter_provider is not None:
             self._owned_meter_provider.shutdown(int(self.shutdown_timeout * 1000))
+        self._metrics_stopped.set()
 
-    def _flush_providers(self) -> None:
+    def _flush_providers(self, *, metrics: bool = True) -> None:
         millis = int(self.shutdown_timeout * 1000)
         # Metrics first: they are what is billed, and a stuck span export must not hold
         # them up until the bound.
-        for provider in (self._owned_meter_provider, self._owned_tracer_provider, *self._borrowed):
+        owned = (self._owned_meter_provider if metrics else None, self._owned_tracer_provider)
+        for provider in (*owned, *self._borrowed):
             force_flush = getattr(provider, "force_flush", None)
             if force_flush is not None:
                 force_flush(millis)
 
     def _shutdown_providers(self) -> None:
-        self._flush_providers()
+        # Metrics first (their shutdown collects and exports one last time): they are
+        # what is billed, and a stuck span export must not hold them up until the bound.
+        self._shutdown_meter_provider()
+        self._flush_providers(metrics=False)
         if self._owned_tracer_provider is not None:
             self._owned_tracer_provider.shutdown()
-        if self._owned_meter_provider is not None:
-            self._owned_meter_provider.shutdown(int(self.shutdown_timeout * 1000))
 
     def _bounded(
         self,
@@ -283,15 +288,17 @@ class Telemetry:
             # is then bounded only by the exporter's own timeout (OTEL_EXPORTER_OTLP_TIMEOUT).
             work()
             return True
-        worker.join(limit)
+        # Part of the bound is kept for cutting a stuck send short, so that what it held
+        # reaches the spool and the exit still ends within the bound.
+        grace = min(_SPOOL_GRACE_S, limit / 2) if on_timeout is not None else 0.0
+        worker.join(limit - grace)
         if worker.is_alive() and on_timeout is not None:
-            # Cut the stuck send short: what it held goes to the spool, briefly waited for.
             on_timeout()
-            worker.join(_SPOOL_GRACE_S)
-            if not worker.is_alive():
+            worker.join(grace)
+            if self._metrics_stopped.is_set():
                 _log.warning(
                     "hypertool: telemetry export did not finish within %.1fs; metrics not "
-                    "yet sent were kept in the spool, spans dropped",
+                    "yet sent were kept in the spool, spans not yet sent are dropped",
                     limit,
                 )
                 return False
