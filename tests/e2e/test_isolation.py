@@ -39,7 +39,7 @@ FOREIGN = "isolation-foreign"
 #: Raw OTLP over gRPC (the SDK folds an instrument's attribute sets beyond 2,000 itself):
 #: the flood in three exports, then the budgeted persona and one more new value. One
 #: token per point, so every folded point is one token under "other".
-FLOOD = """
+FLOOD = f"""
     import os, sys, time
     import grpc
     from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as service
@@ -56,7 +56,7 @@ FLOOD = """
         metric = m.Metric(name="hypertool.persona.tokens_used", sum=m.Sum(
             data_points=[
                 m.NumberDataPoint(
-                    attributes=attrs(persona=persona, chatmode="{chatmode}", model="gpt-4o"),
+                    attributes=attrs(persona=persona, chatmode="{FLOOD_CHATMODE}", model="gpt-4o"),
                     start_time_unix_nano=now - 1000, time_unix_nano=now, as_int=value,
                 )
                 for persona, value in points
@@ -64,7 +64,7 @@ FLOOD = """
             aggregation_temporality=m.AGGREGATION_TEMPORALITY_DELTA, is_monotonic=True,
         ))
         resource = Resource(attributes=attrs(**{{
-            "service.name": "{service}", "service.instance.id": "flood-instance-1",
+            "service.name": "{FLOOD_SERVICE}", "service.instance.id": "flood-instance-1",
         }}))
         request = service.ExportMetricsServiceRequest(resource_metrics=[m.ResourceMetrics(
             resource=resource,
@@ -76,13 +76,8 @@ FLOOD = """
 
     for part in range(3):
         export([(f"flood-{{i}}", 1) for i in range(part * 1000, (part + 1) * 1000)])
-    export([("{budgeted}", {budgeted_tokens}), ("flood-late", 1)])
-""".format(
-    chatmode=FLOOD_CHATMODE,
-    service=FLOOD_SERVICE,
-    budgeted=BUDGETED,
-    budgeted_tokens=BUDGETED_TOKENS,
-)
+    export([("{BUDGETED}", {BUDGETED_TOKENS}), ("flood-late", 1)])
+"""
 
 LIBRARY_AGENT = f"""
     from hypertool_agent import PersonaMetricsCollector
@@ -160,3 +155,56 @@ def test_a_new_foreign_producer_counts_under_its_own_persona(flooded: NativeStac
     assert llm.ledger.total_tokens() == 66
     assert_counted(flooded, FOREIGN, llm.ledger)
     print(f"foreign persona {FOREIGN}: {llm.ledger.total_tokens()} sent, counted exactly")
+
+
+FOREIGN_FLOOD_SERVICE = "isolation-foreign-flood"
+FOREIGN_FLOOD_VALUES = 150
+#: A foreign producer (the GenAI token metric, as an instrumentation sends it) with a new
+#: agent name per call: its identity reaches the ledger through signal_to_metrics.
+FOREIGN_FLOOD = f"""
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import Histogram, MeterProvider
+    from opentelemetry.sdk.metrics.export import (
+        AggregationTemporality, PeriodicExportingMetricReader,
+    )
+    from opentelemetry.sdk.resources import Resource
+
+    reader = PeriodicExportingMetricReader(
+        OTLPMetricExporter(preferred_temporality={{Histogram: AggregationTemporality.DELTA}}),
+        export_interval_millis=3_600_000,
+    )
+    provider = MeterProvider(
+        metric_readers=[reader],
+        resource=Resource.create({{"service.name": "{FOREIGN_FLOOD_SERVICE}"}}),
+    )
+    usage = provider.get_meter("raw.genai.flood").create_histogram("gen_ai.client.token.usage")
+    for i in range({FOREIGN_FLOOD_VALUES}):
+        usage.record(1, {{
+            "gen_ai.token.type": "input", "gen_ai.response.model": "gpt-4o-mini",
+            "gen_ai.agent.name": f"foreign-flood-{{i}}",
+        }})
+    provider.shutdown()
+"""
+
+
+def test_a_foreign_flood_is_bounded_by_its_own_quota(flooded: NativeStack) -> None:
+    """A foreign producer's folds carry its service.name: its identity reached the ledger."""
+    flooded.run_python(FOREIGN_FLOOD)
+    folded = c.PIPELINE_FOLDED_POINTS.prometheus_name
+    beyond = float(FOREIGN_FLOOD_VALUES - quota())
+    assert_settled(
+        flooded,
+        [
+            (
+                f'sum({TOKENS}{{{JOB},{n.PERSONA}=~"foreign-flood-.*"}})',
+                None,
+                {"": float(quota())},
+            ),
+            (
+                f"sum by (producer) ({folded}{{{JOB},metric="
+                f'"{c.TOKENS_USED.otel_name}",producer="{FOREIGN_FLOOD_SERVICE}"}})',
+                "producer",
+                {FOREIGN_FLOOD_SERVICE: beyond},
+            ),
+        ],
+    )
