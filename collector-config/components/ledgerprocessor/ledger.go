@@ -27,6 +27,8 @@ type ledger struct {
 	store  *store
 	state  *state
 	lastTS int64
+	// expired is when the deliveries were last expired.
+	expired int64
 	// clock is the wall clock, but in tests.
 	clock func() int64
 }
@@ -107,6 +109,7 @@ func (l *ledger) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 		for _, d := range b.applied {
 			l.state.deliveries.add(d, now)
 		}
+		l.expireDeliveries(now)
 		out = l.render(l.apply(b.deltas))
 		if l.store.size > l.cfg.CompactBytes {
 			l.compact(now)
@@ -132,6 +135,18 @@ func (l *ledger) apply(deltas []*Stream) []*Stream {
 		}
 	}
 	return updated
+}
+
+// expireEvery spaces the scans for processes past DeliveryWindow: between compactions
+// too, so that memory follows the processes of the window, not of the journal.
+const expireEvery = int64(time.Minute)
+
+func (l *ledger) expireDeliveries(now int64) {
+	if now-l.expired < expireEvery {
+		return
+	}
+	l.expired = now
+	l.state.deliveries.expire(now - l.cfg.DeliveryWindow.Nanoseconds())
 }
 
 // compact folds the journal into a snapshot; failing that, the journal keeps growing and

@@ -175,6 +175,10 @@ func TestDeliveriesExpireAfterTheWindow(t *testing.T) {
 	now += int64(30 * time.Minute)
 	consume(t, l, from{delivery: "new:1"}.deltas(1, "a"))
 	now += int64(45 * time.Minute)
+	consume(t, l, from{delivery: "new:2"}.deltas(1, "a"))
+	if _, ok := l.state.deliveries["old"]; ok {
+		t.Fatal("a process silent for 75 min is still remembered while running, with a 1 h window")
+	}
 	if err := l.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
