@@ -10,9 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from hypertool_agent import load_budgets
+from hypertool_agent import Budget, load_budgets
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
+from hypertool_tools.render.collector import pinned_values
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "collector-config" / "otelcol.yaml"
@@ -96,3 +97,18 @@ def test_restarts_do_not_begin_new_streams() -> None:
     resource = labels["metric_statements"][0]
     assert resource["context"] == "resource"
     assert any(c.CONNECTOR_INSTANCE_ATTRIBUTE in st for st in resource["statements"])
+
+
+def test_narrowed_budgets_pin_their_model_and_workflow() -> None:
+    """A budget narrowed to a model or a workflow keeps that value too, each name once."""
+    budgets = [
+        Budget(persona="qa", tokens=10),
+        Budget(persona="qa", tokens=5, model="gpt-4o"),
+        Budget(persona="dev", tokens=5, workflow="release"),
+    ]
+    assert pinned_values(budgets) == {
+        n.PERSONA: ["dev", "qa"],
+        n.MODEL: ["gpt-4o"],
+        n.WORKFLOW: ["release"],
+    }
+    assert pinned_values([]) == {}
