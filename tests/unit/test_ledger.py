@@ -10,11 +10,15 @@ from pathlib import Path
 
 import yaml
 
+from hypertool_agent import Budget, load_budgets
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
+from hypertool_tools.render.collector import pinned_values
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "collector-config" / "otelcol.yaml"
+#: The library's spool deletes an export this old unsent (docs/reliability.md).
+SPOOL_MAX_AGE_HOURS = 168
 
 
 def test_nothing_acknowledges_an_export_before_the_ledger_has_it() -> None:
@@ -32,18 +36,59 @@ def test_ledger_names_come_from_the_contract() -> None:
     """The ledger's bound, fold value and counters are the contract's."""
     ledger = yaml.safe_load(CONFIG.read_text())["processors"]["ledger"]
     assert ledger["fold_value"] == n.OTHER
+    assert ledger["max_label_values"] == (
+        f"${{env:{c.FLEET_LABEL_VALUES_ENV}:-{c.FLEET_LABEL_VALUES}}}"
+    )
+    # A library process within its own bound is never folded by the collector.
     assert (
-        ledger["max_label_values"] == f"${{env:HYPERTOOL_MAX_LABEL_VALUES:-{n.MAX_LABEL_VALUES}}}"
+        ledger["producer_quota"] == f"${{env:HYPERTOOL_PRODUCER_LABEL_QUOTA:-{n.MAX_LABEL_VALUES}}}"
     )
     folded = c.PIPELINE_FOLDED_POINTS
-    assert ledger["folded_metric"]["name"] == folded.otel_name
-    assert (ledger["folded_metric"]["metric_label"], ledger["folded_metric"]["key_label"]) == (
-        folded.labels
-    )
+    names = ledger["folded_metric"]
+    assert names["name"] == folded.otel_name
+    assert (names["metric_label"], names["key_label"], names["producer_label"]) == folded.labels
+    assert names["max_producer_bytes"] == n.MAX_LABEL_LENGTH
     unused = ledger["unused_metric"]
     assert unused["name"] == c.PIPELINE_UNUSED.otel_name
     assert tuple(unused["labels"]) == c.PIPELINE_UNUSED.labels
     assert unused["labels"][n.REASON] == c.REASON_TOO_MANY_SERIES
+    assert tuple(unused["duplicate"]) == c.PIPELINE_UNUSED.labels
+    assert unused["duplicate"][n.REASON] == c.REASON_DUPLICATE
+
+
+def test_every_budgeted_name_is_pinned() -> None:
+    """Each persona, model and workflow budgets.yaml names is always kept by the ledger."""
+    pinned = yaml.safe_load(CONFIG.read_text())["processors"]["ledger"]["pinned_values"]
+    for budget in load_budgets(ROOT / "budgets.yaml"):
+        assert budget.persona in pinned[n.PERSONA]
+        if budget.model is not None:
+            assert budget.model in pinned[n.MODEL]
+        if budget.workflow is not None:
+            assert budget.workflow in pinned[n.WORKFLOW]
+
+
+def test_the_delivery_window_outlasts_the_spool() -> None:
+    """A resend can come up to the spool's age limit late: the ledger remembers longer."""
+    window = yaml.safe_load(CONFIG.read_text())["processors"]["ledger"]["delivery_window"]
+    assert window == f"${{env:{c.DELIVERY_WINDOW_ENV}:-{c.DELIVERY_WINDOW}}}"
+    assert int(c.DELIVERY_WINDOW.removesuffix("h")) > SPOOL_MAX_AGE_HOURS
+
+
+def test_the_origin_reaches_the_ledger_under_one_set_of_names() -> None:
+    """agent_sums and transform/labels write the origin keys the ledger reads and removes."""
+    config = yaml.safe_load(CONFIG.read_text())
+    ledger = config["processors"]["ledger"]["origin"]
+    sums = config["connectors"]["agent_sums"]["origin"]
+    assert sums["delivery_from"] == n.DELIVERY_ID
+    for key in ("delivery", "producer", "instance"):
+        assert sums[key] == ledger[key]
+    statements = config["processors"]["transform/labels"]["metric_statements"][0]["statements"]
+    for source, key in ((c.SERVICE_NAME, "producer"), (c.SERVICE_INSTANCE_ID, "instance")):
+        assert any(ledger[key] in st and source in st for st in statements)
+        assert f'delete_key(resource.attributes, "{source}")' in statements
+    fleet = config["connectors"]["signal_to_metrics"]["datapoints"][0]
+    keys = [a["key"] for a in fleet["include_resource_attributes"]]
+    assert keys == [*c.FLEET_RESOURCE, c.SERVICE_NAME, c.SERVICE_INSTANCE_ID]
 
 
 def test_restarts_do_not_begin_new_streams() -> None:
@@ -52,3 +97,18 @@ def test_restarts_do_not_begin_new_streams() -> None:
     resource = labels["metric_statements"][0]
     assert resource["context"] == "resource"
     assert any(c.CONNECTOR_INSTANCE_ATTRIBUTE in st for st in resource["statements"])
+
+
+def test_narrowed_budgets_pin_their_model_and_workflow() -> None:
+    """A budget narrowed to a model or a workflow keeps that value too, each name once."""
+    budgets = [
+        Budget(persona="qa", tokens=10),
+        Budget(persona="qa", tokens=5, model="gpt-4o"),
+        Budget(persona="dev", tokens=5, workflow="release"),
+    ]
+    assert pinned_values(budgets) == {
+        n.PERSONA: ["dev", "qa"],
+        n.MODEL: ["gpt-4o"],
+        n.WORKFLOW: ["release"],
+    }
+    assert pinned_values([]) == {}

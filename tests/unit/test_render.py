@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hypertool_agent import ConfigurationError
+from hypertool_agent import ConfigurationError, load_budgets
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
 from hypertool_tools.cli import main
@@ -30,11 +30,12 @@ from hypertool_tools.render.prices import AGENT_PRICES, PRICE_ATTRIBUTE
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = (ROOT / COLLECTOR_CONFIG).read_text()
+BUDGETS = load_budgets(ROOT / "budgets.yaml")
 
 
 def rendered() -> dict[str, Any]:
     """The collector config as the renderer makes it from the committed file, parsed."""
-    config: dict[str, Any] = yaml.safe_load(render_config(COMMITTED))
+    config: dict[str, Any] = yaml.safe_load(render_config(COMMITTED, BUDGETS))
     return config
 
 
@@ -91,7 +92,7 @@ def edit(path: Path, old: str, new: str) -> None:
 def test_committed_collector_config_is_current() -> None:
     """collector-config/otelcol.yaml is exactly what `hypertool render` makes of it."""
     assert render_collector(ROOT, check=True), "stale: run `hypertool render`"
-    assert render_config(COMMITTED) == COMMITTED
+    assert render_config(COMMITTED, BUDGETS) == COMMITTED
 
 
 def test_agent_sums_sums_each_counter_of_the_contract_by_its_labels() -> None:
@@ -170,8 +171,11 @@ def test_every_entry_carries_its_contract_unit_labels_and_kind() -> None:
         assert labels == metric.labels, metric.otel_name
         (shape,) = [k for k in kinds if k in spec]
         assert kinds[shape] == metric.kind, metric.otel_name
+        # The fleet's resource, and who sent it (for the ledger, which removes it).
         assert spec["include_resource_attributes"] == [
-            {"key": "hypertool.aggregation", "default_value": "fleet"}
+            {"key": "hypertool.aggregation", "default_value": "fleet"},
+            {"key": c.SERVICE_NAME},
+            {"key": c.SERVICE_INSTANCE_ID},
         ]
         if shape == "sum":
             assert spec["sum"]["monotonic"] is True

@@ -23,6 +23,9 @@ type Config struct {
 	Prefix string `mapstructure:"prefix"`
 	// Resource is the one resource of every sum: no per-process attribute survives.
 	Resource map[string]string `mapstructure:"resource"`
+	// Origin: which export and which producer the sums came from, for the ledger, which
+	// applies each delivery once and bounds label values per producer. Unset: not read.
+	Origin Origin `mapstructure:"origin"`
 	// Scope names the instrumentation scope of the sums. It must equal the scope of the
 	// other sums the ledger adds into the same streams (signal_to_metrics').
 	Scope string `mapstructure:"scope"`
@@ -36,6 +39,22 @@ type Config struct {
 	Rejected Metric `mapstructure:"rejected"`
 	// Unused counts every other point of the library's metrics, by reason.
 	Unused Unused `mapstructure:"unused"`
+}
+
+// Origin names the resource attributes read from each export and those written on the
+// sums' resource. Exports that differ in them are summed apart; the ledger removes the
+// written ones before it keys a stream, so they never make a stream of their own.
+type Origin struct {
+	// Read: the export's delivery id (removed from what goes on to Others as well: it
+	// is new on every export, and would make each one a stream of its own there), and
+	// the producer's service name and instance.
+	DeliveryFrom string `mapstructure:"delivery_from"`
+	ProducerFrom string `mapstructure:"producer_from"`
+	InstanceFrom string `mapstructure:"instance_from"`
+	// Written.
+	Delivery string `mapstructure:"delivery"`
+	Producer string `mapstructure:"producer"`
+	Instance string `mapstructure:"instance"`
 }
 
 // Metric names a metric this connector writes.
@@ -108,6 +127,12 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("counters[%d]: %q is listed twice", i, counter.Name))
 		}
 		seen[counter.Name] = true
+	}
+	o := c.Origin
+	for _, pair := range [][2]string{{o.DeliveryFrom, o.Delivery}, {o.ProducerFrom, o.Producer}, {o.InstanceFrom, o.Instance}} {
+		if (pair[0] == "") != (pair[1] == "") {
+			errs = append(errs, fmt.Errorf("origin: %q and %q must be set together", pair[0], pair[1]))
+		}
 	}
 	if c.Rejected.Name == "" {
 		errs = append(errs, errors.New("rejected needs a name"))

@@ -56,8 +56,16 @@ func (c *agentSums) Capabilities() consumer.Capabilities {
 // Sums, and the rest of md to Others. Both are called even if one fails; the errors are
 // returned together, so the sender retries, as with any fan-out.
 func (c *agentSums) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
-	t := newTally(c)
+	tallies := map[origin]*tally{}
+	var order []*tally
 	md.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
+		o := c.origin(rm.Resource().Attributes())
+		t, ok := tallies[o]
+		if !ok {
+			t = newTally(c, o)
+			tallies[o] = t
+			order = append(order, t)
+		}
 		rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
 			producer := sm.Scope().Name()
 			sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
@@ -76,7 +84,11 @@ func (c *agentSums) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) erro
 		return rm.ScopeMetrics().Len() == 0
 	})
 	var err error
-	if out, ok := t.metrics(); ok {
+	out := pmetric.NewMetrics()
+	for _, t := range order {
+		t.appendTo(out)
+	}
+	if out.ResourceMetrics().Len() > 0 {
 		err = c.sums.ConsumeMetrics(ctx, out)
 	}
 	if c.others != nil && md.ResourceMetrics().Len() > 0 {
@@ -85,9 +97,40 @@ func (c *agentSums) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) erro
 	return err
 }
 
-// tally is one export's sums and counts.
+// origin is which export, of which producer, a resource's sums came from.
+type origin struct {
+	delivery, producer, instance string
+}
+
+// origin reads a resource's origin, and removes the delivery id from it.
+func (c *agentSums) origin(attrs pcommon.Map) origin {
+	o := c.cfg.Origin
+	var out origin
+	if o.DeliveryFrom != "" {
+		if v, ok := attrs.Get(o.DeliveryFrom); ok {
+			out.delivery = v.AsString()
+			attrs.Remove(o.DeliveryFrom)
+		}
+	}
+	out.producer = read(attrs, o.ProducerFrom)
+	out.instance = read(attrs, o.InstanceFrom)
+	return out
+}
+
+func read(attrs pcommon.Map, key string) string {
+	if key == "" {
+		return ""
+	}
+	if v, ok := attrs.Get(key); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
+// tally is the sums and counts of one origin in one request.
 type tally struct {
 	c        *agentSums
+	origin   origin
 	sums     map[string]*sum // by counter index and label values
 	order    []*sum
 	unused   map[[2]string]float64 // by reason and producer
@@ -102,8 +145,8 @@ type sum struct {
 	value   float64
 }
 
-func newTally(c *agentSums) *tally {
-	return &tally{c: c, sums: map[string]*sum{}, unused: map[[2]string]float64{}}
+func newTally(c *agentSums, o origin) *tally {
+	return &tally{c: c, origin: o, sums: map[string]*sum{}, unused: map[[2]string]float64{}}
 }
 
 // metric adds up or counts each point of one of the library's metrics.
@@ -245,17 +288,18 @@ func (t *tally) cut(s string) string {
 	return s[:limit]
 }
 
-// metrics renders the tally as delta sums in the one fleet resource; false if empty.
-func (t *tally) metrics() (pmetric.Metrics, bool) {
+// appendTo renders the tally, if not empty, as delta sums in the fleet resource, with
+// their origin.
+func (t *tally) appendTo(out pmetric.Metrics) {
 	if len(t.order) == 0 && len(t.unused) == 0 && t.rejected == 0 {
-		return pmetric.Metrics{}, false
+		return
 	}
 	cfg := t.c.cfg
-	out := pmetric.NewMetrics()
 	rm := out.ResourceMetrics().AppendEmpty()
 	for k, v := range cfg.Resource {
 		rm.Resource().Attributes().PutStr(k, v)
 	}
+	t.putOrigin(rm.Resource().Attributes())
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName(cfg.Scope)
 	now := pcommon.NewTimestampFromTime(time.Now())
@@ -284,7 +328,15 @@ func (t *tally) metrics() (pmetric.Metrics, bool) {
 			attrs.PutStr(u.ProducerLabel, k[1])
 		}
 	}
-	return out, true
+}
+
+func (t *tally) putOrigin(attrs pcommon.Map) {
+	o := t.c.cfg.Origin
+	for _, kv := range [][2]string{{o.Delivery, t.origin.delivery}, {o.Producer, t.origin.producer}, {o.Instance, t.origin.instance}} {
+		if kv[0] != "" && kv[1] != "" {
+			attrs.PutStr(kv[0], kv[1])
+		}
+	}
 }
 
 func appendSum(sm pmetric.ScopeMetrics, names Metric) pmetric.NumberDataPointSlice {

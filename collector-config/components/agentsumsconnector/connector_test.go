@@ -334,3 +334,88 @@ func assertTotals(t *testing.T, got, want map[string]float64) {
 		}
 	}
 }
+
+func originConfig() *Config {
+	cfg := testConfig()
+	cfg.Origin = Origin{
+		DeliveryFrom: "hypertool.delivery.id", ProducerFrom: "service.name", InstanceFrom: "service.instance.id",
+		Delivery: "l.delivery", Producer: "l.producer", Instance: "l.instance",
+	}
+	return cfg
+}
+
+// withOrigin sets the delivery id and service name of every resource of md.
+func withOrigin(md pmetric.Metrics, delivery, service string) pmetric.Metrics {
+	for _, rm := range md.ResourceMetrics().All() {
+		if delivery != "" {
+			rm.Resource().Attributes().PutStr("hypertool.delivery.id", delivery)
+		}
+		rm.Resource().Attributes().PutStr("service.name", service)
+	}
+	return md
+}
+
+// byOrigin is each output resource's attributes and its summed tokens.
+func byOrigin(sink *consumertest.MetricsSink) map[string]float64 {
+	out := map[string]float64{}
+	for _, md := range sink.AllMetrics() {
+		for _, rm := range md.ResourceMetrics().All() {
+			a := rm.Resource().Attributes().AsRaw()
+			key := fmt.Sprintf("%v|%v|%v|%v", a["hypertool.aggregation"], a["l.delivery"], a["l.producer"], a["l.instance"])
+			for _, sm := range rm.ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					for _, dp := range m.Sum().DataPoints().All() {
+						out[key] += dp.DoubleValue()
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestEachOriginIsSummedApartAndNamed(t *testing.T) {
+	// Two exports in one request stay apart by delivery and producer; no resource
+	// attribute but the fleet's and the origin's reaches the ledger.
+	h := newHarness(t, originConfig())
+	tokens := func(v float64) map[string][]pt {
+		return map[string][]pt{"hypertool.tokens": {{value: v, attrs: map[string]string{"persona": "be", "model": "m"}}}}
+	}
+	md := withOrigin(export("p1", "hypertool_agent", tokens(3), pmetric.AggregationTemporalityDelta), "p1:1", "svc")
+	withOrigin(export("p1", "hypertool_agent", tokens(4), pmetric.AggregationTemporalityDelta), "p1:2", "svc").
+		ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+	withOrigin(export("p2", "hypertool_agent", tokens(5), pmetric.AggregationTemporalityDelta), "", "svc").
+		ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+	withOrigin(export("p2", "hypertool_agent", tokens(6), pmetric.AggregationTemporalityDelta), "", "svc").
+		ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+	if err := h.conn.ConsumeMetrics(context.Background(), md); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"fleet|p1:1|svc|p1": 3, "fleet|p1:2|svc|p1": 4, "fleet|<nil>|svc|p2": 11}
+	got := byOrigin(h.fleet)
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+	if n := h.fleet.AllMetrics()[0].ResourceMetrics().Len(); n != 3 {
+		t.Fatalf("%d resources, want 3", n)
+	}
+}
+
+func TestTheDeliveryIdDoesNotReachForeignPipelines(t *testing.T) {
+	// It changes with every export: cumulative_to_delta would take each for a new stream.
+	h := newHarness(t, originConfig())
+	md := withOrigin(export("p1", "openllmetry", map[string][]pt{"gen_ai.client.token.usage": {{value: 1}}},
+		pmetric.AggregationTemporalityCumulative), "p1:1", "svc")
+	if err := h.conn.ConsumeMetrics(context.Background(), md); err != nil {
+		t.Fatal(err)
+	}
+	got := h.foreign.AllMetrics()[0].ResourceMetrics().At(0).Resource().Attributes().AsRaw()
+	if _, ok := got["hypertool.delivery.id"]; ok || got["service.name"] != "svc" || got["service.instance.id"] != "p1" {
+		t.Fatalf("foreign resource %v, want the producer's without the delivery id", got)
+	}
+}

@@ -3,25 +3,31 @@
 
 package ledgerprocessor
 
-// admit bounds what the deltas may create. A label value beyond MaxLabelValues distinct
-// values of its label and metric becomes FoldValue, and each folded point is counted in
-// FoldedMetric; a point that would open a stream beyond MaxStreams is dropped and counted
-// in UnusedMetric. The counters are deltas like the others, journaled with them.
-func (l *ledger) admit(deltas []*Stream, now int64) []*Stream {
-	if len(deltas) == 0 {
+import "unicode/utf8"
+
+// foldKey is what a folded point is counted by: metric, label key, producer.
+type foldKey struct {
+	metric, label, producer string
+}
+
+// admit bounds what the deltas may create. A label value that its producer's quota or
+// the fleet's bound has no room for becomes FoldValue (bounds.admit), and each folded
+// point is counted in FoldedMetric with its producer; a point that would open a stream
+// beyond MaxStreams is dropped and counted in UnusedMetric, as are the points of a
+// delivery applied before. The counters are deltas like the others, journaled with them.
+func (l *ledger) admit(b *batch, now int64) []*Stream {
+	if b.like == nil {
 		return nil
 	}
-	out := make([]*Stream, 0, len(deltas))
-	folded := map[[2]string]float64{}
+	out := make([]*Stream, 0, len(b.deltas))
+	folded := map[foldKey]float64{}
 	dropped := 0.0
-	// Values admitted by earlier deltas of this batch count toward the bound as well.
-	pending := map[[3]string]struct{}{}
 	newStreams := map[string]struct{}{}
-	for _, d := range deltas {
+	for _, d := range b.deltas {
 		for k, v := range d.Attributes {
-			if l.fold(d.Name, k, v, pending) {
+			if !l.state.bounds.admit(d.Name, k, v, d.producer, now) {
 				d.Attributes[k] = l.cfg.FoldValue
-				folded[[2]string{d.Name, k}]++
+				folded[foldKey{d.Name, k, d.producerName}]++
 			}
 		}
 		key := d.key()
@@ -36,58 +42,77 @@ func (l *ledger) admit(deltas []*Stream, now int64) []*Stream {
 		}
 		out = append(out, d)
 	}
-	return append(out, l.counters(deltas[0], folded, dropped, now)...)
+	out = append(out, l.foldCounters(b.like, folded, now)...)
+	unused := l.cfg.UnusedMetric
+	out = append(out, l.unusedCounter(b.like, unused.Labels, dropped, now)...)
+	return append(out, l.unusedCounter(b.like, unused.Duplicate, b.duplicates, now)...)
 }
 
-// fold reports whether value must be folded, and otherwise admits it into pending.
-func (l *ledger) fold(metric, label, value string, pending map[[3]string]struct{}) bool {
-	if value == l.cfg.FoldValue {
-		return false
-	}
-	known, n := l.state.admitted(metric, label, value)
-	if known {
-		return false
-	}
-	p := [3]string{metric, label, value}
-	if _, ok := pending[p]; ok {
-		return false
-	}
-	for q := range pending {
-		if q[0] == metric && q[1] == label {
-			n++
-		}
-	}
-	if n >= l.cfg.MaxLabelValues {
-		return true
-	}
-	pending[p] = struct{}{}
-	return false
-}
-
-// counters are the deltas of the fold and drop counters, in the first delta's resource
-// and scope, which never exceed any bound themselves.
-func (l *ledger) counters(like *Stream, folded map[[2]string]float64, dropped float64, now int64) []*Stream {
-	var out []*Stream
+// foldCounters are the deltas of the fold counter, in like's resource and scope.
+func (l *ledger) foldCounters(like *Stream, folded map[foldKey]float64, now int64) []*Stream {
 	names := l.cfg.FoldedMetric
-	for mk, n := range folded {
-		out = append(out, &Stream{
-			Name: names.Name, Description: names.Description, Unit: names.Unit,
-			Kind: kindSum, Monotonic: true, Scope: like.Scope, Resource: like.Resource,
-			Attributes: map[string]string{names.MetricLabel: mk[0], names.KeyLabel: mk[1]},
-			Start:      now, Last: now, Sum: n,
-		})
-	}
-	if dropped > 0 {
-		unused := l.cfg.UnusedMetric
-		attrs := make(map[string]string, len(unused.Labels))
-		for k, v := range unused.Labels {
-			attrs[k] = v
+	byLabels := map[foldKey]*Stream{}
+	var out []*Stream
+	for fk, n := range folded {
+		attrs := map[string]string{names.MetricLabel: fk.metric, names.KeyLabel: fk.label}
+		if names.ProducerLabel != "" {
+			attrs[names.ProducerLabel] = l.producerLabel(fk.producer, now)
 		}
-		out = append(out, &Stream{
-			Name: unused.Name, Description: unused.Description, Unit: unused.Unit,
-			Kind: kindSum, Monotonic: true, Scope: like.Scope, Resource: like.Resource,
-			Attributes: attrs, Start: now, Last: now, Sum: dropped,
-		})
+		// Producers folded into one label value add into one delta.
+		k := foldKey{fk.metric, fk.label, attrs[names.ProducerLabel]}
+		if s, ok := byLabels[k]; ok {
+			s.Sum += n
+			continue
+		}
+		s := l.counter(like, names.Name, names.Description, names.Unit, attrs, n, now)
+		byLabels[k] = s
+		out = append(out, s)
 	}
 	return out
+}
+
+// producerLabel is the folded counter's producer value: the service name, cut, and
+// itself bounded fleet-wide (a producer per process name would be a flood of its own).
+func (l *ledger) producerLabel(name string, now int64) string {
+	names := l.cfg.FoldedMetric
+	if name == "" {
+		name = names.UnknownProducer
+	}
+	name = cut(name, names.MaxProducerBytes)
+	if !l.state.bounds.admitFleet(names.Name, names.ProducerLabel, name, now) {
+		return l.cfg.FoldValue
+	}
+	return name
+}
+
+// unusedCounter is the delta of the unused counter with labels, if n is not zero.
+func (l *ledger) unusedCounter(like *Stream, labels map[string]string, n float64, now int64) []*Stream {
+	if n == 0 {
+		return nil
+	}
+	unused := l.cfg.UnusedMetric
+	attrs := make(map[string]string, len(labels))
+	for k, v := range labels {
+		attrs[k] = v
+	}
+	return []*Stream{l.counter(like, unused.Name, unused.Description, unused.Unit, attrs, n, now)}
+}
+
+func (l *ledger) counter(like *Stream, name, description, unit string, attrs map[string]string, n float64, now int64) *Stream {
+	return &Stream{
+		Name: name, Description: description, Unit: unit,
+		Kind: kindSum, Monotonic: true, Scope: like.Scope, Resource: like.Resource,
+		Attributes: attrs, Start: now, Last: now, Sum: n,
+	}
+}
+
+// cut shortens s to limit bytes without splitting a UTF-8 character.
+func cut(s string, limit int) string {
+	if limit <= 0 || len(s) <= limit {
+		return s
+	}
+	for limit > 0 && !utf8.RuneStart(s[limit]) {
+		limit--
+	}
+	return s[:limit]
 }

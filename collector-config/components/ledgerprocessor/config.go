@@ -18,9 +18,26 @@ type Config struct {
 	// Fsync makes every journal append wait for the disk. Off, an append survives the
 	// collector's own crash (SIGKILL, out of memory) but not a power loss.
 	Fsync bool `mapstructure:"fsync"`
-	// MaxLabelValues bounds the distinct values of each label of each metric, fleet-wide.
-	// New values beyond it are recorded as FoldValue, so totals stay exact.
+	// MaxLabelValues bounds the distinct values in use of each label of each metric,
+	// fleet-wide (PinnedValues aside). New values beyond it are recorded as FoldValue, so
+	// totals stay exact.
 	MaxLabelValues int `mapstructure:"max_label_values"`
+	// ProducerQuota bounds the new values one producer (Origin's producer and instance)
+	// may bring into the bound of each label of each metric: one producer cannot use up
+	// MaxLabelValues for the others.
+	ProducerQuota int `mapstructure:"producer_quota"`
+	// LabelIdle: a value no point has carried for this long leaves the bound (its streams
+	// keep their totals, and continue from them if it is admitted again).
+	LabelIdle time.Duration `mapstructure:"label_idle"`
+	// PinnedValues, per label key, are always kept and count toward no bound: the names
+	// budgets are set for.
+	PinnedValues map[string][]string `mapstructure:"pinned_values"`
+	// DeliveryWindow: how long the deliveries applied of a process are remembered after
+	// its last one. A resend later than this would count again.
+	DeliveryWindow time.Duration `mapstructure:"delivery_window"`
+	// Origin names the resource attributes that say which export and which producer a
+	// batch of deltas came from. They are removed before a stream is keyed.
+	Origin OriginNames `mapstructure:"origin"`
 	// MaxStreams bounds the streams held. Points of a new stream beyond it are dropped and
 	// counted in UnusedMetric.
 	MaxStreams int `mapstructure:"max_streams"`
@@ -35,6 +52,16 @@ type Config struct {
 	UnusedMetric UnusedNames `mapstructure:"unused_metric"`
 }
 
+// OriginNames are resource attribute keys; an empty key is not read.
+type OriginNames struct {
+	// Delivery holds "<process>:<sequence>": each is applied once.
+	Delivery string `mapstructure:"delivery"`
+	// Producer and Instance identify the producer for ProducerQuota; Producer is also
+	// the producer label of FoldedMetric.
+	Producer string `mapstructure:"producer"`
+	Instance string `mapstructure:"instance"`
+}
+
 // MetricNames names the counter of points whose label value was folded.
 type MetricNames struct {
 	Name        string `mapstructure:"name"`
@@ -43,19 +70,31 @@ type MetricNames struct {
 	// Label keys: the folded metric's name and the folded label's key.
 	MetricLabel string `mapstructure:"metric_label"`
 	KeyLabel    string `mapstructure:"key_label"`
+	// ProducerLabel, if set, names who sent the folded points (Origin's producer, cut
+	// to MaxProducerBytes; itself bounded by MaxLabelValues, beyond it FoldValue).
+	ProducerLabel string `mapstructure:"producer_label"`
+	// UnknownProducer stands for points with no producer.
+	UnknownProducer  string `mapstructure:"unknown_producer"`
+	MaxProducerBytes int    `mapstructure:"max_producer_bytes"`
 }
 
-// UnusedNames names the series that counts points dropped for exceeding MaxStreams.
+// UnusedNames names the series that counts points dropped for exceeding MaxStreams, and
+// those of a delivery already applied.
 type UnusedNames struct {
 	Name        string            `mapstructure:"name"`
 	Description string            `mapstructure:"description"`
 	Unit        string            `mapstructure:"unit"`
 	Labels      map[string]string `mapstructure:"labels"`
+	// Duplicates: the labels' values that count the points of a delivery already applied.
+	Duplicate map[string]string `mapstructure:"duplicate"`
 }
 
 func createDefaultConfig() *Config {
 	return &Config{
-		MaxLabelValues: 100,
+		MaxLabelValues: 1000,
+		ProducerQuota:  100,
+		LabelIdle:      24 * time.Hour,
+		DeliveryWindow: 192 * time.Hour,
 		MaxStreams:     100_000,
 		MaxStale:       768 * time.Hour,
 		CompactBytes:   64 << 20,
@@ -72,6 +111,15 @@ func (c *Config) Validate() error {
 	if c.MaxLabelValues <= 0 {
 		errs = append(errs, fmt.Errorf("max_label_values must be positive (got %d)", c.MaxLabelValues))
 	}
+	if c.ProducerQuota <= 0 {
+		errs = append(errs, fmt.Errorf("producer_quota must be positive (got %d)", c.ProducerQuota))
+	}
+	if c.LabelIdle <= 0 {
+		errs = append(errs, fmt.Errorf("label_idle must be positive (got %s)", c.LabelIdle))
+	}
+	if c.DeliveryWindow <= 0 {
+		errs = append(errs, fmt.Errorf("delivery_window must be positive (got %s)", c.DeliveryWindow))
+	}
 	if c.MaxStreams <= 0 {
 		errs = append(errs, fmt.Errorf("max_streams must be positive (got %d)", c.MaxStreams))
 	}
@@ -87,8 +135,14 @@ func (c *Config) Validate() error {
 	if c.FoldedMetric.Name == "" || c.FoldedMetric.MetricLabel == "" || c.FoldedMetric.KeyLabel == "" {
 		errs = append(errs, errors.New("folded_metric needs name, metric_label and key_label"))
 	}
+	if c.FoldedMetric.ProducerLabel != "" && (c.FoldedMetric.UnknownProducer == "" || c.FoldedMetric.MaxProducerBytes <= 0) {
+		errs = append(errs, errors.New("folded_metric with a producer_label needs unknown_producer and a positive max_producer_bytes"))
+	}
 	if c.UnusedMetric.Name == "" {
 		errs = append(errs, errors.New("unused_metric needs a name"))
+	}
+	if c.Origin.Delivery != "" && len(c.UnusedMetric.Duplicate) == 0 {
+		errs = append(errs, errors.New("origin.delivery needs unused_metric.duplicate: duplicates are counted"))
 	}
 	return errors.Join(errs...)
 }

@@ -8,8 +8,10 @@
 // once the OTLP receiver has acknowledged an export its usage is on disk: a collector
 // killed at any moment restarts with the same totals, the same start times, and nothing
 // for Prometheus to read as a reset. Deltas are added under one lock in any order, so no
-// upstream component has to order them. It also bounds the distinct values of each label
-// of each metric, folding new values beyond the bound into one value.
+// upstream component has to order them. An export that carries a delivery id is applied
+// once, however often it is resent: the ids applied are journaled in the same line as
+// the deltas. It also bounds the distinct values in use of each label of each metric,
+// fleet-wide and per producer, folding new values beyond the bounds into one value.
 package ledgerprocessor
 
 import (

@@ -27,10 +27,14 @@ type ledger struct {
 	store  *store
 	state  *state
 	lastTS int64
+	// expired is when the deliveries were last expired.
+	expired int64
+	// clock is the wall clock, but in tests.
+	clock func() int64
 }
 
 func newLedger(cfg *Config, logger *zap.Logger, next consumer.Metrics) *ledger {
-	return &ledger{cfg: cfg, logger: logger, next: next}
+	return &ledger{cfg: cfg, logger: logger, next: next, clock: func() int64 { return time.Now().UnixNano() }}
 }
 
 func (l *ledger) Capabilities() consumer.Capabilities {
@@ -42,21 +46,24 @@ func (l *ledger) Capabilities() consumer.Capabilities {
 func (l *ledger) Start(ctx context.Context, _ component.Host) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s, st, torn, err := openStore(l.cfg.Directory, l.cfg.Fsync)
+	s, st, torn, err := openStore(l.cfg)
 	if err != nil {
 		return err
 	}
 	if torn > 0 {
 		l.logger.Warn("ledger: skipped torn journal lines (appends interrupted by a crash, never acknowledged)", zap.Int("lines", torn))
 	}
-	expired := st.expire(time.Now().Add(-l.cfg.MaxStale).UnixNano())
+	now := l.clock()
+	expired := st.expire(now - l.cfg.MaxStale.Nanoseconds())
+	st.deliveries.expire(now - l.cfg.DeliveryWindow.Nanoseconds())
 	if err := s.compact(st); err != nil {
 		s.close()
 		return err
 	}
 	l.store, l.state = s, st
 	l.logger.Info("ledger: totals loaded", zap.String("directory", l.cfg.Directory),
-		zap.Int("streams", len(st.streams)), zap.Int("expired", expired))
+		zap.Int("streams", len(st.streams)), zap.Int("expired", expired),
+		zap.Int("processes_with_deliveries", len(st.deliveries)))
 	if len(st.streams) == 0 {
 		return nil
 	}
@@ -84,7 +91,8 @@ func (l *ledger) Shutdown(context.Context) error {
 // ConsumeMetrics journals and adds every delta sum and delta histogram point, then hands
 // the updated totals downstream with anything else unchanged. It returns only after the
 // journal append, so an acknowledged export is on disk. A failed append adds nothing and
-// is returned, so the sender retries.
+// is returned, so the sender retries. A delivery already applied adds nothing either and
+// succeeds, so that its sender stops resending it.
 func (l *ledger) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -92,23 +100,17 @@ func (l *ledger) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 		return fmt.Errorf("ledger is not started")
 	}
 	now := l.now()
-	deltas := l.take(md, now)
+	b := l.take(md, now)
 	out := pmetric.NewMetrics()
-	if len(deltas) > 0 {
-		if err := l.store.append(deltas); err != nil {
+	if len(b.deltas) > 0 || len(b.applied) > 0 {
+		if err := l.store.append(b.record(now)); err != nil {
 			return err
 		}
-		// apply returns each stream's one *Stream, so the pointer tells streams apart.
-		touched := map[*Stream]struct{}{}
-		updated := make([]*Stream, 0, len(deltas))
-		for _, d := range deltas {
-			s := l.state.apply(d)
-			if _, ok := touched[s]; !ok {
-				touched[s] = struct{}{}
-				updated = append(updated, s)
-			}
+		for _, d := range b.applied {
+			l.state.deliveries.add(d, now)
 		}
-		out = l.render(updated)
+		l.expireDeliveries(now)
+		out = l.render(l.apply(b.deltas))
 		if l.store.size > l.cfg.CompactBytes {
 			l.compact(now)
 		}
@@ -120,10 +122,38 @@ func (l *ledger) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 	return l.next.ConsumeMetrics(ctx, out)
 }
 
+// apply adds the deltas and returns the streams they updated, each once.
+func (l *ledger) apply(deltas []*Stream) []*Stream {
+	// apply returns each stream's one *Stream, so the pointer tells streams apart.
+	touched := map[*Stream]struct{}{}
+	updated := make([]*Stream, 0, len(deltas))
+	for _, d := range deltas {
+		s := l.state.apply(d)
+		if _, ok := touched[s]; !ok {
+			touched[s] = struct{}{}
+			updated = append(updated, s)
+		}
+	}
+	return updated
+}
+
+// expireEvery spaces the scans for processes past DeliveryWindow: between compactions
+// too, so that memory follows the processes of the window, not of the journal.
+const expireEvery = int64(time.Minute)
+
+func (l *ledger) expireDeliveries(now int64) {
+	if now-l.expired < expireEvery {
+		return
+	}
+	l.expired = now
+	l.state.deliveries.expire(now - l.cfg.DeliveryWindow.Nanoseconds())
+}
+
 // compact folds the journal into a snapshot; failing that, the journal keeps growing and
 // the next append retries.
 func (l *ledger) compact(now int64) {
 	l.state.expire(now - l.cfg.MaxStale.Nanoseconds())
+	l.state.deliveries.expire(now - l.cfg.DeliveryWindow.Nanoseconds())
 	if err := l.store.compact(l.state); err != nil {
 		l.logger.Error("ledger: compaction failed", zap.Error(err))
 	}
@@ -132,7 +162,7 @@ func (l *ledger) compact(now int64) {
 // now is a clock that never repeats or steps back, so each total handed downstream is
 // newer than the one before it.
 func (l *ledger) now() int64 {
-	t := time.Now().UnixNano()
+	t := l.clock()
 	if t <= l.lastTS {
 		t = l.lastTS + 1
 	}
@@ -140,24 +170,101 @@ func (l *ledger) now() int64 {
 	return t
 }
 
+// batch is what one request brings: its deltas, admitted, and the deliveries they apply.
+type batch struct {
+	deltas  []*Stream
+	applied []delivery
+	// duplicates counts the points of deliveries applied before; like is any point
+	// taken, whose resource and scope the ledger's own counters take.
+	duplicates float64
+	like       *Stream
+}
+
+func (b *batch) record(now int64) *record {
+	rec := &record{Deltas: b.deltas}
+	for _, d := range b.applied {
+		rec.Deliveries = append(rec.Deliveries, d.String())
+	}
+	if len(rec.Deliveries) > 0 {
+		rec.At = now
+	}
+	return rec
+}
+
 // take removes the delta sums and delta histograms from md and returns them as deltas,
-// with label values folded and points beyond MaxStreams counted instead.
-func (l *ledger) take(md pmetric.Metrics, now int64) []*Stream {
-	var deltas []*Stream
+// with label values folded, points beyond MaxStreams counted instead, and the points of
+// a delivery applied before counted as duplicates.
+func (l *ledger) take(md pmetric.Metrics, now int64) *batch {
+	b := &batch{}
+	inBatch := map[delivery]struct{}{}
 	md.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
+		o := l.origin(rm.Resource().Attributes())
+		duplicate := false
+		if o.hasDelivery {
+			_, again := inBatch[o.delivery]
+			duplicate = again || l.state.deliveries.has(o.delivery)
+			if !duplicate {
+				inBatch[o.delivery] = struct{}{}
+				b.applied = append(b.applied, o.delivery)
+			}
+		}
 		resource := stringMap(rm.Resource().Attributes())
 		rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
 			scope := sm.Scope().Name()
 			sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
-				taken := l.takeMetric(m, scope, resource, now)
-				deltas = append(deltas, taken...)
+				taken := l.takeMetric(m, scope, resource, now, o)
+				if len(taken) > 0 && b.like == nil {
+					b.like = taken[0]
+				}
+				if duplicate {
+					b.duplicates += float64(len(taken))
+				} else {
+					b.deltas = append(b.deltas, taken...)
+				}
 				return isDelta(m)
 			})
 			return sm.Metrics().Len() == 0
 		})
 		return rm.ScopeMetrics().Len() == 0
 	})
-	return l.admit(deltas, now)
+	b.deltas = l.admit(b, now)
+	return b
+}
+
+// origin is where a resource's deltas came from.
+type origin struct {
+	delivery    delivery
+	hasDelivery bool
+	// producer identifies the producer (name and instance); name is its service name.
+	producer string
+	name     string
+}
+
+// origin reads the origin attributes of a resource and removes them: they must key no
+// stream and reach no label.
+func (l *ledger) origin(attrs pcommon.Map) origin {
+	names := l.cfg.Origin
+	var o origin
+	if id, ok := pop(attrs, names.Delivery); ok {
+		o.delivery, o.hasDelivery = parseDelivery(id)
+	}
+	o.name, _ = pop(attrs, names.Producer)
+	instance, _ := pop(attrs, names.Instance)
+	o.producer = o.name + "\x00" + instance
+	return o
+}
+
+func pop(attrs pcommon.Map, key string) (string, bool) {
+	if key == "" {
+		return "", false
+	}
+	v, ok := attrs.Get(key)
+	if !ok {
+		return "", false
+	}
+	s := v.AsString()
+	attrs.Remove(key)
+	return s, true
 }
 
 func isDelta(m pmetric.Metric) bool {
@@ -170,11 +277,14 @@ func isDelta(m pmetric.Metric) bool {
 	return false
 }
 
-func (l *ledger) takeMetric(m pmetric.Metric, scope string, resource map[string]string, now int64) []*Stream {
+func (l *ledger) takeMetric(m pmetric.Metric, scope string, resource map[string]string, now int64, o origin) []*Stream {
 	if !isDelta(m) {
 		return nil
 	}
-	base := Stream{Name: m.Name(), Description: m.Description(), Unit: m.Unit(), Scope: scope, Resource: resource, Start: now, Last: now}
+	base := Stream{
+		Name: m.Name(), Description: m.Description(), Unit: m.Unit(), Scope: scope, Resource: resource,
+		Start: now, Last: now, producer: o.producer, producerName: o.name,
+	}
 	var out []*Stream
 	if m.Type() == pmetric.MetricTypeSum {
 		base.Kind, base.Monotonic = kindSum, m.Sum().IsMonotonic()

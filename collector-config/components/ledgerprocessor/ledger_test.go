@@ -296,7 +296,7 @@ func TestInvalidConfigIsReportedAtStart(t *testing.T) {
 	if err == nil {
 		t.Fatal("empty config accepted")
 	}
-	for _, want := range []string{"directory", "max_label_values", "max_streams", "max_stale", "folded_metric", "unused_metric"} {
+	for _, want := range []string{"directory", "max_label_values", "producer_quota", "label_idle", "delivery_window", "max_streams", "max_stale", "folded_metric", "unused_metric"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
@@ -305,3 +305,5 @@ func TestInvalidConfigIsReportedAtStart(t *testing.T) {
 		t.Fatalf("valid config refused: %v", err)
 	}
 }
+
+func nopLogger() *zap.Logger { return zap.NewNop() }

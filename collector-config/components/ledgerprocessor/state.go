@@ -32,6 +32,10 @@ type Stream struct {
 	Sum     float64  `json:"sum"`
 	Count   uint64   `json:"count,omitempty"`
 	Buckets []uint64 `json:"buckets,omitempty"`
+
+	// Who sent a delta, for the label bounds; never journaled, never part of the key.
+	producer     string
+	producerName string
 }
 
 // key identifies a stream: two points with the same key add to the same total.
@@ -81,15 +85,16 @@ func (s *Stream) add(d *Stream) {
 	}
 }
 
-// state is the set of streams and, derived from it, the label values seen per metric.
+// state is the set of streams, the deliveries applied, and, derived from the streams,
+// the label values in use.
 type state struct {
-	streams map[string]*Stream
-	// seen[metric][label] holds the distinct values admitted, for MaxLabelValues.
-	seen map[string]map[string]map[string]struct{}
+	streams    map[string]*Stream
+	deliveries deliveries
+	bounds     *bounds
 }
 
-func newState() *state {
-	return &state{streams: map[string]*Stream{}, seen: map[string]map[string]map[string]struct{}{}}
+func newState(cfg *Config) *state {
+	return &state{streams: map[string]*Stream{}, deliveries: deliveries{}, bounds: newBounds(cfg)}
 }
 
 // apply adds d to its stream, creating the stream at d's time if it is new.
@@ -103,37 +108,15 @@ func (st *state) apply(d *Stream) *Stream {
 			Attributes: d.Attributes, Bounds: d.Bounds, Start: d.Start, Last: d.Last,
 		}
 		st.streams[k] = s
-		st.admit(d.Name, d.Attributes)
 	}
 	s.add(d)
+	for label, value := range d.Attributes {
+		st.bounds.seen(d.Name, label, value, d.Last)
+	}
 	return s
 }
 
-func (st *state) admit(metric string, attrs map[string]string) {
-	labels := st.seen[metric]
-	if labels == nil {
-		labels = map[string]map[string]struct{}{}
-		st.seen[metric] = labels
-	}
-	for k, v := range attrs {
-		values := labels[k]
-		if values == nil {
-			values = map[string]struct{}{}
-			labels[k] = values
-		}
-		values[v] = struct{}{}
-	}
-}
-
-// admitted reports whether value of label on metric is already known, and how many
-// distinct values that label has.
-func (st *state) admitted(metric, label, value string) (bool, int) {
-	values := st.seen[metric][label]
-	_, ok := values[value]
-	return ok, len(values)
-}
-
-// expire forgets the streams not updated since before cutoff, and rebuilds seen.
+// expire forgets the streams not updated since before cutoff, and their label values.
 func (st *state) expire(cutoff int64) int {
 	removed := 0
 	for k, s := range st.streams {
@@ -142,11 +125,18 @@ func (st *state) expire(cutoff int64) int {
 			removed++
 		}
 	}
-	if removed > 0 {
-		st.seen = map[string]map[string]map[string]struct{}{}
-		for _, s := range st.streams {
-			st.admit(s.Name, s.Attributes)
+	st.bounds.expire(cutoff)
+	return removed
+}
+
+// replay applies one journal line: its deltas and its deliveries.
+func (st *state) replay(rec *record) {
+	for _, d := range rec.Deltas {
+		st.apply(d)
+	}
+	for _, id := range rec.Deliveries {
+		if d, ok := parseDelivery(id); ok {
+			st.deliveries.add(d, rec.At)
 		}
 	}
-	return removed
 }

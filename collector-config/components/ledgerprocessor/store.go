@@ -20,8 +20,10 @@ import (
 
 // The directory holds one snapshot and the journals written since:
 //
-//	snapshot.json      {"generation": g, "streams": [...]}, replaced by rename
-//	journal.<n>.jsonl  one line per accepted batch of deltas, for every n > g
+//	snapshot.json      {"generation": g, "streams": [...], "deliveries": {...}}, replaced
+//	                   by rename
+//	journal.<n>.jsonl  one line per accepted batch of deltas, for every n > g, with the
+//	                   deliveries it applies: one write, so both are kept or neither
 //
 // A snapshot covers the journals up to its generation, and those are deleted only after
 // it is in place: a crash at any step leaves either the old snapshot with its journals
@@ -34,15 +36,20 @@ const (
 )
 
 type snapshot struct {
-	Generation int       `json:"generation"`
-	Streams    []*Stream `json:"streams"`
+	Generation int        `json:"generation"`
+	Streams    []*Stream  `json:"streams"`
+	Deliveries deliveries `json:"deliveries,omitempty"`
 }
 
 type record struct {
 	Deltas []*Stream `json:"deltas"`
+	// Deliveries ("<process>:<sequence>") this batch applies, at At.
+	Deliveries []string `json:"deliveries,omitempty"`
+	At         int64    `json:"at,omitempty"`
 }
 
 type store struct {
+	cfg        *Config
 	dir        string
 	fsync      bool
 	lock       *os.File
@@ -54,7 +61,8 @@ type store struct {
 // openStore locks dir and loads the state it holds. A torn last journal line (a crash in
 // the middle of an append, which was therefore never acknowledged) is skipped and
 // reported in skipped.
-func openStore(dir string, fsync bool) (*store, *state, int, error) {
+func openStore(cfg *Config) (*store, *state, int, error) {
+	dir, fsync := cfg.Directory, cfg.Fsync
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, nil, 0, fmt.Errorf("ledger directory %s: %w", dir, err)
 	}
@@ -66,7 +74,7 @@ func openStore(dir string, fsync bool) (*store, *state, int, error) {
 		lock.Close()
 		return nil, nil, 0, fmt.Errorf("ledger directory %s is in use by another collector: %w", dir, err)
 	}
-	s := &store{dir: dir, fsync: fsync, lock: lock}
+	s := &store{cfg: cfg, dir: dir, fsync: fsync, lock: lock}
 	st, skipped, err := s.load()
 	if err != nil {
 		s.close()
@@ -76,7 +84,7 @@ func openStore(dir string, fsync bool) (*store, *state, int, error) {
 }
 
 func (s *store) load() (*state, int, error) {
-	st := newState()
+	st := newState(s.cfg)
 	snap := snapshot{}
 	data, err := os.ReadFile(filepath.Join(s.dir, snapshotName))
 	switch {
@@ -90,6 +98,9 @@ func (s *store) load() (*state, int, error) {
 	}
 	for _, stream := range snap.Streams {
 		st.apply(stream)
+	}
+	if snap.Deliveries != nil {
+		st.deliveries = snap.Deliveries
 	}
 	s.generation = snap.Generation
 	journals, err := s.journals()
@@ -127,9 +138,7 @@ func replay(path string, st *state) (int, error) {
 			if !bytes.HasSuffix(line, []byte("\n")) || json.Unmarshal(line, &rec) != nil {
 				torn++
 			} else {
-				for _, d := range rec.Deltas {
-					st.apply(d)
-				}
+				st.replay(&rec)
 			}
 		}
 		if errors.Is(err, io.EOF) {
@@ -174,7 +183,7 @@ func (s *store) compact(st *state) error {
 		}
 		s.journal = nil
 	}
-	snap := snapshot{Generation: s.generation, Streams: make([]*Stream, 0, len(st.streams))}
+	snap := snapshot{Generation: s.generation, Streams: make([]*Stream, 0, len(st.streams)), Deliveries: st.deliveries}
 	for _, stream := range st.streams {
 		snap.Streams = append(snap.Streams, stream)
 	}
@@ -229,8 +238,8 @@ func writeFileSynced(path string, data []byte) error {
 
 // append writes one record as one line with one write call: the kernel has it when this
 // returns, so a crash of the process cannot lose it (fsync also survives power loss).
-func (s *store) append(deltas []*Stream) error {
-	line, err := json.Marshal(record{Deltas: deltas})
+func (s *store) append(rec *record) error {
+	line, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("ledger journal: %w", err)
 	}

@@ -40,8 +40,9 @@ QUALITY_GATE_RESULTS: Final = (RESULT_PASSED, RESULT_FAILED)
 NO_PERSONA: Final = "none"
 #: Where label values beyond the cardinality limit are folded.
 OTHER: Final = "other"
-#: Distinct values of one label before new ones are folded into OTHER: per process in the
-#: agent, fleet-wide per metric in the collector. HYPERTOOL_MAX_LABEL_VALUES sets both.
+#: Distinct values of one label before new ones are folded into OTHER, per process in the
+#: agent (HYPERTOOL_MAX_LABEL_VALUES). The collector gives each producer the same quota of
+#: new values, and bounds the fleet's values apart (hypertool_tools.contract).
 MAX_LABEL_VALUES: Final = 100
 #: Longest label value, in characters: longer ones are cut, by the agent and the collector.
 MAX_LABEL_LENGTH: Final = 128

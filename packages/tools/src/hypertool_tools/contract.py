@@ -308,17 +308,51 @@ PIPELINE_UNUSED: Final = Series(
 #: every start); removed, so that a restart does not begin new streams.
 CONNECTOR_INSTANCE_ATTRIBUTE: Final = "signal_to_metrics.service.instance.id"
 
-#: Made by the collector's ledger: points whose label value came beyond the fleet-wide bound
-#: on distinct values of that label and metric (n.MAX_LABEL_VALUES) and was recorded as
-#: n.OTHER. The totals stay exact; the labels say which metric and label key overflowed.
+#: Made by the collector's ledger: points whose label value found no room, neither in the
+#: quota of new values of the producer that sent it (PRODUCER_LABEL_QUOTA) nor, fleet-wide,
+#: in the bound on values in use of that label and metric (FLEET_LABEL_VALUES), and was
+#: recorded as n.OTHER. The totals stay exact; the labels say which metric and label key
+#: overflowed, and which producer (its service.name) sent the points.
 PIPELINE_FOLDED_POINTS: Final = Series(
     otel_name="hypertool.pipeline.folded_points",
     unit="{point}",
     kind="counter",
-    labels=("metric", "label"),
+    labels=("metric", "label", "producer"),
     source="metric",
-    description="Points whose label value was beyond the distinct-value bound, recorded as other.",
+    description="Points whose label value was beyond the distinct-value bounds, recorded as other.",
 )
+
+# The ledger's label bounds (docs/accounting.md, "Label values").
+#: Fleet-wide, per label of each metric: distinct values in use (idle ones and the values
+#: of budgets.yaml aside). Ten times the library's per-process bound, so that ten
+#: producers at their quota fit; the series it allows stay bounded by max_streams.
+FLEET_LABEL_VALUES_ENV: Final = "HYPERTOOL_MAX_LABEL_VALUES"
+FLEET_LABEL_VALUES: Final = 1000
+#: Per producer (service.name and service.instance.id), per label of each metric: new
+#: values it may bring in. The library's own per-process bound, so that a library process
+#: is never folded by the collector for what it did not fold itself.
+PRODUCER_LABEL_QUOTA_ENV: Final = "HYPERTOOL_PRODUCER_LABEL_QUOTA"
+PRODUCER_LABEL_QUOTA: Final = n.MAX_LABEL_VALUES
+#: A value no point has carried for this long leaves the bounds; its series keeps its total.
+LABEL_IDLE_ENV: Final = "HYPERTOOL_LABEL_IDLE"
+LABEL_IDLE: Final = "24h"
+
+# Delivery: an export resent from the library's spool is counted once.
+#: PIPELINE_UNUSED reason of the points of an export the ledger has applied before.
+REASON_DUPLICATE: Final = "duplicate"
+#: How long the ledger remembers a process' deliveries after its last: longer than the
+#: library's spool keeps an export (168 h), so that no resend can come after it.
+DELIVERY_WINDOW_ENV: Final = "HYPERTOOL_DELIVERY_WINDOW"
+DELIVERY_WINDOW: Final = "192h"
+#: The producer's identity, from its resource (OpenTelemetry semantic conventions).
+SERVICE_NAME: Final = "service.name"
+SERVICE_INSTANCE_ID: Final = "service.instance.id"
+#: Where a batch of fleet sums came from, on its resource, for the ledger only: the export's
+#: delivery id (n.DELIVERY_ID), the producer's service.name and service.instance.id. The
+#: ledger removes them before it keys a stream: no series and no label carries them.
+ATTR_ORIGIN_DELIVERY: Final = "hypertool.ledger.delivery"
+ATTR_ORIGIN_PRODUCER: Final = "hypertool.ledger.producer"
+ATTR_ORIGIN_INSTANCE: Final = "hypertool.ledger.instance"
 #: The PIPELINE_UNUSED reason of points that would open a stream beyond the ledger's limit.
 REASON_TOO_MANY_SERIES: Final = "too_many_series"
 #: PIPELINE_UNUSED reasons of values no real producer sends (the collector's guards).

@@ -61,7 +61,7 @@ RENDERERS: Final = (
     Renderer(
         "collector",
         COLLECTOR_CONFIG,
-        "the names contract",
+        "the names contract and budgets.yaml",
         render_collector,
         "restart the collector: hypertool stack down && hypertool stack up,"
         " or docker compose restart otel-collector",

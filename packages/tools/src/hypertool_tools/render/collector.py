@@ -3,7 +3,8 @@
 ``collector-config/otelcol.yaml`` is written by hand, but for two blocks that only restate
 the contract: the ``signal_to_metrics`` connector (one entry per agent counter and per
 span-derived series) and the ``transform/labels`` processor (one rename per namespaced
-span attribute). ``hypertool render`` rewrites each between its ``# BEGIN generated`` and
+span attribute). The ledger's block also names the values of ``budgets.yaml``, which it never folds.
+``hypertool render`` rewrites each between its ``# BEGIN generated`` and
 ``# END generated`` comments and leaves every other line alone: receivers, limits,
 exporters, pipelines and ``${env:...}`` settings stay the operator's. A counter added to
 ``hypertool_agent.names`` then reaches Prometheus with nobody copying its name, unit and
@@ -18,13 +19,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
 import yaml
 
-from hypertool_agent import ConfigurationError
+from hypertool_agent import Budget, ConfigurationError, load_budgets
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
 from hypertool_tools.render.ottl import quote as _ottl
@@ -33,6 +34,7 @@ from hypertool_tools.render.prices import (
     OUTPUT_PRICE_ATTRIBUTE,
     PRICE_ATTRIBUTE,
 )
+from hypertool_tools.render.rules import BUDGETS_FILE
 
 COLLECTOR_CONFIG: Final = Path("collector-config") / "otelcol.yaml"
 #: Our connector (collector-config/components) that sums the library's own counters; the
@@ -94,11 +96,14 @@ _SPAN_VALID: Final = f"attributes[{_ottl(c.ATTR_INVALID)}] == nil"
 def _fleet_resource() -> list[str]:
     ((key, value),) = c.FLEET_RESOURCE.items()
     return [
-        "# An empty list would keep every resource attribute, service.instance.id included,",
-        "# which makes one stream per process. Naming one key keeps just that key.",
+        "# An empty list would keep every resource attribute. Named keys only: the fleet's,",
+        "# and who sent it, which transform/labels hands to the ledger for its per-producer",
+        "# label quota and the ledger removes before it keys a stream (one per label set).",
         "include_resource_attributes: &fleet_resource",
         f"  - key: {key}",
         f"    default_value: {_scalar(value)}",
+        f"  - key: {c.SERVICE_NAME}",
+        f"  - key: {c.SERVICE_INSTANCE_ID}",
     ]
 
 
@@ -472,6 +477,20 @@ def _agent_unused() -> list[str]:
     ]
 
 
+def _origin() -> list[str]:
+    return [
+        "# But for the ledger, which removes them: the export's delivery id (a resend counts",
+        "# once) and the producer (its own quota of new label values).",
+        "origin:",
+        f"  delivery_from: {n.DELIVERY_ID}",
+        f"  producer_from: {c.SERVICE_NAME}",
+        f"  instance_from: {c.SERVICE_INSTANCE_ID}",
+        f"  delivery: {c.ATTR_ORIGIN_DELIVERY}",
+        f"  producer: {c.ATTR_ORIGIN_PRODUCER}",
+        f"  instance: {c.ATTR_ORIGIN_INSTANCE}",
+    ]
+
+
 def agent_sums() -> list[str]:
     """Our ``agent_sums`` connector (collector-config/components): the library's counters.
 
@@ -489,6 +508,7 @@ def agent_sums() -> list[str]:
         "  # No per-process identity survives: one stream per counter and label set.",
         "  resource:",
         *(f"    {k}: {_scalar(v)}" for k, v in c.FLEET_RESOURCE.items()),
+        *_indent(_origin()),
         "  # signal_to_metrics' scope: the ledger adds foreign usage into the same streams.",
         f"  scope: {_scalar(c.FLEET_SCOPE)}",
         f"  max_value: {_MAX}",
@@ -509,6 +529,20 @@ def _rename(attribute: str, label: str) -> str:
     return f"- set(datapoint.attributes[{_ottl(label)}], {source}) where {source} != nil"
 
 
+def _origin_renames() -> list[str]:
+    lines = []
+    for source, target in (
+        (c.SERVICE_NAME, c.ATTR_ORIGIN_PRODUCER),
+        (c.SERVICE_INSTANCE_ID, c.ATTR_ORIGIN_INSTANCE),
+    ):
+        value = f"resource.attributes[{_ottl(source)}]"
+        lines += [
+            f"- set(resource.attributes[{_ottl(target)}], {value}) where {value} != nil",
+            f"- delete_key(resource.attributes, {_ottl(source)})",
+        ]
+    return lines
+
+
 def transform_labels() -> list[str]:
     """The ``transform/labels`` processor: span attributes renamed to Prometheus labels."""
     renames = [_rename(a, label) for a, label in c.SPAN_ATTRIBUTE_LABELS.items()]
@@ -522,6 +556,9 @@ def transform_labels() -> list[str]:
         "        # signal_to_metrics names the collector instance, which changes with every",
         "        # restart: the fleet's totals must carry on across restarts as one stream.",
         f"        - delete_key(resource.attributes, {_ottl(c.CONNECTOR_INSTANCE_ATTRIBUTE)})",
+        "        # Who sent it, under the names agent_sums gives it: the ledger reads them for",
+        "        # its per-producer label quota and removes them before it keys a stream.",
+        *_indent(_origin_renames(), 4),
         "    - context: datapoint",
         "      statements:",
         f"        # Span attributes are namespaced ({n.ATTR_PERSONA}); Prometheus labels are",
@@ -855,12 +892,42 @@ def cumulative_to_delta() -> list[str]:
     ]
 
 
-def ledger() -> list[str]:
+def _env(name: str, default: object) -> str:
+    return f"${{env:{name}:-{default}}}"
+
+
+def pinned_values(budgets: Sequence[Budget]) -> dict[str, list[str]]:
+    """Per label, the values budgets.yaml names: the ledger never folds them."""
+    pinned: dict[str, list[str]] = {n.PERSONA: [], n.MODEL: [], n.WORKFLOW: []}
+    for budget in budgets:
+        for label, value in (
+            (n.PERSONA, budget.persona),
+            (n.MODEL, budget.model),
+            (n.WORKFLOW, budget.workflow),
+        ):
+            if value is not None and value not in pinned[label]:
+                pinned[label].append(value)
+    return {label: sorted(values) for label, values in pinned.items() if values}
+
+
+def _pinned(budgets: Sequence[Budget]) -> list[str]:
+    lines = [
+        f"  {label}: [{', '.join(_scalar(v) for v in values)}]"
+        for label, values in pinned_values(budgets).items()
+    ]
+    return ["pinned_values:", *lines] if lines else ["pinned_values: {}"]
+
+
+def ledger(budgets: Sequence[Budget] = ()) -> list[str]:
     """The ``ledger`` processor (collector-config/components): the fleet's totals on disk."""
     unused = c.PIPELINE_UNUSED
     folded = c.PIPELINE_FOLDED_POINTS
     unused_labels = dict(
         zip(unused.labels, ("metrics", c.REASON_TOO_MANY_SERIES, c.UNKNOWN_PRODUCER), strict=True)
+    )
+    # Only the library sends delivery ids: its resends are what is counted here.
+    duplicate_labels = dict(
+        zip(unused.labels, ("metrics", c.REASON_DUPLICATE, n.SCOPE_NAME), strict=True)
     )
     return [
         "ledger:",
@@ -870,11 +937,27 @@ def ledger() -> list[str]:
         "  directory: ${env:HYPERTOOL_LEDGER_DIR:-/var/lib/hypertool/ledger}",
         "  # Off, an append survives the collector's crash but not the machine's power loss.",
         "  fsync: ${env:HYPERTOOL_LEDGER_FSYNC:-false}",
-        "  # Fleet-wide, per label of each metric; the agent applies the same bound per process.",
-        f"  max_label_values: ${{env:HYPERTOOL_MAX_LABEL_VALUES:-{n.MAX_LABEL_VALUES}}}",
+        "  # Label values in use, per label of each metric: fleet-wide (ten producers at their",
+        "  # quota), and new ones per producer (the library's own per-process bound, so a",
+        "  # library process is never folded here for what it did not fold itself). A value",
+        "  # idle for label_idle leaves both; its series keeps its total.",
+        f"  max_label_values: {_env(c.FLEET_LABEL_VALUES_ENV, c.FLEET_LABEL_VALUES)}",
+        f"  producer_quota: {_env(c.PRODUCER_LABEL_QUOTA_ENV, c.PRODUCER_LABEL_QUOTA)}",
+        f"  label_idle: {_env(c.LABEL_IDLE_ENV, c.LABEL_IDLE)}",
+        "  # The names budgets.yaml sets budgets for: always kept, in no bound.",
+        *_indent(_pinned(budgets)),
         "  max_streams: ${env:HYPERTOOL_MAX_STREAMS:-100000}",
         "  # Streams live as long as the longest budget period, like the exporter's series.",
         "  max_stale: ${env:HYPERTOOL_SERIES_RETENTION:-768h}",
+        "  # An export resent from an agent's spool counts once: the deliveries applied are",
+        "  # journaled with their deltas, and a process' are kept this long after its last,",
+        "  # longer than the agent's spool keeps an export (168 h).",
+        f"  delivery_window: {_env(c.DELIVERY_WINDOW_ENV, c.DELIVERY_WINDOW)}",
+        "  # Where agent_sums and transform/labels put each batch's origin; removed here.",
+        "  origin:",
+        f"    delivery: {c.ATTR_ORIGIN_DELIVERY}",
+        f"    producer: {c.ATTR_ORIGIN_PRODUCER}",
+        f"    instance: {c.ATTR_ORIGIN_INSTANCE}",
         f"  fold_value: {_scalar(n.OTHER)}",
         "  folded_metric:",
         f"    name: {folded.otel_name}",
@@ -882,24 +965,30 @@ def ledger() -> list[str]:
         f"    unit: {_scalar(folded.unit)}",
         f"    metric_label: {folded.labels[0]}",
         f"    key_label: {folded.labels[1]}",
+        f"    producer_label: {folded.labels[2]}",
+        f"    unknown_producer: {c.UNKNOWN_PRODUCER}",
+        f"    max_producer_bytes: {n.MAX_LABEL_LENGTH}",
         "  unused_metric:",
         f"    name: {unused.otel_name}",
         f"    description: {_scalar(unused.description)}",
         f"    unit: {_scalar(unused.unit)}",
         "    labels:",
         *(f"      {k}: {_scalar(v)}" for k, v in unused_labels.items()),
+        "    duplicate:",
+        *(f"      {k}: {_scalar(v)}" for k, v in duplicate_labels.items()),
     ]
 
 
-#: Generated section name (the component it holds) -> its lines, unindented.
-SECTIONS: Final[dict[str, Callable[[], list[str]]]] = {
-    "agent_sums": agent_sums,
-    "transform/genai": transform_genai,
-    "transform/guard": transform_guard,
-    "cumulative_to_delta/genai": cumulative_to_delta,
-    "transform/labels": transform_labels,
+#: Generated section name (the component it holds) -> its lines, unindented, from the
+#: budgets (only the ledger's depend on them).
+SECTIONS: Final[dict[str, Callable[[Sequence[Budget]], list[str]]]] = {
+    "agent_sums": lambda _: agent_sums(),
+    "transform/genai": lambda _: transform_genai(),
+    "transform/guard": lambda _: transform_guard(),
+    "cumulative_to_delta/genai": lambda _: cumulative_to_delta(),
+    "transform/labels": lambda _: transform_labels(),
     "ledger": ledger,
-    "signal_to_metrics": signal_to_metrics,
+    "signal_to_metrics": lambda _: signal_to_metrics(),
 }
 
 
@@ -924,10 +1013,10 @@ def _splice(text: str, name: str, body: list[str]) -> str:
     return spliced
 
 
-def render_config(text: str) -> str:
+def render_config(text: str, budgets: Sequence[Budget]) -> str:
     """The collector config ``text`` with every generated section rendered afresh."""
     for name, render in SECTIONS.items():
-        text = _splice(text, name, render())
+        text = _splice(text, name, render(budgets))
     return text
 
 
@@ -935,7 +1024,7 @@ def render_collector(root: Path, *, check: bool) -> bool:
     """Write (or with ``check`` compare) the generated sections; True when already current."""
     path = root / COLLECTOR_CONFIG
     current = path.read_text()
-    text = render_config(current)
+    text = render_config(current, load_budgets(root / BUDGETS_FILE))
     if text == current:
         return True
     if not check:

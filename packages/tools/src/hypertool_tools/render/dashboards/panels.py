@@ -228,9 +228,10 @@ def pipeline_health() -> Row:
                 (q.FOLDED_BY_LABEL, ""),
                 width=8,
                 height=6,
-                description="Points counted under label value other because their label had "
-                "reached the collector's bound on distinct values (HYPERTOOL_MAX_LABEL_VALUES, "
-                "HypertoolLabelValuesFolded).",
+                description="Points counted under label value other, by the producer that "
+                "sent them: its quota of new values (HYPERTOOL_PRODUCER_LABEL_QUOTA) or the "
+                "fleet's bound on values in use (HYPERTOOL_MAX_LABEL_VALUES) was reached "
+                "(HypertoolLabelValuesFolded).",
             ),
         ],
     )

@@ -49,7 +49,7 @@ SPANS_ACCEPTED: Final = f"sum(rate({ACCEPTED_SPANS}{{{TELEMETRY_JOB}}}[$__rate_i
 POINTS_REJECTED: Final = f"sum(increase({REJECTED_POINTS}[$__range])) or vector(0)"
 MEASUREMENTS_DROPPED: Final = f"sum(increase({DROPPED}[$__range])) or vector(0)"
 UNUSED_BY_REASON: Final = f"sum by (signal, reason, producer) (increase({UNUSED}[$__range]))"
-FOLDED_BY_LABEL: Final = f"sum by (metric, label) (increase({FOLDED}[$__range]))"
+FOLDED_BY_LABEL: Final = f"sum by (metric, label, producer) (increase({FOLDED}[$__range]))"
 FIRING_ALERTS: Final = 'count(ALERTS{alertname=~"Hypertool.*",alertstate="firing"}) or vector(0)'
 #: The annotation every dashboard draws: budget alerts while they fire.
 BUDGET_ALERTS: Final = 'ALERTS{alertname=~"HypertoolTokenBudget.*",alertstate="firing"}'
