@@ -33,14 +33,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
 from tests.conftest import NativeStack, PrometheusClient, running_stack
-from tests.fakes.llm_api import FakeLLM
+from tests.fakes.llm_api import Call, FakeLLM, Ledger
 from tests.producers import claude_code, genai_python
 
 RUNS = 20
@@ -74,6 +74,21 @@ _DIAG_MESSAGE = re.compile(r'"message":"((?:[^"\\]|\\.)*)"')
 #: The arguments, environment and working directory of one process of a producer.
 Launch = tuple[list[str], dict[str, str], Path | None]
 
+#: The openai app behind a gate. An interpreter with openai and the instrumentation takes
+#: seconds of CPU to start (longer on a loaded machine), which would push every process's
+#: calls past the outage. So each process starts, imports openai, says it is ready and
+#: waits for its go; then the app runs unchanged, under the same SDK, from its go on.
+GATED_APP = """
+import os, runpy, sys, time
+import openai  # what the app imports first: paid before the gate
+app, go = os.environ["RESTART_BENCH_APP"], os.environ["RESTART_BENCH_GO"]
+open(os.environ["RESTART_BENCH_READY"], "w").close()
+while not os.path.exists(go):
+    time.sleep(0.005)
+sys.argv = [app, *sys.argv[1:]]
+runpy.run_path(app, run_name="__main__")
+"""
+
 
 @dataclass(frozen=True)
 class Producer:
@@ -84,6 +99,8 @@ class Producer:
     usage: tuple[int, int, int, int]
     #: (fake provider URL, OTLP endpoint, persona, scratch folder) -> how to start it.
     launch: Callable[[str, str, str, Path], Launch]
+    #: Started ahead and let go on schedule (``scratch/ready``, ``scratch/go``).
+    gated: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +113,21 @@ class Finished:
     returncode: int
     stderr: str
     sent: int
+    #: When the fake provider answered its first and last call (seconds from the kill).
+    calls_at: tuple[float, float] | None
+
+
+@dataclass
+class TimedLedger(Ledger):
+    """The fake provider's ledger, with the moment each call was answered."""
+
+    times: list[float] = field(default_factory=list)
+
+    def add(self, call: Call) -> None:
+        """Record one answered call, and when."""
+        with self.lock:
+            self.calls.append(call)
+            self.times.append(time.monotonic())
 
 
 def _openai(temporality: str) -> Callable[[str, str, str, Path], Launch]:
@@ -108,8 +140,14 @@ def _openai(temporality: str) -> Callable[[str, str, str, Path], Launch]:
             temporality=temporality,
             OTEL_METRIC_EXPORT_INTERVAL=EXPORT_INTERVAL_MS,
         )
-        args = ("--calls", str(OPENAI_CALLS), "--pause", str(OPENAI_PAUSE_SECONDS))
-        return genai_python.app_command(*args), env, None
+        env |= {
+            "RESTART_BENCH_APP": str(genai_python.APP),
+            "RESTART_BENCH_READY": str(scratch / "ready"),
+            "RESTART_BENCH_GO": str(scratch / "go"),
+        }
+        instrument, python, _app = genai_python.app_command()
+        args = ["--calls", str(OPENAI_CALLS), "--pause", str(OPENAI_PAUSE_SECONDS)]
+        return [instrument, python, "-c", GATED_APP, *args], env, None
 
     return launch
 
@@ -134,8 +172,8 @@ def _claude(url: str, endpoint: str, persona: str, scratch: Path) -> Launch:
 
 
 PRODUCERS = (
-    Producer("openai_sdk_delta", OPENAI_USAGE, _openai("delta")),
-    Producer("openai_sdk_cumulative", OPENAI_USAGE, _openai("cumulative")),
+    Producer("openai_sdk_delta", OPENAI_USAGE, _openai("delta"), gated=True),
+    Producer("openai_sdk_cumulative", OPENAI_USAGE, _openai("cumulative"), gated=True),
     Producer("claude_code", CLAUDE_USAGE, _claude),
 )
 
@@ -199,12 +237,27 @@ def _prefix(producer: Producer) -> str:
     return producer.name.replace("_", "-")
 
 
+def _wait_ready(process: subprocess.Popen[str], ready: Path) -> None:
+    """Until a gated process says it is ready; raise if it exits or takes too long."""
+    deadline = time.monotonic() + PROCESS_TIMEOUT
+    while not ready.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            _, stderr = process.communicate()
+            raise RuntimeError(f"a gated producer never got ready: {stderr[-2000:]}")
+        time.sleep(0.05)
+
+
 def _run_processes(
     native: NativeStack, producer: Producer, scratch: Path
 ) -> tuple[list[Finished], Outage]:
     """Start the processes on schedule, kill the collector after the 10th; wait for all."""
     outage = Outage(native)
     tenth_started = threading.Event()
+    begin: list[float] = []
+    # Everyone ready (gated processes waiting at their gate) before the schedule's zero.
+    all_ready = threading.Barrier(RUNS, action=lambda: begin.append(time.monotonic()))
+    ledgers = [TimedLedger() for _ in range(RUNS)]
     input_tokens, output_tokens, cache_read, cache_creation = producer.usage
     with ExitStack() as stack:
         # One fake provider per process: its ledger is that process's truth.
@@ -219,16 +272,11 @@ def _run_processes(
             )
             for _ in range(RUNS)
         ]
-        begin = time.monotonic()
+        for llm, ledger in zip(llms, ledgers, strict=True):
+            llm.ledger = ledger
 
-        def one(index: int) -> tuple[float, float, int, str]:
-            folder = scratch / f"{index:02d}"
-            folder.mkdir()
-            argv, env, cwd = producer.launch(
-                llms[index].url, native.stack.otlp_grpc_endpoint, _persona(producer, index), folder
-            )
-            time.sleep(max(begin + index * START_EVERY_SECONDS - time.monotonic(), 0.0))
-            process = subprocess.Popen(
+        def popen(argv: list[str], env: dict[str, str], cwd: Path | None) -> subprocess.Popen[str]:
+            return subprocess.Popen(
                 argv,
                 env=env,
                 cwd=cwd,
@@ -237,6 +285,30 @@ def _run_processes(
                 stderr=subprocess.PIPE,
                 text=True,
             )
+
+        def one(index: int) -> tuple[float, float, int, str]:
+            folder = scratch / f"{index:02d}"
+            folder.mkdir()
+            argv, env, cwd = producer.launch(
+                llms[index].url, native.stack.otlp_grpc_endpoint, _persona(producer, index), folder
+            )
+            process = popen(argv, env, cwd) if producer.gated else None
+            try:
+                if process is not None:
+                    _wait_ready(process, folder / "ready")
+                all_ready.wait(timeout=PROCESS_TIMEOUT * 2)
+            except BaseException:
+                # No schedule without everyone: the others stop waiting, this one is ended.
+                all_ready.abort()
+                if process is not None:
+                    process.kill()
+                    process.communicate()
+                raise
+            time.sleep(max(begin[0] + index * START_EVERY_SECONDS - time.monotonic(), 0.0))
+            if process is None:
+                process = popen(argv, env, cwd)
+            else:
+                (folder / "go").touch()
             started = time.monotonic()
             if index == KILL_AFTER - 1:
                 tenth_started.set()
@@ -249,20 +321,35 @@ def _run_processes(
 
         with ThreadPoolExecutor(RUNS) as pool:
             futures = [pool.submit(one, i) for i in range(RUNS)]
-            tenth_started.wait()
+            while not tenth_started.wait(0.5):
+                # A producer that failed before the schedule began: its error, not a hang.
+                for future in futures:
+                    if future.done() and future.exception() is not None:
+                        future.result()
             outage()
             done = [f.result() for f in futures]
-        finished = [
-            Finished(
-                persona=_persona(producer, index),
-                started=round(started - outage.killed, 2),
-                ended=round(ended - outage.killed, 2),
-                returncode=returncode,
-                stderr=stderr,
-                sent=llms[index].ledger.total_tokens(),
-            )
-            for index, (started, ended, returncode, stderr) in enumerate(done)
-        ]
+
+    def since_kill(t: float) -> float:
+        return round(t - outage.killed, 2)
+
+    finished = [
+        Finished(
+            persona=_persona(producer, index),
+            started=since_kill(started),
+            ended=since_kill(ended),
+            returncode=returncode,
+            stderr=stderr,
+            sent=ledger.total_tokens(),
+            calls_at=(
+                (since_kill(ledger.times[0]), since_kill(ledger.times[-1]))
+                if ledger.times
+                else None
+            ),
+        )
+        for index, ((started, ended, returncode, stderr), ledger) in enumerate(
+            zip(done, ledgers, strict=True)
+        )
+    ]
     return finished, outage
 
 
@@ -313,6 +400,7 @@ def scenario(producer: Producer) -> dict[str, Any]:
                 "started": f.started,
                 "ended": f.ended,
                 "exit": f.returncode,
+                "calls_at": f.calls_at,
                 "sent": f.sent,
                 "counted": counted.get(f.persona, 0.0),
                 "said": sorted(m[:100] for m in _messages(f.stderr)),

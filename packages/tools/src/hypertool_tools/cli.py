@@ -13,6 +13,14 @@ from pathlib import Path
 _ALIASES = {"budgets": "fleet-wide token budgets", "dashboards": "Grafana dashboards"}
 
 
+def _path_option(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser], flag: str, help_text: str
+) -> None:
+    """The same path option on every action of a command."""
+    for action in actions.choices.values():
+        action.add_argument(flag, type=Path, default=None, help=help_text)
+
+
 def _stack_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from hypertool_tools.stack.launcher import PORT_LABELS, Ports
 
@@ -27,13 +35,7 @@ def _stack_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     up = actions.add_parser("up", help="start the stack on loopback and wait until healthy")
     actions.add_parser("down", help="stop the stack")
     actions.add_parser("status", help="show each service's state")
-    for action in actions.choices.values():
-        action.add_argument(
-            "--state-dir",
-            type=Path,
-            default=None,
-            help="data, logs and pids (default: ~/.cache/hypertool/stack)",
-        )
+    _path_option(actions, "--state-dir", "data, logs and pids (default: ~/.cache/hypertool/stack)")
     defaults = Ports()
     for f in fields(Ports):
         up.add_argument(
@@ -61,13 +63,11 @@ def _spool_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     status = actions.add_parser("status", help="what waits, per endpoint")
     status.add_argument("--json", action="store_true", help="print it as JSON")
     actions.add_parser("drain", help="send everything waiting now; exit 3 if some still waits")
-    for action in actions.choices.values():
-        action.add_argument(
-            "--dir",
-            type=Path,
-            default=None,
-            help="the spool (default: $HYPERTOOL_SPOOL_DIR, else ~/.local/state/hypertool/spool)",
-        )
+    _path_option(
+        actions,
+        "--dir",
+        "the spool (default: $HYPERTOOL_SPOOL_DIR, else ~/.local/state/hypertool/spool)",
+    )
 
 
 def _spool(args: argparse.Namespace) -> int:
