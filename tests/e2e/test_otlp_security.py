@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from hypertool_agent import names as n
+from hypertool_agent import spool_status
 from hypertool_tools import contract as c
 from tests.conftest import NativeStack, Sample, running_stack
 from tests.e2e._producers import JOB, assert_settled
@@ -192,14 +193,19 @@ def test_without_the_token_the_export_is_refused_and_counted(
     assert counted(secured, "no-token") == counted(secured, "wrong-token") == []
 
 
-def test_without_the_ca_tls_fails(secured: NativeStack, token: tuple[str, Path], pki: Pki) -> None:
-    """The right token, but a CA that did not sign the collector's certificate: refused."""
+def test_without_the_ca_tls_fails(
+    secured: NativeStack, token: tuple[str, Path], pki: Pki, tmp_path: Path
+) -> None:
+    """A CA that did not sign the collector's certificate: refused; its usage stays spooled."""
     agent(
         secured,
         "wrong-ca",
         OTEL_EXPORTER_OTLP_HEADERS=f"Authorization=Bearer%20{token[0]}",
         OTEL_EXPORTER_OTLP_CERTIFICATE=str(pki.other_ca),
+        # A spool of its own: the next agent would otherwise send it, with the right CA.
+        HYPERTOOL_SPOOL_DIR=str(tmp_path),
     )
+    assert [s.points for s in spool_status(tmp_path)] == [1]
     # A correct export right after, which must show up: the wrong one had its chance.
     agent(
         secured,

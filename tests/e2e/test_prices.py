@@ -88,7 +88,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeStack]:
     with running_stack(
         tmp_path_factory.mktemp("prices"),
         "1s",
-        collector_env={"HYPERTOOL_MAX_LABEL_VALUES": "2000"},
+        # One process sends every model: above the per-producer quota of new values too.
+        collector_env={
+            "HYPERTOOL_MAX_LABEL_VALUES": "2000",
+            "HYPERTOOL_PRODUCER_LABEL_QUOTA": "2000",
+        },
     ) as native:
         yield native
 

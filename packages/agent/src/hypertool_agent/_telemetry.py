@@ -243,8 +243,14 @@ class Telemetry:
             self._delivery.go_offline()
 
     def _shutdown_meter_provider(self) -> None:
-        if self._owned_meter_provider is not None:
-            self._owned_meter_provider.shutdown(int(self.shutdown_timeout * 1000))
+        provider = self._owned_meter_provider
+        if provider is not None:
+            millis = int(self.shutdown_timeout * 1000)
+            # The flush collects and exports on this thread, to the end. Shutdown alone
+            # leaves the last export to the reader's thread, which it waits for only
+            # shutdown_timeout: a slow export would be cut off when the process exits.
+            provider.force_flush(millis)
+            provider.shutdown(millis)
         self._metrics_stopped.set()
 
     def _flush_providers(self, *, metrics: bool = True) -> None:
