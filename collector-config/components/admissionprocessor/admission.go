@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,13 +45,15 @@ type producer struct {
 type admitter struct {
 	cfg     *Config
 	logger  *zap.Logger
-	heap    func() uint64
+	memory  func() memory
 	now     func() time.Time
+	gc      *gcTuner // nil: the garbage collector is left alone
 	refused metric.Int64Counter
 
 	pressureOn, pressureOff uint64 // bytes
 	minScore                float64
 	pressure                atomic.Bool
+	belowSince              time.Time // since when the heap is below the release threshold
 
 	mu        sync.Mutex
 	producers map[string]*producer
@@ -64,14 +67,15 @@ type admitter struct {
 	done chan struct{}
 }
 
-func newAdmitter(cfg *Config, logger *zap.Logger, heap func() uint64, refused metric.Int64Counter) *admitter {
+func newAdmitter(cfg *Config, logger *zap.Logger, mem func() memory, refused metric.Int64Counter) *admitter {
 	limit := uint64(cfg.MemoryLimitMiB) << 20
 	return &admitter{
 		cfg:         cfg,
 		logger:      logger,
-		heap:        heap,
+		memory:      mem,
 		now:         time.Now,
 		refused:     refused,
+		gc:          newGCTuner(limit*uint64(cfg.CollectPercent)/100, debug.SetMemoryLimit),
 		pressureOn:  limit * uint64(cfg.PressurePercent) / 100,
 		pressureOff: limit * uint64(cfg.ReleasePercent) / 100,
 		// A steady rate r keeps a decayed count of r*HalfLife/ln 2.
@@ -106,13 +110,16 @@ func (a *admitter) stopAndWait() {
 	close(a.stop)
 	<-a.done
 	a.stop = nil
+	a.pressure.Store(false)
+	a.gc.update(false, memory{})
 }
 
 // refresh samples the heap, turns fairness on or off, forgets idle producers and sums
 // the scores again, so that rounding never accumulates in the running total.
 func (a *admitter) refresh() {
-	a.updatePressure(a.heap())
-	now := a.now()
+	m, now := a.memory(), a.now()
+	a.updatePressure(m.heap, now)
+	a.gc.update(a.pressure.Load(), m)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	total := 0.0
@@ -126,9 +133,15 @@ func (a *admitter) refresh() {
 	a.total, a.totalAt = total, now
 }
 
-func (a *admitter) updatePressure(heap uint64) {
+func (a *admitter) updatePressure(heap uint64, now time.Time) {
 	was := a.pressure.Load()
-	on := heap >= a.pressureOn || (was && heap >= a.pressureOff)
+	if heap >= a.pressureOff {
+		a.belowSince = time.Time{}
+	} else if a.belowSince.IsZero() {
+		a.belowSince = now
+	}
+	released := !a.belowSince.IsZero() && now.Sub(a.belowSince) >= a.cfg.ReleaseAfter
+	on := heap >= a.pressureOn || (was && !released)
 	if on == was {
 		return
 	}

@@ -6,6 +6,7 @@ package admissionprocessor
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -48,8 +49,9 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.a = newAdmitter(cfg, zap.NewNop(), f.heap.Load, counter)
+	f.a = newAdmitter(cfg, zap.NewNop(), func() memory { return memory{heap: f.heap.Load()} }, counter)
 	f.a.now = func() time.Time { return f.clock }
+	f.a.gc = nil // the test process's own runtime is not the subject
 	return f
 }
 
@@ -141,15 +143,22 @@ func TestAProducerUnderTheFloorIsNeverRefused(t *testing.T) {
 	}
 }
 
-func TestPressureTurnsOffOnlyBelowTheReleaseThreshold(t *testing.T) {
-	f := newFixture(t, nil)
-	for _, c := range []struct {
-		heap uint64
-		want bool
-	}{{30, false}, {49, false}, {50, true}, {45, true}, {40, true}, {39, false}, {45, false}} {
-		f.step(0, c.heap)
+func TestPressureTurnsOffOnlyOnceTheHeapStaysBelowTheReleaseThreshold(t *testing.T) {
+	f := newFixture(t, nil) // release_after 1s
+	for i, c := range []struct {
+		after time.Duration
+		heap  uint64
+		want  bool
+	}{
+		{0, 30, false}, {0, 49, false}, {0, 50, true}, {0, 45, true}, {0, 40, true},
+		// A dip below the release threshold shorter than release_after does not count.
+		{0, 39, true}, {500 * time.Millisecond, 30, true}, {100 * time.Millisecond, 41, true},
+		{100 * time.Millisecond, 39, true}, {900 * time.Millisecond, 20, true},
+		{100 * time.Millisecond, 20, false}, {0, 45, false},
+	} {
+		f.step(c.after, c.heap)
 		if got := f.a.pressure.Load(); got != c.want {
-			t.Fatalf("heap %d MiB: pressure %v, want %v", c.heap, got, c.want)
+			t.Fatalf("step %d, heap %d MiB: pressure %v, want %v", i, c.heap, got, c.want)
 		}
 	}
 }
@@ -266,7 +275,8 @@ func TestProcessorsRefuseWithARetryableErrorAndPassTheRest(t *testing.T) {
 		t.Fatal("the signals do not share one admitter")
 	}
 	var heap atomic.Uint64
-	shared.admitter.heap = heap.Load
+	shared.admitter.memory = func() memory { return memory{heap: heap.Load()} }
+	shared.admitter.gc = nil
 
 	if err := lp.ConsumeLogs(ctx, logs("calm", 1)); err != nil {
 		t.Fatal(err)
@@ -358,5 +368,53 @@ func TestValidateNamesEveryBadSetting(t *testing.T) {
 	}
 	if err := createDefaultConfig().Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
+	}
+}
+
+func TestTheHeapIsKeptUnderTheTargetOnlyUnderPressure(t *testing.T) {
+	f := newFixture(t, nil) // collect at 65 MiB
+	limit := int64(math.MaxInt64)
+	f.a.gc = newGCTuner(65*mib, func(l int64) int64 {
+		old := limit
+		if l >= 0 {
+			limit = l
+		}
+		return old
+	})
+	f.a.cfg.ReleaseAfter = 0
+	for _, c := range []struct {
+		heap, limited uint64
+		want          int64
+	}{
+		{30, 50, math.MaxInt64},
+		// What the runtime holds beside the heap, plus the target.
+		{60, 80, (20 + 65) * mib},
+		{45, 90, (45 + 65) * mib},
+		{30, 50, math.MaxInt64},
+	} {
+		f.clock = f.clock.Add(time.Second)
+		f.a.memory = func() memory { return memory{heap: c.heap * mib, limited: c.limited * mib} }
+		f.a.refresh()
+		if limit != c.want {
+			t.Fatalf("heap %d MiB: limit %d MiB, want %d MiB", c.heap, limit/mib, c.want/mib)
+		}
+	}
+	// An operator's GOMEMLIMIT bounds it, and comes back.
+	limit = 100 * mib
+	f.a.memory = func() memory { return memory{heap: 60 * mib, limited: 80 * mib} }
+	f.a.refresh()
+	if limit != 85*mib {
+		t.Fatalf("limit %d MiB under a GOMEMLIMIT of 100", limit/mib)
+	}
+	f.a.memory = func() memory { return memory{heap: 70 * mib, limited: 200 * mib} }
+	f.a.refresh()
+	if limit != 100*mib {
+		t.Fatalf("limit %d MiB, above the GOMEMLIMIT of 100", limit/mib)
+	}
+	f.a.stop, f.a.done = make(chan struct{}), make(chan struct{})
+	close(f.a.done)
+	f.a.stopAndWait()
+	if limit != 100*mib {
+		t.Fatalf("after shutdown under pressure: limit %d MiB", limit/mib)
 	}
 }

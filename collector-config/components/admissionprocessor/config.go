@@ -21,13 +21,19 @@ type Config struct {
 	// over their fair share are refused. It must sit below the memory_limiter's soft limit
 	// (limit minus spike), which refuses everyone.
 	PressurePercent uint32 `mapstructure:"pressure_percent"`
-	// ReleasePercent: fairness stays on until the heap falls below this share, so that a
-	// flood refused for a moment is not let in again at once.
-	ReleasePercent uint32 `mapstructure:"release_percent"`
-	// GoMemoryLimitPercent sets the Go runtime's soft memory limit to this share of the
-	// limit, unless GOMEMLIMIT is set; 0 leaves the runtime alone. The garbage that
-	// decoding a flood leaves behind is then collected before it reaches the limiter.
-	GoMemoryLimitPercent uint32 `mapstructure:"go_memory_limit_percent"`
+	// ReleasePercent and ReleaseAfter: fairness stays on until the heap has stayed below
+	// this share for this long. While a flood goes on, the garbage its refused requests
+	// leave keeps the heap above it; let in again at the first dip, the flood's next
+	// requests would lift the heap past the memory_limiter's threshold before the next
+	// sample.
+	ReleasePercent uint32        `mapstructure:"release_percent"`
+	ReleaseAfter   time.Duration `mapstructure:"release_after"`
+	// CollectPercent: under pressure, the garbage collector keeps the heap in use under
+	// this share of the limit (0: it is left alone). Refused requests are decoded before
+	// any processor sees them; their garbage, collected at the usual pace, alone lifts the
+	// heap over the memory_limiter's threshold, which then refuses everyone. Only under
+	// pressure, so it costs no CPU the rest of the time.
+	CollectPercent uint32 `mapstructure:"collect_percent"`
 	// MinRate: items per second (points, spans, log records) a producer is never refused
 	// for, whatever its share: an agent's exports stay far below it.
 	MinRate float64 `mapstructure:"min_rate"`
@@ -67,16 +73,17 @@ type Names struct {
 
 func createDefaultConfig() *Config {
 	return &Config{
-		Enabled:              true,
-		MemoryLimitMiB:       512,
-		PressurePercent:      50,
-		ReleasePercent:       40,
-		GoMemoryLimitPercent: 0,
-		MinRate:              1000,
-		HalfLife:             time.Second,
-		CheckInterval:        100 * time.Millisecond,
-		MaxProducers:         10_000,
-		IdleAfter:            time.Minute,
+		Enabled:         true,
+		MemoryLimitMiB:  512,
+		PressurePercent: 50,
+		ReleasePercent:  40,
+		ReleaseAfter:    time.Second,
+		CollectPercent:  65,
+		MinRate:         1000,
+		HalfLife:        time.Second,
+		CheckInterval:   100 * time.Millisecond,
+		MaxProducers:    10_000,
+		IdleAfter:       time.Minute,
 		Names: Names{
 			RefusedMetric:  "otelcol_admission_refused_items",
 			Description:    "Items refused by the admission processor, by signal, reason and producer.",
@@ -105,8 +112,11 @@ func (c *Config) Validate() error {
 	if c.ReleasePercent == 0 || c.ReleasePercent > c.PressurePercent {
 		errs = append(errs, fmt.Errorf("release_percent must be in 1..pressure_percent (got %d, pressure_percent %d)", c.ReleasePercent, c.PressurePercent))
 	}
-	if c.GoMemoryLimitPercent > 100 {
-		errs = append(errs, fmt.Errorf("go_memory_limit_percent must be in 0..100 (got %d)", c.GoMemoryLimitPercent))
+	if c.CollectPercent != 0 && (c.CollectPercent < c.PressurePercent || c.CollectPercent > 100) {
+		errs = append(errs, fmt.Errorf("collect_percent must be 0 or in pressure_percent..100 (got %d)", c.CollectPercent))
+	}
+	if c.ReleaseAfter < 0 {
+		errs = append(errs, fmt.Errorf("release_after must not be negative (got %s)", c.ReleaseAfter))
 	}
 	if c.MinRate < 0 {
 		errs = append(errs, fmt.Errorf("min_rate must not be negative (got %g)", c.MinRate))

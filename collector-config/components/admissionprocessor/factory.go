@@ -11,8 +11,9 @@
 // heap in the background. While the heap is above a pressure threshold set below the
 // memory_limiter's, a request from a producer above the mean rate of the producers heard
 // from recently (and above a floor no agent reaches) is refused with a retryable error
-// and counted, with the reason and the producer, in the collector's own telemetry. The
-// flood's work then stops at its decoding, and the heap stays below the limiter's.
+// and counted, with the reason and the producer, in the collector's own telemetry, and
+// the garbage collector runs sooner. The flood's work then stops at its decoding, and
+// the heap stays below the limiter's threshold.
 package admissionprocessor
 
 import (

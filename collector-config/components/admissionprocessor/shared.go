@@ -4,14 +4,11 @@
 package admissionprocessor
 
 import (
-	"os"
-	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/processor"
-	"go.uber.org/zap"
 )
 
 // sharedAdmitter is one admitter per component id, whatever pipelines it is in: a
@@ -40,7 +37,7 @@ func sharedFor(set processor.Settings, cfg *Config) (*sharedAdmitter, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sharedAdmitter{admitter: newAdmitter(cfg, set.Logger, heapInUse, refused)}
+	s := &sharedAdmitter{admitter: newAdmitter(cfg, set.Logger, readMemory, refused)}
 	s.release = func() {
 		registryMu.Lock()
 		defer registryMu.Unlock()
@@ -54,8 +51,7 @@ func (s *sharedAdmitter) start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.started++
-	if s.started == 1 {
-		setGoMemoryLimit(s.admitter.cfg, s.admitter.logger)
+	if s.started == 1 && s.admitter.cfg.Enabled {
 		s.admitter.start()
 	}
 }
@@ -75,26 +71,23 @@ func (s *sharedAdmitter) shutdown() {
 	}
 }
 
-// heapObjects is what the memory_limiter measures (runtime.MemStats.Alloc), read
-// without stopping the world.
-const heapObjects = "/memory/classes/heap/objects:bytes"
+// What the memory_limiter measures (runtime.MemStats.Alloc), and what the Go runtime's
+// memory limit applies to (all it holds but what it gave back), read without stopping
+// the world.
+const (
+	heapObjects  = "/memory/classes/heap/objects:bytes"
+	goTotal      = "/memory/classes/total:bytes"
+	heapReleased = "/memory/classes/heap/released:bytes"
+)
 
-func heapInUse() uint64 {
-	sample := []metrics.Sample{{Name: heapObjects}}
-	metrics.Read(sample)
-	if sample[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+func readMemory() memory {
+	samples := []metrics.Sample{{Name: heapObjects}, {Name: goTotal}, {Name: heapReleased}}
+	metrics.Read(samples)
+	v := make([]uint64, len(samples))
+	for i, s := range samples {
+		if s.Value.Kind() == metrics.KindUint64 {
+			v[i] = s.Value.Uint64()
+		}
 	}
-	return sample[0].Value.Uint64()
-}
-
-// setGoMemoryLimit makes the garbage collector work harder near the limit, unless the
-// operator chose GOMEMLIMIT.
-func setGoMemoryLimit(cfg *Config, logger *zap.Logger) {
-	if cfg.GoMemoryLimitPercent == 0 || os.Getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	limit := int64(cfg.MemoryLimitMiB) << 20 * int64(cfg.GoMemoryLimitPercent) / 100
-	debug.SetMemoryLimit(limit)
-	logger.Info("admission: Go memory limit set", zap.Int64("mib", limit>>20))
+	return memory{heap: v[0], limited: v[1] - min(v[2], v[1])}
 }
