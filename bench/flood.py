@@ -156,9 +156,7 @@ def _normal_agents(native: Any) -> int:  # noqa: ANN401 - NativeStack
 
 def _refused_by_admission(prometheus: Any) -> dict[str, float]:  # noqa: ANN401
     """The admission processor's refusals, "signal/reason/producer" -> items."""
-    samples = prometheus.query(
-        f"sum by (signal, reason, producer) ({c.OTELCOL_ADMISSION_REFUSED}_total)"
-    )
+    samples = prometheus.query(f"sum by (signal, reason, producer) ({c.OTELCOL_ADMISSION_REFUSED})")
     return {
         "/".join(s.labels.get(k, "") for k in c.ADMISSION_REFUSED_LABELS): s.value for s in samples
     }
