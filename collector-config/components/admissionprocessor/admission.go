@@ -36,7 +36,6 @@ type producer struct {
 	score    float64
 	at       time.Time
 	seen     time.Time
-	label    string
 	refusing bool
 }
 
@@ -207,10 +206,7 @@ func (a *admitter) producer(c charge, now time.Time) *producer {
 	}
 	p, ok := a.producers[key]
 	if !ok {
-		p = &producer{at: now, seen: now, label: c.label}
-		if key == overflowKey {
-			p.label = a.cfg.Names.Other
-		}
+		p = &producer{at: now, seen: now}
 		a.producers[key] = p
 	}
 	return p
