@@ -167,10 +167,13 @@ func (a *admitter) decayed(score float64, at, now time.Time) float64 {
 	return score
 }
 
-// admit charges every producer of a request and reports which are over their fair share,
-// the mean score of the producers heard from recently (never below the floor). Under
-// pressure a request with any of them is refused whole: an OTLP request is acknowledged
-// or retried as one, and admitting part of it would count that part twice.
+// admit reports which producers of a request are over their fair share, then charges
+// them (refused or not: the rate is what a producer offers). Over means a rate, before
+// this request, above the mean of the producers heard from recently and above the floor:
+// a request's own size never counts against it, so one large export is not a flood, and
+// producers at the same rate stay within the share whichever sent last. Under pressure a
+// request with any producer over is refused whole: an OTLP request is acknowledged or
+// retried as one, and admitting part of it would count that part twice.
 func (a *admitter) admit(charges []charge) (over []bool, refuse bool) {
 	if !a.cfg.Enabled {
 		return nil, false
@@ -181,21 +184,32 @@ func (a *admitter) admit(charges []charge) (over []bool, refuse bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.total, a.totalAt = a.decayed(a.total, a.totalAt, now), now
-	for _, c := range charges {
-		p := a.producer(c, now)
-		p.score = a.decay(p, now) + float64(c.items)
-		p.seen = now
-		a.total += float64(c.items)
-	}
-	// A producer exactly at the share is within it, whatever the rounding of the total.
-	limit := math.Max(a.total/float64(len(a.producers))*(1+1e-9), a.minScore)
+	producers := make([]*producer, len(charges))
 	for i, c := range charges {
-		p := a.producer(c, now)
+		producers[i] = a.producer(c, now)
+		a.decay(producers[i], now)
+	}
+	limit := a.limit()
+	for i, p := range producers {
 		over[i] = pressure && p.score > limit
 		refuse = refuse || over[i]
-		a.logChange(p, c, over[i], limit)
+		a.logChange(p, charges[i], over[i], limit)
+	}
+	for i, p := range producers {
+		p.score += float64(charges[i].items)
+		p.seen = now
+		a.total += float64(charges[i].items)
 	}
 	return over, refuse
+}
+
+// limit is the score above which a producer is over its share. A producer alone gets
+// half, as if the next were about to come: a flood into a quiet collector would
+// otherwise fill the heap before anyone else is heard from. One exactly at the share is
+// within it, whatever the rounding of the total.
+func (a *admitter) limit() float64 {
+	share := a.total / float64(max(len(a.producers), 2))
+	return math.Max(share*(1+1e-9), a.minScore)
 }
 
 // producer finds or makes the entry of c; beyond MaxProducers every new one shares one.

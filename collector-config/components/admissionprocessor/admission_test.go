@@ -126,11 +126,26 @@ func TestTheFloodIsRefusedUnderPressureAndTheCalmProducerIsNot(t *testing.T) {
 	}
 }
 
-func TestALoneProducerIsLeftToTheMemoryLimiter(t *testing.T) {
+func TestALoneFloodIsRefusedToo(t *testing.T) {
 	f := newFixture(t, nil)
 	f.step(0, 60)
-	if refused := f.flood(60); refused != 0 {
-		t.Fatalf("refused %d requests of the only producer: its share is everything", refused)
+	if refused := f.flood(60); refused < 90 {
+		t.Fatalf("refused %d of 100 requests of a flood alone: it would fill the heap before anyone else is heard", refused)
+	}
+}
+
+func TestProducersAtTheSameRateAreLeftToTheMemoryLimiter(t *testing.T) {
+	f := newFixture(t, nil)
+	f.send("a", 1)
+	f.send("b", 1)
+	f.step(0, 60)
+	for i := range 100 {
+		for _, p := range []string{"a", "b"} {
+			if _, r := f.send(p, 5000); r {
+				t.Fatalf("request %d of %s refused: it sends no more than the other", i, p)
+			}
+		}
+		f.step(10*time.Millisecond, 60)
 	}
 }
 
@@ -416,5 +431,17 @@ func TestTheHeapIsKeptUnderTheTargetOnlyUnderPressure(t *testing.T) {
 	f.a.stopAndWait()
 	if limit != 100*mib {
 		t.Fatalf("after shutdown under pressure: limit %d MiB", limit/mib)
+	}
+}
+
+func TestOneLargeExportIsNotAFlood(t *testing.T) {
+	f := newFixture(t, nil)
+	f.send("calm", 10)
+	f.step(0, 60)
+	if _, r := f.send("big", 50_000); r {
+		t.Fatal("the first export of a producer was refused for its size")
+	}
+	if _, r := f.send("big", 10); !r {
+		t.Fatal("right after 50,000 items in an instant, the producer is still within its share")
 	}
 }
