@@ -26,9 +26,10 @@ const overflowKey = "\x00overflow"
 
 // charge is what one resource of a request adds to its producer.
 type charge struct {
-	key   string // service.name and service.instance.id
-	label string // service.name, or Names.Anonymous
-	items int
+	key      string // service.name and service.instance.id
+	label    string // service.name, or Names.Anonymous
+	instance string // service.instance.id, for the log
+	items    int
 }
 
 type producer struct {
@@ -235,10 +236,12 @@ func (a *admitter) logChange(p *producer, c charge, over bool, limit float64) {
 	toRate := math.Ln2 / a.cfg.HalfLife.Seconds()
 	if over {
 		a.logger.Warn("admission: refusing a producer over its fair share",
-			zap.String("producer", c.key), zap.Float64("items_per_second", p.score*toRate),
+			zap.String("service.name", c.label), zap.String("service.instance.id", c.instance),
+			zap.Float64("items_per_second", p.score*toRate),
 			zap.Float64("fair_share_per_second", limit*toRate))
 	} else {
-		a.logger.Info("admission: admitting a producer again", zap.String("producer", c.key))
+		a.logger.Info("admission: admitting a producer again",
+			zap.String("service.name", c.label), zap.String("service.instance.id", c.instance))
 	}
 }
 

@@ -61,7 +61,7 @@ func (g *gate) charge(res pcommon.Resource, items int) charge {
 	}
 	// The length prefix keeps ("ab", "c") and ("a", "bc") apart; a resource with neither
 	// attribute is the one anonymous producer, key "0:".
-	return charge{key: strconv.Itoa(len(name)) + ":" + name + id, label: label, items: items}
+	return charge{key: strconv.Itoa(len(name)) + ":" + name + id, label: label, instance: id, items: items}
 }
 
 func str(attrs pcommon.Map, key string) string {
