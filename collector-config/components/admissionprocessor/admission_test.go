@@ -33,9 +33,20 @@ type fixture struct {
 	reader *sdkmetric.ManualReader
 }
 
+// testConfig is the default with the names the hypertool config renders.
+func testConfig() *Config {
+	cfg := createDefaultConfig()
+	cfg.Names = Names{
+		RefusedMetric: "refused", SignalLabel: "signal", ReasonLabel: "reason", ProducerLabel: "producer",
+		OverFairShare: "over_fair_share", SharedRequest: "shared_request", Anonymous: "anonymous",
+		Other: "other", MaxLabelValues: 100,
+	}
+	return cfg
+}
+
 func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	t.Helper()
-	cfg := createDefaultConfig()
+	cfg := testConfig()
 	cfg.MemoryLimitMiB = 100 // pressure at 50 MiB, release at 40 MiB
 	if edit != nil {
 		edit(cfg)
@@ -269,7 +280,7 @@ func TestProducerLabelsAreBounded(t *testing.T) {
 // the same producer as its points, and a refusal is retryable.
 func TestProcessorsRefuseWithARetryableErrorAndPassTheRest(t *testing.T) {
 	set := processortest.NewNopSettings(NewFactory().Type())
-	cfg := createDefaultConfig()
+	cfg := testConfig()
 	cfg.MemoryLimitMiB = 100
 	metricsSink, tracesSink, logsSink := &consumertest.MetricsSink{}, &consumertest.TracesSink{}, &consumertest.LogsSink{}
 	ctx := context.Background()
@@ -346,7 +357,7 @@ func logs(service string, n int) plog.Logs {
 }
 
 func TestProducerIdentity(t *testing.T) {
-	g := gate{shared: &sharedAdmitter{admitter: newAdmitter(createDefaultConfig(), zap.NewNop(), nil, nil)}}
+	g := gate{shared: &sharedAdmitter{admitter: newAdmitter(testConfig(), zap.NewNop(), nil, nil)}}
 	keyOf := func(attrs map[string]string) charge {
 		md := pmetric.NewMetrics()
 		res := md.ResourceMetrics().AppendEmpty().Resource()
@@ -368,7 +379,7 @@ func TestProducerIdentity(t *testing.T) {
 }
 
 func TestValidateNamesEveryBadSetting(t *testing.T) {
-	cfg := createDefaultConfig()
+	cfg := testConfig()
 	cfg.MemoryLimitMiB = 0
 	cfg.PressurePercent = 50
 	cfg.ReleasePercent = 60
@@ -381,8 +392,11 @@ func TestValidateNamesEveryBadSetting(t *testing.T) {
 			t.Fatalf("Validate() = %v, want it to name %s", err, want)
 		}
 	}
-	if err := createDefaultConfig().Validate(); err != nil {
-		t.Fatalf("defaults: %v", err)
+	if err := testConfig().Validate(); err != nil {
+		t.Fatalf("defaults with names: %v", err)
+	}
+	if err := createDefaultConfig().Validate(); err == nil || !strings.Contains(err.Error(), "names") {
+		t.Fatalf("defaults without the contract's names: %v, want them asked for", err)
 	}
 }
 

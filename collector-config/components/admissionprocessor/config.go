@@ -84,19 +84,8 @@ func createDefaultConfig() *Config {
 		CheckInterval:   100 * time.Millisecond,
 		MaxProducers:    10_000,
 		IdleAfter:       time.Minute,
-		Names: Names{
-			RefusedMetric:  "otelcol_admission_refused_items",
-			Description:    "Items refused by the admission processor, by signal, reason and producer.",
-			Unit:           "{item}",
-			SignalLabel:    "signal",
-			ReasonLabel:    "reason",
-			ProducerLabel:  "producer",
-			OverFairShare:  "over_fair_share",
-			SharedRequest:  "shared_request",
-			Anonymous:      "anonymous",
-			Other:          "other",
-			MaxLabelValues: 100,
-		},
+		// The names come from the hypertool names contract, through the config it renders.
+		Names: Names{MaxLabelValues: 100},
 	}
 }
 
