@@ -153,6 +153,7 @@ def _passthrough() -> dict[str, Any]:
 PROFILE_FRAMES = {
     "metrics": {
         "decode the request": "pdata/internal.(*ExportMetricsServiceRequest).UnmarshalProto",
+        "admission": "admissionprocessor.(*admitter).admit",
         "agent_sums": "agentsumsconnector.(*agentSums).ConsumeMetrics",
         "transform processors": "transformprocessor/internal/metrics.(*Processor).ProcessMetrics",
         "signal_to_metrics": "signaltometricsconnector.(*signalToMetrics).ConsumeMetrics",
@@ -161,6 +162,7 @@ PROFILE_FRAMES = {
     },
     "traces": {
         "decode the request": "pdata/internal.(*ExportTraceServiceRequest).UnmarshalProto",
+        "admission": "admissionprocessor.(*admitter).admit",
         "transform processors": "transformprocessor/internal/traces.(*Processor).ProcessTraces",
         "signal_to_metrics": "signaltometricsconnector.(*signalToMetrics).ConsumeTraces",
         "ledger": "ledgerprocessor.(*ledger).ConsumeMetrics",

@@ -1,11 +1,19 @@
 """A producer flooding the collector: memory, and whether normal agents still get through.
 
 Flood processes send raw OTLP requests of 5,000 delta points each (our token counter,
-spread over 50 personas) as fast as they can, for FLOOD_SECONDS. Meanwhile normal agent
-processes (the library, exporting at exit) record a known number of tokens, one every
-few seconds. The collector's RSS is sampled from /proc every 100 ms; the figures are its
-peak against the memory limiter's limit, the flood's accepted and refused requests, and
-how many of the normal agents' tokens reached Prometheus.
+spread over 50 personas, from a resource with no service.name: one anonymous producer) as
+fast as they can, for FLOOD_SECONDS. Meanwhile normal agent processes (the library,
+exporting at exit, OTEL_SERVICE_NAME=flood-survivor) record 100 tokens each, two at a
+time, one after another until the flood ends. The collector's RSS is sampled from /proc
+every 100 ms; the figures are its peak against the memory limit, the flood's accepted and
+refused requests, how many of the normal agents' tokens reached Prometheus, and what the
+admission processor refused, by reason and producer.
+
+Each limit runs twice on a fresh stack: "before", the admission processor off (the
+memory_limiter alone, as before it existed), and "after", the shipped defaults. The
+normal agents' tokens are read once the flood and the agents are over. An export the
+collector refused is not sent again (this library drops it at exit and says so), so
+"counted" is what got through during the flood, with no resend to help.
 """
 
 from __future__ import annotations
@@ -17,16 +25,30 @@ import tempfile
 import textwrap
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from hypertool_tools import contract as c
 from tests.conftest import running_stack
 
-FLOOD_SECONDS = 30
+#: Long enough for about 100 agents, so that one refused export shows as about 1 %: the
+#: goal is >= 99 % counted.
+FLOOD_SECONDS = 60
 FLOODERS = 3
-NORMAL_AGENTS = 10
+NORMAL_PARALLEL = 2
 NORMAL_TOKENS = 100
+NORMAL_SERVICE = "flood-survivor"
+NORMAL_PERSONA = "flood-survivor"
 MEMORY_LIMIT_MIB = 512  # otelcol.yaml's default, HYPERTOOL_COLLECTOR_MEMORY_LIMIT_MIB
+#: The memory_limiter alone, as before the admission processor: the "before" of each limit.
+BEFORE: dict[str, str] = {
+    "HYPERTOOL_ADMISSION_ENABLED": "false",
+    # The memory_limiter's upstream default: at most one forced collection in 10 s.
+    "HYPERTOOL_COLLECTOR_MEMORY_GC_INTERVAL": "10s",
+}
+#: The shipped defaults.
+AFTER: dict[str, str] = {}
 
 FLOODER = """
     import os, time
@@ -109,11 +131,51 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(memory_limit_mib: int = MEMORY_LIMIT_MIB) -> dict[str, Any]:
+def _normal_agents(native: Any) -> int:  # noqa: ANN401 - NativeStack
+    """Agent processes, NORMAL_PARALLEL at a time, one after another until the flood ends.
+
+    Returns how many exited without an error.
+    """
+    # No spool: what counts is what the collector let through during the flood, not
+    # what the agents would deliver once it is over.
+    env = native.agent_env(
+        TOKENS=str(NORMAL_TOKENS), OTEL_SERVICE_NAME=NORMAL_SERVICE, HYPERTOOL_SPOOL="off"
+    )
+    deadline = time.monotonic() + FLOOD_SECONDS
+
+    def worker() -> int:
+        ok = 0
+        while time.monotonic() < deadline:
+            done = subprocess.run(
+                [sys.executable, "-c", textwrap.dedent(NORMAL)],
+                env=env,
+                check=False,
+                timeout=60,
+                capture_output=True,
+            )
+            ok += done.returncode == 0
+        return ok
+
+    with ThreadPoolExecutor(NORMAL_PARALLEL) as pool:
+        return sum(pool.map(lambda _: worker(), range(NORMAL_PARALLEL)))
+
+
+def _refused_by_admission(prometheus: Any) -> dict[str, float]:  # noqa: ANN401
+    """The admission processor's refusals, "signal/reason/producer" -> items."""
+    samples = prometheus.query(f"sum by (signal, reason, producer) ({c.OTELCOL_ADMISSION_REFUSED})")
+    return {
+        "/".join(s.labels.get(k, "") for k in c.ADMISSION_REFUSED_LABELS): s.value for s in samples
+    }
+
+
+def run(
+    memory_limit_mib: int = MEMORY_LIMIT_MIB, settings: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Flood the collector; its peak RSS, the flood's fate and the normal agents' tokens."""
     limits = {
         "HYPERTOOL_COLLECTOR_MEMORY_LIMIT_MIB": str(memory_limit_mib),
         "HYPERTOOL_COLLECTOR_MEMORY_SPIKE_MIB": str(memory_limit_mib // 4),
+        **(AFTER if settings is None else settings),
     }
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -124,6 +186,7 @@ def run(memory_limit_mib: int = MEMORY_LIMIT_MIB) -> dict[str, Any]:
         rss = PeakRss(pid).start()
         cpu_before = _cpu_seconds(pid)
         env = native.agent_env(SECONDS=str(FLOOD_SECONDS))
+        env.pop("OTEL_SERVICE_NAME", None)
         flooders = [
             subprocess.Popen(
                 [sys.executable, "-c", textwrap.dedent(FLOODER)],
@@ -133,45 +196,47 @@ def run(memory_limit_mib: int = MEMORY_LIMIT_MIB) -> dict[str, Any]:
             )
             for _ in range(FLOODERS)
         ]
-        normal_ok = 0
-        for _ in range(NORMAL_AGENTS):
-            time.sleep(FLOOD_SECONDS / NORMAL_AGENTS / 2)
-            done = subprocess.run(
-                [sys.executable, "-c", textwrap.dedent(NORMAL)],
-                env=native.agent_env(TOKENS=str(NORMAL_TOKENS)),
-                check=False,
-                timeout=60,
-                capture_output=True,
-            )
-            normal_ok += done.returncode == 0
+        normal_ok = _normal_agents(native)
         outcomes = [p.communicate(timeout=FLOOD_SECONDS + 60)[0].split() for p in flooders]
         peak = rss.stop()
         cpu = _cpu_seconds(pid) - cpu_before
         time.sleep(3)  # two scrapes
         counted = native.prometheus.query(
-            'sum(hypertool_persona_tokens_used_total{persona="flood-survivor"})'
+            f'sum(hypertool_persona_tokens_used_total{{persona="{NORMAL_PERSONA}"}})'
         )
+        refused_items = _refused_by_admission(native.prometheus)
     accepted = sum(int(a) for a, _ in outcomes)
     refused = sum(int(r) for _, r in outcomes)
+    sent = normal_ok * NORMAL_TOKENS
+    tokens = counted[0].value if counted else 0.0
     return {
         "collector_peak_rss_mib": round(peak, 1),
         "memory_limit_mib": memory_limit_mib,
+        "settings": limits,
         "flood_requests_accepted": accepted,
         "flood_requests_refused": refused,
+        "flood_refused_share": round(refused / max(accepted + refused, 1), 4),
         "flood_points_accepted": accepted * 5000,
         # What a collector core does: CPU seconds per 10,000 points accepted.
         "collector_cpu_seconds": round(cpu, 2),
         "cpu_seconds_per_10k_points": round(cpu / max(accepted * 5000, 1) * 10_000, 4),
-        "normal_tokens_sent": NORMAL_AGENTS * NORMAL_TOKENS if normal_ok else 0,
-        "normal_tokens_counted": counted[0].value if counted else 0.0,
+        "normal_tokens_sent": sent,
+        "normal_tokens_counted": tokens,
+        "normal_counted_share": round(tokens / max(sent, 1), 4),
         "normal_processes_exited_0": normal_ok,
+        "admission_refused_items": refused_items,
         "flood_seconds": FLOOD_SECONDS,
     }
 
 
 def run_all() -> dict[str, Any]:
-    """The default limit, a lower one, and one low enough for this flood to reach it."""
-    return {"default_limit": run(), "limit_96_mib": run(96), "limit_40_mib": run(40)}
+    """Before and after at the default limit and at one low enough for this flood to reach."""
+    return {
+        "default_limit_before": run(settings=BEFORE),
+        "default_limit": run(),
+        "limit_40_mib_before": run(40, BEFORE),
+        "limit_40_mib": run(40),
+    }
 
 
 if __name__ == "__main__":

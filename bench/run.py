@@ -101,6 +101,11 @@ def goals(r: dict[str, Any]) -> str:
             f"{exits['unresponsive']['hypertool_added_s']:.2f} s",
         ),
         (
+            "agents' tokens counted under a flood, 40 MiB limit",
+            "≥ 99 %",
+            f"{r['flood']['limit_40_mib']['normal_counted_share']:.0%}",
+        ),
+        (
             "scale curve: tokens counted = emitted at every point",
             "yes",
             "yes" if exact else "no",

@@ -90,6 +90,7 @@ def test_collector_has_exactly_the_manifest_components() -> None:
     assert names == {
         "otlp",
         "memory_limiter",
+        "admission",
         "ledger",
         "cumulative_to_delta",
         "transform",

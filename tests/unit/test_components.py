@@ -19,8 +19,8 @@ MODULES = sorted(p.parent.name for p in (ROOT / COMPONENTS).glob("*/go.mod"))
 
 
 def test_every_component_is_found() -> None:
-    """The ledger processor and the agent_sums connector are both here to test."""
-    assert MODULES == ["agentsumsconnector", "ledgerprocessor"]
+    """The admission and ledger processors and the agent_sums connector are here to test."""
+    assert MODULES == ["admissionprocessor", "agentsumsconnector", "ledgerprocessor"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -73,6 +73,7 @@ def test_manifest_builds_exactly_the_components_the_config_uses() -> None:
         "otlpreceiver": "otlp",
         "memorylimiterprocessor": "memory_limiter",
         "ledgerprocessor": "ledger",
+        "admissionprocessor": "admission",
         "transformprocessor": "transform",
         "cumulativetodeltaprocessor": "cumulative_to_delta",
         "prometheusexporter": "prometheus",

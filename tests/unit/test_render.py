@@ -310,7 +310,8 @@ def test_agent_sums_keeps_ours_and_passes_everyone_elses_on() -> None:
     pipelines = config["service"]["pipelines"]
     (intake,) = [p for p in pipelines.values() if AGENT_CONNECTOR in p.get("exporters", [])]
     assert intake["receivers"] == ["otlp"]
-    assert intake["processors"] == ["memory_limiter"]  # nothing between: one pass
+    # Nothing between but the gates: one pass.
+    assert intake["processors"] == ["admission", "memory_limiter"]
     sums = agent_sums()
     assert sums["sums"] == [FLEET_PIPELINE]
     assert sums["others"] == [FOREIGN_PIPELINE]
@@ -474,3 +475,21 @@ def test_guard_marks_bad_values_before_any_sum() -> None:
     assert agent_sums()["max_value"] == ceiling
     metrics = pipelines["metrics/foreign"]["processors"]
     assert metrics.index("cumulative_to_delta/genai") < metrics.index("transform/guard")
+
+
+def test_admission_comes_first_where_the_otlp_receiver_feeds_and_nowhere_else() -> None:
+    """Producers over their share are refused before any work, and before any sum."""
+    config = rendered()
+    for name, pipeline in config["service"]["pipelines"].items():
+        processors = pipeline.get("processors", [])
+        if pipeline["receivers"] == ["otlp"]:
+            assert processors[:2] == ["admission", "memory_limiter"], name
+        else:
+            # A refusal after a connector would come once part of the export is summed.
+            assert "admission" not in processors, name
+    names = config["processors"]["admission"]["names"]
+    assert names["refused_metric"] == c.OTELCOL_ADMISSION_REFUSED
+    assert (names["signal_label"], names["reason_label"], names["producer_label"]) == (
+        c.ADMISSION_REFUSED_LABELS
+    )
+    assert names["over_fair_share"] == c.REASON_OVER_FAIR_SHARE

@@ -449,11 +449,27 @@ OTELCOL_REFUSED_POINTS: Final = "otelcol_receiver_refused_metric_points"
 OTELCOL_REFUSED_SPANS: Final = "otelcol_receiver_refused_spans"
 OTELCOL_MEMORY_RSS: Final = "otelcol_process_memory_rss"
 OTELCOL_UPTIME: Final = "otelcol_process_uptime"
+#: Items the admission processor (collector-config/components/admissionprocessor) refused,
+#: by signal, reason and producer (the resource's service.name): under memory pressure it
+#: refuses the producers over their fair share first, with a retryable error. Refused is
+#: not lost: the producer's SDK sends again, so these are not in PIPELINE_UNUSED.
+OTELCOL_ADMISSION_REFUSED: Final = "otelcol_admission_refused_items"
+ADMISSION_REFUSED_LABELS: Final = ("signal", "reason", "producer")
+ADMISSION_REFUSED_DESCRIPTION: Final = (
+    "Items refused by the admission processor, by signal, reason and producer."
+)
+#: Its reasons: the producer sent more than its fair share while the collector was short of
+#: memory, or came in one request with a producer that did (a request is refused whole).
+REASON_OVER_FAIR_SHARE: Final = "over_fair_share"
+REASON_SHARED_REQUEST: Final = "shared_request"
+#: Its producer label for a resource without service.name.
+ANONYMOUS_PRODUCER: Final = "anonymous"
 COLLECTOR_TELEMETRY: Final = (
     OTELCOL_ACCEPTED_POINTS,
     OTELCOL_ACCEPTED_SPANS,
     OTELCOL_REFUSED_POINTS,
     OTELCOL_REFUSED_SPANS,
+    OTELCOL_ADMISSION_REFUSED,
     OTELCOL_MEMORY_RSS,
     OTELCOL_UPTIME,
 )

@@ -979,9 +979,50 @@ def ledger(budgets: Sequence[Budget] = ()) -> list[str]:
     ]
 
 
+def admission() -> list[str]:
+    """The ``admission`` processor (collector-config/components): fairness under pressure."""
+    signal, reason, producer = c.ADMISSION_REFUSED_LABELS
+    return [
+        "admission:",
+        "  # Off (false), every producer is admitted and the memory_limiter alone decides.",
+        "  enabled: ${env:HYPERTOOL_ADMISSION_ENABLED:-true}",
+        "  # The memory_limiter's limit: the thresholds below are shares of it.",
+        "  memory_limit_mib: ${env:HYPERTOOL_COLLECTOR_MEMORY_LIMIT_MIB:-512}",
+        "  # Heap in use from which producers over their fair share are refused, until it has",
+        "  # stayed below the release share for release_after (a flood let in again at the",
+        "  # first dip lifts the heap at once). Below the memory_limiter's soft limit (limit",
+        "  # minus spike, 75% by default), which refuses everyone.",
+        "  pressure_percent: ${env:HYPERTOOL_ADMISSION_PRESSURE_PERCENT:-50}",
+        "  release_percent: ${env:HYPERTOOL_ADMISSION_RELEASE_PERCENT:-40}",
+        "  release_after: ${env:HYPERTOOL_ADMISSION_RELEASE_AFTER:-1s}",
+        "  # Under pressure, the Go garbage collector keeps the heap under this share (0: left",
+        "  # alone). Refused requests are decoded before any processor sees them; their",
+        "  # garbage, collected at the usual pace, alone lifts the heap over the limiter's.",
+        "  collect_percent: ${env:HYPERTOOL_ADMISSION_COLLECT_PERCENT:-65}",
+        "  # Points, spans and log records per second a producer may always send: an agent's",
+        "  # exports stay far below it.",
+        "  min_rate: ${env:HYPERTOOL_ADMISSION_MIN_RATE:-1000}",
+        "  # Beyond this many producers heard from in the last minute, new ones share one rate.",
+        "  max_producers: ${env:HYPERTOOL_ADMISSION_MAX_PRODUCERS:-10000}",
+        "  names:",
+        f"    refused_metric: {c.OTELCOL_ADMISSION_REFUSED}",
+        f"    description: {_scalar(c.ADMISSION_REFUSED_DESCRIPTION)}",
+        '    unit: "{item}"',
+        f"    signal_label: {signal}",
+        f"    reason_label: {reason}",
+        f"    producer_label: {producer}",
+        f"    over_fair_share: {c.REASON_OVER_FAIR_SHARE}",
+        f"    shared_request: {c.REASON_SHARED_REQUEST}",
+        f"    anonymous: {c.ANONYMOUS_PRODUCER}",
+        f"    other: {_scalar(n.OTHER)}",
+        f"    max_label_values: {_env(c.FLEET_LABEL_VALUES_ENV, c.FLEET_LABEL_VALUES)}",
+    ]
+
+
 #: Generated section name (the component it holds) -> its lines, unindented, from the
 #: budgets (only the ledger's depend on them).
 SECTIONS: Final[dict[str, Callable[[Sequence[Budget]], list[str]]]] = {
+    "admission": lambda _: admission(),
     "agent_sums": lambda _: agent_sums(),
     "transform/genai": lambda _: transform_genai(),
     "transform/guard": lambda _: transform_guard(),
