@@ -52,6 +52,16 @@ class RequestExporter(OTLPMetricExporter):
         """Send ``request`` with the SDK's retries; True once the collector took it."""
         return self._export(request) is MetricExportResult.SUCCESS  # type: ignore[arg-type]
 
+    def stop_waiting(self) -> None:
+        """End a retry's backoff now, and make every later send a single attempt.
+
+        The SDK's own event for this (it ends the wait at shutdown); without it (an SDK
+        that has none) sends keep their backoff, bounded by the exit's own.
+        """
+        event = getattr(self, "_shutdown_in_progress", None)
+        if isinstance(event, threading.Event):
+            event.set()
+
 
 class DeliveringExporter(MetricExporter):
     """Names each export, falls back to the spool, and drains it after a success."""
@@ -66,6 +76,7 @@ class DeliveringExporter(MetricExporter):
         self._process = uuid.uuid4().hex
         self._sequence = itertools.count(1)
         self._offline = threading.Event()
+        self._hurried = threading.Event()
         self._inner_shut = threading.Lock()
         self._inner_is_shut = False
 
@@ -83,11 +94,20 @@ class DeliveringExporter(MetricExporter):
         """Send one collection, or keep it in the spool; then send what waits there."""
         request = encode_metrics(metrics_data)
         tag(request, f"{self._process}:{next(self._sequence)}")
-        if not self._offline.is_set() and self._inner.send(request):
+        if self._sent(request):
             if self._spool is not None and not self._offline.is_set():
                 self._spool.drain(self._inner.send)
             return MetricExportResult.SUCCESS
         return self._keep(request)
+
+    def _sent(self, request: ExportMetricsServiceRequest) -> bool:
+        if self._offline.is_set():
+            return False
+        if self._inner.send(request):
+            return True
+        # A send whose backoff hurry() cut short has not had its answer from a collector
+        # that is back: one more attempt, at once.
+        return self._hurried.is_set() and not self._offline.is_set() and self._inner.send(request)
 
     def _keep(self, request: ExportMetricsServiceRequest) -> MetricExportResult:
         if self._spool is None:
@@ -99,6 +119,17 @@ class DeliveringExporter(MetricExporter):
                 self._spool.directory,
             )
         return MetricExportResult.SUCCESS if kept else MetricExportResult.FAILURE
+
+    def hurry(self) -> None:
+        """At exit, with the collector listening: no more waiting between attempts.
+
+        An export retrying through an outage may be sleeping in its backoff when the
+        collector comes back; the exit would wait for it to the bound and then spool what
+        it could have sent. Ending the backoff sends it at once (single attempts from
+        now on, the spool for what still fails).
+        """
+        self._hurried.set()
+        self._inner.stop_waiting()
 
     def go_offline(self) -> None:
         """Spool every export from now on, and cut short a send in progress.

@@ -53,9 +53,9 @@ DEFAULT_MAX_BYTES = 64 << 20
 #: A week. The collector's ledger remembers delivery ids for longer (192 h), so a file
 #: resent at any age the spool allows is still recognised.
 DEFAULT_MAX_AGE_S = 7 * 24 * 3600.0
-#: Files one successful export sends on its way: a backlog drains over a few exports
-#: without holding up any one of them for long.
-DRAIN_PER_EXPORT = 32
+#: Files one successful export sends on its way (a file takes about a millisecond on
+#: loopback): an outage's backlog of a host goes at once, a larger one over a few exports.
+DRAIN_PER_EXPORT = 256
 
 #: ``hypertool.agent.dropped_measurements`` reasons for what the spool could not keep.
 REASON_SPOOL_FULL = "spool_full"

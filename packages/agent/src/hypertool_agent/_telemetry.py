@@ -215,6 +215,8 @@ class Telemetry:
             # The SDK would retry a refused export with backoff until the bound: the
             # answer is already known, and waiting for it only delays the exit.
             return self._keep_for_later(refused, timeout)
+        if self._delivery is not None:
+            self._delivery.hurry()  # the collector listens: no backoff to sleep through
         return self._bounded(self._shutdown_providers, timeout, on_timeout=self._go_offline)
 
     def _keep_for_later(self, refused: str, timeout: float | None) -> bool:
