@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AGENT_MODULES = {
     "__init__",
     "_budgets",
+    "_delivery",  # the exporter that names each export and keeps failed ones in the spool
     "_guard",
     "_instruments",
     "_llm",
@@ -35,6 +36,8 @@ AGENT_MODULES = {
     "_prices",  # the list prices, as data (rendered from genai-prices)
     "_pricing",
     "_spans",
+    "_spool",
+    "_spools",
     "_sums",
     "_telemetry",
     "_workflow",

@@ -74,7 +74,23 @@ anything = st.recursive(
 
 
 def _token_count_is_valid(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10**12
+    """Whether the guard keeps ``value``: a whole, numeric-string or finite real count.
+
+    As documented: non-negative, up to 2**53, fractions rounded; booleans and anything
+    else are dropped.
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return False
+    if isinstance(value, int):
+        return 0 <= value <= 2**53
+    if isinstance(value, float):
+        return math.isfinite(value) and 0 <= value <= 2**53
+    return False
 
 
 def _dropped(recorded: RecordedTelemetry) -> float:
