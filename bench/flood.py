@@ -92,6 +92,30 @@ NORMAL = """
 """
 
 
+def start_flooders(
+    native: Any,  # noqa: ANN401 - NativeStack
+    count: int,
+    seconds: float,
+) -> list[subprocess.Popen[str]]:
+    """``count`` FLOODER processes against ``native``, as one anonymous producer."""
+    env = native.agent_env(SECONDS=str(seconds))
+    env.pop("OTEL_SERVICE_NAME", None)  # a resource with no name: the anonymous producer
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(FLOODER)],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+
+
+def flood_outcomes(flooders: list[subprocess.Popen[str]], seconds: float) -> list[list[str]]:
+    """Each flooder's requests accepted and refused, as it printed them when done."""
+    return [p.communicate(timeout=seconds + 60)[0].split() for p in flooders]
+
+
 def _rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -185,19 +209,9 @@ def run(
         assert pid is not None  # noqa: S101 - up() waited for it
         rss = PeakRss(pid).start()
         cpu_before = _cpu_seconds(pid)
-        env = native.agent_env(SECONDS=str(FLOOD_SECONDS))
-        env.pop("OTEL_SERVICE_NAME", None)
-        flooders = [
-            subprocess.Popen(
-                [sys.executable, "-c", textwrap.dedent(FLOODER)],
-                env=env,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(FLOODERS)
-        ]
+        flooders = start_flooders(native, FLOODERS, FLOOD_SECONDS)
         normal_ok = _normal_agents(native)
-        outcomes = [p.communicate(timeout=FLOOD_SECONDS + 60)[0].split() for p in flooders]
+        outcomes = flood_outcomes(flooders, FLOOD_SECONDS)
         peak = rss.stop()
         cpu = _cpu_seconds(pid) - cpu_before
         time.sleep(3)  # two scrapes

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bench.flood import FLOODER
+from bench.flood import flood_outcomes, start_flooders
 from hypertool_tools import contract as c
 from tests.conftest import NativeStack, running_stack
 from tests.e2e._producers import JOB, assert_settled
@@ -65,22 +65,12 @@ def test_a_flood_is_refused_and_every_agent_is_counted(
         "HYPERTOOL_COLLECTOR_MEMORY_SPIKE_MIB": "10",
     }
     with running_stack(tmp_path_factory.mktemp("fair"), "1s", collector_env=tight) as native:
-        env = native.agent_env(SECONDS=str(FLOOD_SECONDS))
-        env.pop("OTEL_SERVICE_NAME")
-        flooders = [
-            subprocess.Popen(
-                [sys.executable, "-c", textwrap.dedent(FLOODER)],
-                env=env,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(FLOODERS)
-        ]
+        flooders = start_flooders(native, FLOODERS, FLOOD_SECONDS)
         try:
             with ThreadPoolExecutor(2) as pool:
                 exited = list(pool.map(lambda _: _agent(native), range(AGENTS)))
         finally:
-            outcomes = [p.communicate(timeout=FLOOD_SECONDS + 60)[0].split() for p in flooders]
+            outcomes = flood_outcomes(flooders, FLOOD_SECONDS)
         refused_requests = sum(int(r) for _, r in outcomes)
         assert all(exited)
         assert refused_requests > 0, "the flood was never refused"

@@ -102,6 +102,14 @@ def _env_number(name: str, default: float) -> float:
     return value
 
 
+def _limits() -> tuple[int, float]:
+    """The spool's bound in bytes and its maximum age in seconds, from the environment."""
+    return (
+        int(_env_number(ENV_SPOOL_MAX_BYTES, DEFAULT_MAX_BYTES)),
+        _env_number(ENV_SPOOL_MAX_AGE, DEFAULT_MAX_AGE_S),
+    )
+
+
 def points_in(request: ExportMetricsServiceRequest) -> int:
     """The data points of ``request``: what a drop of it loses, in measurements."""
     total = 0
@@ -139,8 +147,7 @@ class Spool:
         Raises ConfigurationError for bad limits and OSError when the directory cannot
         be made private to this user.
         """
-        max_bytes = int(_env_number(ENV_SPOOL_MAX_BYTES, DEFAULT_MAX_BYTES))
-        max_age = _env_number(ENV_SPOOL_MAX_AGE, DEFAULT_MAX_AGE_S)
+        max_bytes, max_age = _limits()
         key = hashlib.sha256(endpoint.encode()).hexdigest()[:16]
         directory = (root or default_root()) / key
         _private_directory(directory)
@@ -439,8 +446,7 @@ def spools(root: Path | None = None) -> list[Spool]:
         entries = sorted(os.scandir(base), key=lambda e: e.name)
     except FileNotFoundError:
         return []
-    max_bytes = int(_env_number(ENV_SPOOL_MAX_BYTES, DEFAULT_MAX_BYTES))
-    max_age = _env_number(ENV_SPOOL_MAX_AGE, DEFAULT_MAX_AGE_S)
+    max_bytes, max_age = _limits()
     return [
         Spool(Path(e.path), max_bytes=max_bytes, max_age_s=max_age)
         for e in entries
