@@ -1,0 +1,262 @@
+// Copyright hypertool observability authors
+// SPDX-License-Identifier: Apache-2.0
+
+package genaiconnector
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config is the data table the connector runs on. `hypertool render` writes it from the
+// names contract (collector-config/generated/); nothing in it is code.
+type Config struct {
+	// SkipPrefix marks the library's own metrics, which agent_sums sums: skipped here.
+	SkipPrefix string `mapstructure:"skip_prefix"`
+	// Resource is the one resource of every sum; Scope their instrumentation scope. Both
+	// must equal agent_sums', so that the ledger adds everyone's usage into one stream.
+	Resource map[string]string `mapstructure:"resource"`
+	Scope    string            `mapstructure:"scope"`
+	// Origin: where the producer's identity is read from, and written for the ledger
+	// (its per-producer label quota), which removes it before it keys a stream.
+	Origin Origin `mapstructure:"origin"`
+	// MaxValue is the ceiling on what one point or span adds; above it, it is not summed.
+	MaxValue float64 `mapstructure:"max_value"`
+	// MaxLabelBytes cuts longer label values, at a UTF-8 character boundary.
+	MaxLabelBytes int `mapstructure:"max_label_bytes"`
+	// Unknown is the label value of a label no source gives (and of an unnamed producer).
+	Unknown string `mapstructure:"unknown"`
+	// Labels: per label, where its value is read from, the first that is set wins:
+	// "point:KEY" (the point's or span's attribute), "resource:KEY", or "value:TEXT".
+	Labels map[string][]string `mapstructure:"labels"`
+	// Usage are the foreign token metrics; Costs the metrics of cost producers report.
+	Usage []UsageMetric `mapstructure:"usage"`
+	Costs []CostMetric  `mapstructure:"costs"`
+	// SpanUsage: producers that report usage on their spans only.
+	SpanUsage SpanUsage `mapstructure:"span_usage"`
+	// Handoff: a span recording a handoff between two agents is a persona switch.
+	Handoff Handoff `mapstructure:"handoff"`
+	// SpanSeries: the library's spans, observed into durations and runs.
+	SpanSeries SpanSeries `mapstructure:"span_series"`
+	// Series are the sums this connector writes, each with the labels it takes.
+	Series Series `mapstructure:"series"`
+	// Prices: how usage that reports no cost is priced.
+	Prices Prices `mapstructure:"prices"`
+	// Cumulative: the state kept to turn cumulative usage into deltas.
+	Cumulative Cumulative `mapstructure:"cumulative"`
+	// Unused names what is received and not used, by signal and reason.
+	Unused Unused `mapstructure:"unused"`
+}
+
+type Origin struct {
+	ProducerFrom string `mapstructure:"producer_from"`
+	InstanceFrom string `mapstructure:"instance_from"`
+	Producer     string `mapstructure:"producer"`
+	Instance     string `mapstructure:"instance"`
+}
+
+// UsageMetric is a foreign token metric: how its points become the contract's labels.
+type UsageMetric struct {
+	Name string `mapstructure:"name"`
+	// Shape: "sum" (the point's value is the tokens) or "histogram" (the point's sum is).
+	Shape string `mapstructure:"shape"`
+	// TypeAttribute names the token type; its values per contract token type.
+	TypeAttribute string   `mapstructure:"type_attribute"`
+	InputTypes    []string `mapstructure:"input_types"`
+	OutputTypes   []string `mapstructure:"output_types"`
+	// ReportsCost: the producer reports what the usage cost (a Costs metric), so it is
+	// not estimated here.
+	ReportsCost bool `mapstructure:"reports_cost"`
+}
+
+// CostMetric is a metric of US dollars a producer reports: summed as it is.
+type CostMetric struct {
+	Name string `mapstructure:"name"`
+}
+
+type SpanUsage struct {
+	// Producers: instrumentation scope name prefixes whose spans' usage counts.
+	Producers []string `mapstructure:"producers"`
+	// Span attributes holding the input and output tokens, the first that is set wins.
+	Input  []string `mapstructure:"input"`
+	Output []string `mapstructure:"output"`
+}
+
+type Handoff struct {
+	OperationAttribute string `mapstructure:"operation_attribute"`
+	Operation          string `mapstructure:"operation"`
+	From               string `mapstructure:"from"`
+	To                 string `mapstructure:"to"`
+	// NoFrom is the from label of a handoff that names no agent it came from.
+	NoFrom string `mapstructure:"no_from"`
+}
+
+type SpanSeries struct {
+	// TypeAttribute tells the library's spans apart, and their kind.
+	TypeAttribute string `mapstructure:"type_attribute"`
+	// Buckets are the bounds, in seconds, of every duration histogram.
+	Buckets []float64   `mapstructure:"buckets"`
+	Series  []SpanEntry `mapstructure:"series"`
+	// MaxLabelAttributes: label values read from span attributes are cut as the agent's.
+}
+
+// SpanEntry is one series made from spans of one type: a duration histogram in seconds,
+// or a count of spans.
+type SpanEntry struct {
+	Metric   `mapstructure:",squash"`
+	SpanType string `mapstructure:"span_type"`
+	// Kind: "histogram" (the span's duration) or "counter" (one per span).
+	Kind string `mapstructure:"kind"`
+	// Labels: label -> the span attribute it is read from.
+	Labels map[string]string `mapstructure:"labels"`
+}
+
+type Metric struct {
+	Name        string `mapstructure:"name"`
+	Description string `mapstructure:"description"`
+	Unit        string `mapstructure:"unit"`
+}
+
+// Sum is a series of sums, with the labels (in order) it takes from an item's labels.
+type Sum struct {
+	Metric `mapstructure:",squash"`
+	Labels []string `mapstructure:"labels"`
+}
+
+type Series struct {
+	Tokens         Sum `mapstructure:"tokens"`
+	WorkflowTokens Sum `mapstructure:"workflow_tokens"`
+	TokensByType   Sum `mapstructure:"tokens_by_type"`
+	Cost           Sum `mapstructure:"cost"`
+	Unpriced       Sum `mapstructure:"unpriced"`
+	Switches       Sum `mapstructure:"switches"`
+	// LabelKeys: the names of the labels the connector sets itself.
+	TokenType  string `mapstructure:"token_type_label"`
+	CostSource string `mapstructure:"cost_source_label"`
+	From       string `mapstructure:"from_label"`
+	To         string `mapstructure:"to_label"`
+	Chatmode   string `mapstructure:"chatmode_label"`
+	Model      string `mapstructure:"model_label"`
+	// Token types and cost sources, as label values.
+	Input     string `mapstructure:"input"`
+	Output    string `mapstructure:"output"`
+	Reported  string `mapstructure:"reported"`
+	Estimated string `mapstructure:"estimated"`
+}
+
+type Prices struct {
+	// File is genai-prices' data file (its data.json schema). Empty: nothing is priced,
+	// and every token of usage that reports no cost counts as unpriced.
+	File string `mapstructure:"file"`
+	// ProviderFrom: point or span attributes naming the provider, the first set wins.
+	ProviderFrom []string `mapstructure:"provider_from"`
+}
+
+type Cumulative struct {
+	// MaxStaleness: a stream unseen this long is forgotten (a live process re-exports
+	// every stream each interval).
+	MaxStaleness time.Duration `mapstructure:"max_staleness"`
+	// MaxStreams bounds the state; a point of a new stream beyond it is counted unused.
+	MaxStreams int `mapstructure:"max_streams"`
+}
+
+type Unused struct {
+	Sum `mapstructure:",squash"`
+	// Signals, as label values.
+	Metrics string  `mapstructure:"metrics"`
+	Traces  string  `mapstructure:"traces"`
+	Logs    string  `mapstructure:"logs"`
+	Reasons Reasons `mapstructure:"reasons"`
+}
+
+type Reasons struct {
+	NotANumber       string `mapstructure:"not_a_number"`
+	Negative         string `mapstructure:"negative"`
+	TooLarge         string `mapstructure:"too_large"`
+	NotSummable      string `mapstructure:"not_summable"`
+	NotUsage         string `mapstructure:"not_usage"`
+	UnknownTokenType string `mapstructure:"unknown_token_type"`
+	SpanUsageIgnored string `mapstructure:"span_usage_ignored"`
+	TracesOnly       string `mapstructure:"traces_only"`
+	NotKept          string `mapstructure:"not_kept"`
+	// A cumulative point older than the last one seen of its stream.
+	OutOfOrder string `mapstructure:"out_of_order"`
+	// A cumulative point of a new stream while MaxStreams are kept.
+	TooManyStreams string `mapstructure:"too_many_streams"`
+	// A library span without one of its series' labels.
+	MissingLabel string `mapstructure:"missing_label"`
+}
+
+func createDefaultConfig() *Config {
+	return &Config{
+		MaxValue:      100_000_000,
+		MaxLabelBytes: 128,
+		Unknown:       "unknown",
+		Cumulative:    Cumulative{MaxStaleness: time.Hour, MaxStreams: 100_000},
+	}
+}
+
+// Validate reports every error of the table at once, at start.
+func (c *Config) Validate() error {
+	var errs []error
+	need := func(what, v string) {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s must be set", what))
+		}
+	}
+	need("scope", c.Scope)
+	need("unused.name", c.Unused.Name)
+	if len(c.Unused.Labels) != 3 {
+		errs = append(errs, errors.New("unused.labels must be [signal, reason, producer] label names"))
+	}
+	if c.MaxValue <= 0 || c.MaxLabelBytes <= 0 {
+		errs = append(errs, errors.New("max_value and max_label_bytes must be positive"))
+	}
+	if c.Cumulative.MaxStaleness <= 0 || c.Cumulative.MaxStreams <= 0 {
+		errs = append(errs, errors.New("cumulative.max_staleness and max_streams must be positive"))
+	}
+	for label, sources := range c.Labels {
+		for _, s := range sources {
+			if _, _, err := parseSource(s); err != nil {
+				errs = append(errs, fmt.Errorf("labels.%s: %w", label, err))
+			}
+		}
+	}
+	for _, u := range c.Usage {
+		if u.Shape != "sum" && u.Shape != "histogram" {
+			errs = append(errs, fmt.Errorf("usage %q: shape must be sum or histogram, not %q", u.Name, u.Shape))
+		}
+		need("usage "+u.Name+": type_attribute", u.TypeAttribute)
+	}
+	for _, s := range c.SpanSeries.Series {
+		if s.Kind != "histogram" && s.Kind != "counter" {
+			errs = append(errs, fmt.Errorf("span_series %q: kind must be histogram or counter, not %q", s.Name, s.Kind))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type sourceKind int
+
+const (
+	fromPoint sourceKind = iota
+	fromResource
+	fromValue
+)
+
+func parseSource(s string) (sourceKind, string, error) {
+	kind, key, ok := strings.Cut(s, ":")
+	switch {
+	case !ok || key == "":
+		return 0, "", fmt.Errorf("source %q is not point:KEY, resource:KEY or value:TEXT", s)
+	case kind == "point":
+		return fromPoint, key, nil
+	case kind == "resource":
+		return fromResource, key, nil
+	case kind == "value":
+		return fromValue, key, nil
+	}
+	return 0, "", fmt.Errorf("source %q is not point:KEY, resource:KEY or value:TEXT", s)
+}

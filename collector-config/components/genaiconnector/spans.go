@@ -1,0 +1,159 @@
+// Copyright hypertool observability authors
+// SPDX-License-Identifier: Apache-2.0
+
+package genaiconnector
+
+import (
+	"context"
+	"math"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// ConsumeTraces makes series of spans: the library's spans become durations and runs,
+// a handoff between agents a persona switch, and the usage on the spans of a producer
+// that reports it nowhere else counts as tokens. Every other span is counted as unused
+// (kept only as a trace, where a traces backend is configured).
+func (g *genai) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	b := g.newBatch()
+	item := g.newItem()
+	for _, rs := range td.ResourceSpans().All() {
+		res := rs.Resource().Attributes()
+		o := g.origin(res)
+		for _, ss := range rs.ScopeSpans().All() {
+			scope := ss.Scope().Name()
+			spanUsage := hasAnyPrefix(scope, g.spanUsage)
+			for _, span := range ss.Spans().All() {
+				g.span(b, o, item, res, scope, spanUsage, span)
+			}
+		}
+	}
+	return g.flush(ctx, b)
+}
+
+func (g *genai) span(b *batch, o origin, item []string, res pcommon.Map, scope string, spanUsage bool, span ptrace.Span) {
+	attrs := span.Attributes()
+	reasons := g.cfg.Unused.Reasons
+	if v, ok := attrs.Get(g.cfg.SpanSeries.TypeAttribute); ok {
+		if !g.librarySpan(b, o, scope, v.AsString(), span) {
+			b.unused(o, g.cfg.Unused.Traces, reasons.TracesOnly, scope, 1)
+		}
+		return
+	}
+	h := g.cfg.Handoff
+	if h.Operation != "" && str(attrs, h.OperationAttribute) == h.Operation {
+		if _, ok := attrs.Get(h.To); ok {
+			g.resolve(item, attrs, res)
+			item[g.from] = g.spanLabel(attrs, h.From, h.NoFrom)
+			item[g.to] = g.spanLabel(attrs, h.To, "")
+			b.add(o, g.switches, item, 1)
+			return
+		}
+	}
+	input, inputSet := firstSet(attrs, g.cfg.SpanUsage.Input)
+	output, outputSet := firstSet(attrs, g.cfg.SpanUsage.Output)
+	switch {
+	case !inputSet && !outputSet:
+		b.unused(o, g.cfg.Unused.Traces, reasons.TracesOnly, scope, 1)
+	case !spanUsage:
+		// Counted from the producer's usage metric: the same calls.
+		b.unused(o, g.cfg.Unused.Traces, reasons.SpanUsageIgnored, scope, 1)
+	default:
+		g.spanTokens(b, o, item, res, scope, span, input, output)
+	}
+}
+
+// spanTokens counts a usage span's input and output tokens, priced at the span's end.
+func (g *genai) spanTokens(b *batch, o origin, item []string, res pcommon.Map, scope string, span ptrace.Span, input, output pcommon.Value) {
+	in, reason := g.tokenValue(input)
+	out, outReason := g.tokenValue(output)
+	if reason == "" {
+		reason = outReason
+	}
+	if reason != "" {
+		b.unused(o, g.cfg.Unused.Traces, reason, scope, 1)
+		return
+	}
+	attrs := span.Attributes()
+	g.resolve(item, attrs, res)
+	s := g.cfg.Series
+	for _, part := range [2]struct {
+		tokens float64
+		kind   string
+	}{{in, s.Input}, {out, s.Output}} {
+		price, priced := g.price(attrs, res, item, part.kind, span.EndTimestamp())
+		g.emit(b, o, item, part.tokens, part.kind, price, priced, false)
+	}
+}
+
+// tokenValue is a usage attribute as tokens; missing counts 0.
+func (g *genai) tokenValue(v pcommon.Value) (float64, string) {
+	var f float64
+	switch v.Type() {
+	case pcommon.ValueTypeEmpty:
+		return 0, ""
+	case pcommon.ValueTypeInt:
+		f = float64(v.Int())
+	case pcommon.ValueTypeDouble:
+		f = v.Double()
+	default:
+		return 0, g.cfg.Unused.Reasons.NotANumber
+	}
+	if math.IsInf(f, 1) {
+		return 0, g.cfg.Unused.Reasons.TooLarge
+	}
+	return f, g.badValue(f)
+}
+
+// librarySpan observes one of the library's spans into its series; false if it has none.
+func (g *genai) librarySpan(b *batch, o origin, scope, spanType string, span ptrace.Span) bool {
+	outs := g.spanSeries[spanType]
+	if len(outs) == 0 {
+		return false
+	}
+	attrs := span.Attributes()
+	for _, out := range outs {
+		var buf [8]string
+		values := buf[:0]
+		complete := true
+		for _, key := range out.attributes {
+			v, ok := attrs.Get(key)
+			if !ok {
+				complete = false
+				break
+			}
+			values = append(values, cut(v.AsString(), g.cfg.MaxLabelBytes))
+		}
+		if !complete {
+			b.unused(o, g.cfg.Unused.Traces, g.cfg.Unused.Reasons.MissingLabel, scope, 1)
+			continue
+		}
+		if out.histogram {
+			seconds := float64(span.EndTimestamp()-span.StartTimestamp()) / 1e9
+			if span.EndTimestamp() < span.StartTimestamp() {
+				seconds = 0
+			}
+			b.observe(o, &out.output, values, seconds)
+		} else {
+			b.add(o, &out.output, values, 1)
+		}
+	}
+	return true
+}
+
+func (g *genai) spanLabel(attrs pcommon.Map, key, fallback string) string {
+	if v, ok := attrs.Get(key); ok {
+		return cut(v.AsString(), g.cfg.MaxLabelBytes)
+	}
+	return fallback
+}
+
+func firstSet(attrs pcommon.Map, keys []string) (pcommon.Value, bool) {
+	for _, k := range keys {
+		if v, ok := attrs.Get(k); ok {
+			return v, true
+		}
+	}
+	return pcommon.NewValueEmpty(), false
+}
