@@ -131,7 +131,6 @@ def forwarding_to(sink: OtlpSink, *, store_content: bool = False) -> dict[str, s
     environment running the tests says.
     """
     return {
-        "HYPERTOOL_TRACE_EXPORTERS": "[signal_to_metrics, otlp_grpc/traces]",
         "HYPERTOOL_TRACES_ENDPOINT": sink.endpoint,
         "HYPERTOOL_STORE_GENAI_CONTENT": "true" if store_content else "false",
     }

@@ -142,7 +142,8 @@ def test_collector_environment_covers_the_configs_variables() -> None:
     for variable in re.findall(r"\$\{env:(HYPERTOOL_\w+_ENDPOINT)", config):
         assert variable in env, variable
     assert env["HYPERTOOL_OTLP_GRPC_ENDPOINT"].startswith("0.0.0.0:")
-    assert "otlp_grpc/traces" in env["HYPERTOOL_TRACE_EXPORTERS"]
+    command = compose()["services"]["otel-collector"]["command"]
+    assert "--config=/etc/otelcol/traces-backend.yaml" in command
 
 
 def test_grafana_mounts_the_provisioning_and_dashboards_the_tests_check() -> None:

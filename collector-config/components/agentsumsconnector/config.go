@@ -19,6 +19,9 @@ type Config struct {
 	// Others are the pipelines that receive every metric whose name lacks Prefix,
 	// unchanged (foreign usage). Empty: those metrics are counted as not used.
 	Others []pipeline.ID `mapstructure:"others"`
+	// SkipOthers: with no Others, metrics whose name lacks Prefix are left alone, neither
+	// passed on nor counted, for a connector beside this one that reads the same export.
+	SkipOthers bool `mapstructure:"skip_others"`
 	// Prefix marks the library's own metrics.
 	Prefix string `mapstructure:"prefix"`
 	// Resource is the one resource of every sum: no per-process attribute survives.

@@ -73,7 +73,7 @@ func (c *agentSums) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) erro
 					t.metric(m, producer)
 					return true
 				}
-				if c.others == nil {
+				if c.others == nil && !c.cfg.SkipOthers {
 					t.points(m, producer, c.cfg.Unused.Reasons.NotUsage)
 					return true
 				}

@@ -257,6 +257,19 @@ func TestWithoutOthersForeignMetricsAreCounted(t *testing.T) {
 	assertTotals(t, totals(t, h.fleet), map[string]float64{"hypertool.unused reason=not_usage signal=metrics producer=app": 2})
 }
 
+func TestSkippingOthersLeavesForeignMetricsToTheConnectorBeside(t *testing.T) {
+	cfg := testConfig()
+	cfg.Others, cfg.SkipOthers = nil, true
+	h := newHarness(t, cfg)
+	md := export("a", "app", map[string][]pt{"http.requests": {{value: 1}}}, pmetric.AggregationTemporalityDelta)
+	if err := h.conn.ConsumeMetrics(context.Background(), md); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.fleet.AllMetrics()); n != 0 {
+		t.Errorf("a foreign point is neither summed nor counted here: %d batches", n)
+	}
+}
+
 func TestAFailedSumIsReturnedAndOthersStillGetTheirs(t *testing.T) {
 	failing := consumertest.NewErr(errors.New("journal full"))
 	others := new(consumertest.MetricsSink)

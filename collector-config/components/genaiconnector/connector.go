@@ -142,7 +142,9 @@ func (g *genai) Start(context.Context, component.Host) error {
 	if err != nil {
 		return fmt.Errorf("%s: prices: %w", typeStr, err)
 	}
-	g.book = book
+	if book != nil {
+		g.book = book
+	}
 	return nil
 }
 

@@ -364,6 +364,27 @@ REASON_TOO_LARGE: Final = "too_large"
 REASON_NOT_SUMMABLE: Final = "not_summable"
 #: A point of a metric that carries no usage hypertool knows of.
 REASON_NOT_USAGE: Final = "not_usage"
+#: A usage point whose token type the producer's convention does not name.
+REASON_UNKNOWN_TOKEN_TYPE: Final = "unknown_token_type"  # noqa: S105 - a label value
+#: Usage on the spans of a producer counted from its usage metric (the same calls).
+REASON_SPAN_USAGE_IGNORED: Final = "span_usage_ignored"
+#: A span that makes no series: kept only as a trace, where a traces backend is set.
+REASON_TRACES_ONLY: Final = "traces_only"
+#: A log record: usage is read from metrics and spans, which the events repeat.
+REASON_NOT_KEPT: Final = "not_kept"
+#: A cumulative point older than the last one of its stream: what it adds is unknown.
+REASON_OUT_OF_ORDER: Final = "out_of_order"
+#: A cumulative point of a new stream while the collector keeps its most streams.
+REASON_TOO_MANY_STREAMS: Final = "too_many_streams"
+#: One of the library's spans without an attribute its series is labelled by.
+REASON_MISSING_LABEL: Final = "missing_label"
+#: How long the collector remembers a cumulative stream it has not heard from.
+CUMULATIVE_STALENESS_ENV: Final = "HYPERTOOL_CUMULATIVE_STALENESS"
+CUMULATIVE_STALENESS: Final = "1h"
+#: The collector's price book: genai-prices' own data file, rendered from the pinned package.
+PRICES_FILE_ENV: Final = "HYPERTOOL_PRICES_FILE"
+#: Attributes naming the provider of a call (the GenAI conventions' current and older name).
+PROVIDER_ATTRIBUTES: Final = ("gen_ai.provider.name", "gen_ai.system")
 #: The PIPELINE_UNUSED producer of an item whose instrumentation scope has no name.
 UNKNOWN_PRODUCER: Final = "unknown"
 

@@ -10,17 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
-from hypertool_tools.render.collector import COLLECTOR_CONFIG, render_collector
+from hypertool_tools.render.collector import COMPONENTS_FILE, render_collector
 from hypertool_tools.render.dashboards import DASHBOARDS_DIR, render_dashboards
 from hypertool_tools.render.kubernetes import GENERATED_DIR, render_kubernetes
 from hypertool_tools.render.kubernetes import SOURCE as KUBERNETES_SOURCE
-from hypertool_tools.render.prices import (
-    AGENT_PRICES,
-    COLLECTOR_PRICES,
-    SOURCE,
-    render_agent_prices,
-    render_collector_prices,
-)
+from hypertool_tools.render.prices import AGENT_PRICES, SOURCE, render_agent_prices
 from hypertool_tools.render.rules import RULES_FILE, render_file
 
 
@@ -60,17 +54,9 @@ RENDERERS: Final = (
     ),
     Renderer(
         "collector",
-        COLLECTOR_CONFIG,
+        COMPONENTS_FILE,
         "the names contract and budgets.yaml",
         render_collector,
-        "restart the collector: hypertool stack down && hypertool stack up,"
-        " or docker compose restart otel-collector",
-    ),
-    Renderer(
-        "collector-prices",
-        COLLECTOR_PRICES,
-        f"{SOURCE} (the pinned package's data)",
-        render_collector_prices,
         "restart the collector: hypertool stack down && hypertool stack up,"
         " or docker compose restart otel-collector",
     ),

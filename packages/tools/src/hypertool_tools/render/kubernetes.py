@@ -122,8 +122,17 @@ def config_maps(root: Path) -> list[ConfigMap]:
         ConfigMap(
             "collector-config.yaml",
             "hypertool-collector-config",
-            "collector-config/otelcol.yaml and prices.yaml",
-            {name: _read(collector / name) for name in ("otelcol.yaml", "prices.yaml")},
+            "collector-config/otelcol.yaml and generated/components.yaml",
+            {
+                "otelcol.yaml": _read(collector / "otelcol.yaml"),
+                "components.yaml": _read(collector / "generated" / "components.yaml"),
+            },
+        ),
+        ConfigMap(
+            "collector-prices.yaml",
+            "hypertool-collector-prices",
+            "collector-config/generated/genai-prices.json, the genai connector's price book",
+            {"genai-prices.json": _read(collector / "generated" / "genai-prices.json")},
         ),
         ConfigMap(
             "collector-security.yaml",

@@ -33,8 +33,12 @@ from hypertool_tools.stack.build import (
 )
 
 COLLECTOR_CONFIG = Path("collector-config") / "otelcol.yaml"
-#: Loaded beside COLLECTOR_CONFIG: the price table hypertool render writes from genai-prices.
-COLLECTOR_PRICES = Path("collector-config") / "prices.yaml"
+#: Merged over COLLECTOR_CONFIG: our components' settings, rendered from the contract.
+COLLECTOR_COMPONENTS = Path("collector-config") / "generated" / "components.yaml"
+#: The genai connector's price book: genai-prices' data, rendered from the pinned package.
+COLLECTOR_PRICES = Path("collector-config") / "generated" / "genai-prices.json"
+#: Loaded when HYPERTOOL_TRACES_ENDPOINT names a traces backend: spans go there too.
+TRACES_BACKEND = Path("collector-config") / "traces-backend.yaml"
 #: As in compose: silences and the notification log are written to the data directory
 #: every minute (and at a graceful stop), so that a restart keeps them and sends no
 #: notification twice; a crash loses at most the last minute of them.
@@ -268,6 +272,12 @@ class Stack:
             f"--config={self.root / SECURITY_DIR / f'tls-{tls}.yaml'}",
         ]
 
+    def _traces_backend(self) -> list[str]:
+        """The overlay that keeps spans in a traces backend, when one is named."""
+        if not self._setting("HYPERTOOL_TRACES_ENDPOINT"):
+            return []
+        return [f"--config={self.root / TRACES_BACKEND}"]
+
     def _security_env(self) -> dict[str, str]:
         names = [name for files in SECURITY_FILES.values() for name in files]
         return {name: self._setting(name) for name in names if self._setting(name)}
@@ -282,8 +292,9 @@ class Stack:
                 argv=[
                     str(self.bins.collector),
                     f"--config={self.root / COLLECTOR_CONFIG}",
-                    f"--config={self.root / COLLECTOR_PRICES}",
+                    f"--config={self.root / COLLECTOR_COMPONENTS}",
                     *self._security_configs(),
+                    *self._traces_backend(),
                     *(f"--config={overlay}" for overlay in self.collector_overlays),
                 ],
                 health_url=f"http://127.0.0.1:{p.collector_health}/",
@@ -296,6 +307,7 @@ class Stack:
                 },
                 env={
                     "HYPERTOOL_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{p.otlp_grpc}",
+                    "HYPERTOOL_PRICES_FILE": str(self.root / COLLECTOR_PRICES),
                     "HYPERTOOL_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{p.otlp_http}",
                     "HYPERTOOL_PROMETHEUS_EXPORTER_ENDPOINT": f"127.0.0.1:{p.collector_exporter}",
                     "HYPERTOOL_COLLECTOR_TELEMETRY_HOST": "127.0.0.1",
