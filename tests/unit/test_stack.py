@@ -166,7 +166,7 @@ def test_build_does_nothing_when_the_cache_is_current(
     def no_commands(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"a current cache must not run {args}")
 
-    monkeypatch.setattr(build, "_run", no_commands)
+    monkeypatch.setattr(build, "run_command", no_commands)
     assert build.build_all(ROOT) == bins
 
 
@@ -176,7 +176,7 @@ def test_a_build_says_what_it_builds_and_that_it_is_alive(
     """A build logs its start, a heartbeat with the elapsed time while it runs, its end."""
     monkeypatch.setenv("HYPERTOOL_CACHE", str(tmp_path))
     monkeypatch.setattr(build, "HEARTBEAT_SECONDS", 0.05)
-    monkeypatch.setattr(build, "_go", lambda: "go")
+    monkeypatch.setattr(build, "go_binary", lambda: "go")
     commands: list[list[str]] = []
 
     def slow_go_build(args: list[str], **kwargs: object) -> None:
@@ -184,7 +184,7 @@ def test_a_build_says_what_it_builds_and_that_it_is_alive(
         time.sleep(0.3)
         Path(args[args.index("-o") + 1]).write_text("")
 
-    monkeypatch.setattr(build, "_run", slow_go_build)
+    monkeypatch.setattr(build, "run_command", slow_go_build)
     built = build.build_composecheck(ROOT)
     assert built == build.composecheck_path(ROOT)
     assert built.is_file()
