@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.flood import PeakRss, _cpu_seconds
+from bench.flood import PeakRss, cpu_seconds
 from hypertool_tools.stack.build import go_binary, go_tool, manifest_version
 from hypertool_tools.stack.launcher import healthy
 from tests.conftest import LOOPBACK, ROOT, free_ports, running_stack
@@ -81,7 +81,7 @@ def _generator(grpc_port: int, seconds: int, signal: str = "metrics") -> list[st
 
 def _load(pid: int, grpc_port: int, telemetry_port: int, signal: str) -> dict[str, Any]:
     rss = PeakRss(pid).start()
-    cpu0, (accepted0, refused0) = _cpu_seconds(pid), _accepted(telemetry_port, signal)
+    cpu0, (accepted0, refused0) = cpu_seconds(pid), _accepted(telemetry_port, signal)
     started = time.monotonic()
     subprocess.run(
         _generator(grpc_port, SECONDS, signal),
@@ -91,7 +91,7 @@ def _load(pid: int, grpc_port: int, telemetry_port: int, signal: str) -> dict[st
     )
     wall = time.monotonic() - started
     time.sleep(1)
-    cpu = _cpu_seconds(pid) - cpu0
+    cpu = cpu_seconds(pid) - cpu0
     accepted, refused = _accepted(telemetry_port, signal)
     peak = rss.stop()
     items = accepted - accepted0
