@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.flood import PeakRss, _cpu_seconds
-from hypertool_tools.stack.build import _go, _run, cache_dir, manifest_version
+from bench.flood import PeakRss, cpu_seconds
+from hypertool_tools.stack.build import go_binary, go_tool, manifest_version
 from hypertool_tools.stack.launcher import healthy
 from tests.conftest import LOOPBACK, ROOT, free_ports, running_stack
 
@@ -35,13 +35,8 @@ PASSTHROUGH = ROOT / "collector-config/profiling/passthrough.yaml"
 
 def telemetrygen() -> Path:
     """Telemetrygen at the collector's version, installed once into the cache."""
-    version = manifest_version(ROOT)
-    target = cache_dir() / "tools" / f"telemetrygen-v{version}"
-    if not (target / "telemetrygen").is_file():
-        target.mkdir(parents=True, exist_ok=True)
-        module = "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen"
-        _run([_go(), "install", f"{module}@v{version}"], env={"GOBIN": str(target)})
-    return target / "telemetrygen"
+    module = "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen"
+    return go_tool(module, f"v{manifest_version(ROOT)}", "telemetrygen")
 
 
 #: What each signal's load is, and the receiver's counters of it in the collector's telemetry.
@@ -86,7 +81,7 @@ def _generator(grpc_port: int, seconds: int, signal: str = "metrics") -> list[st
 
 def _load(pid: int, grpc_port: int, telemetry_port: int, signal: str) -> dict[str, Any]:
     rss = PeakRss(pid).start()
-    cpu0, (accepted0, refused0) = _cpu_seconds(pid), _accepted(telemetry_port, signal)
+    cpu0, (accepted0, refused0) = cpu_seconds(pid), _accepted(telemetry_port, signal)
     started = time.monotonic()
     subprocess.run(
         _generator(grpc_port, SECONDS, signal),
@@ -96,7 +91,7 @@ def _load(pid: int, grpc_port: int, telemetry_port: int, signal: str) -> dict[st
     )
     wall = time.monotonic() - started
     time.sleep(1)
-    cpu = _cpu_seconds(pid) - cpu0
+    cpu = cpu_seconds(pid) - cpu0
     accepted, refused = _accepted(telemetry_port, signal)
     peak = rss.stop()
     items = accepted - accepted0
@@ -199,7 +194,7 @@ def profile(signal: str = "metrics") -> dict[str, float]:
             cpu_profile.write_bytes(response.read())
         load.wait(timeout=60)
         top = subprocess.run(
-            [_go(), "tool", "pprof", "-top", "-cum", "-nodecount=1000",
+            [go_binary(), "tool", "pprof", "-top", "-cum", "-nodecount=1000",
              str(binaries(ROOT).collector), str(cpu_profile)],
             check=True, capture_output=True, text=True, timeout=120,
         ).stdout  # fmt: skip

@@ -116,7 +116,8 @@ def flood_outcomes(flooders: list[subprocess.Popen[str]], seconds: float) -> lis
     return [p.communicate(timeout=seconds + 60)[0].split() for p in flooders]
 
 
-def _rss_mib(pid: int) -> float:
+def rss_mib(pid: int) -> float:
+    """The resident set of a process now, in MiB (VmRSS of /proc/<pid>/status); 0 if none."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
@@ -134,7 +135,7 @@ class PeakRss:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.mib = max(self.mib, _rss_mib(self.pid))
+            self.mib = max(self.mib, rss_mib(self.pid))
             time.sleep(0.1)
 
     def start(self) -> PeakRss:
@@ -149,7 +150,7 @@ class PeakRss:
         return self.mib
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User plus system CPU of a process so far (fields 14 and 15 of /proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -208,12 +209,12 @@ def run(
         pid = native.stack.pid("collector")
         assert pid is not None  # noqa: S101 - up() waited for it
         rss = PeakRss(pid).start()
-        cpu_before = _cpu_seconds(pid)
+        cpu_before = cpu_seconds(pid)
         flooders = start_flooders(native, FLOODERS, FLOOD_SECONDS)
         normal_ok = _normal_agents(native)
         outcomes = flood_outcomes(flooders, FLOOD_SECONDS)
         peak = rss.stop()
-        cpu = _cpu_seconds(pid) - cpu_before
+        cpu = cpu_seconds(pid) - cpu_before
         time.sleep(3)  # two scrapes
         counted = native.prometheus.query(
             f'sum(hypertool_persona_tokens_used_total{{persona="{NORMAL_PERSONA}"}})'

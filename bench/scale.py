@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.flood import PeakRss, _cpu_seconds, _rss_mib
+from bench.flood import PeakRss, cpu_seconds, rss_mib
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
 from tests.conftest import NativeStack, PrometheusClient, running_stack
@@ -167,7 +167,7 @@ def _memory(rss: dict[str, PeakRss]) -> dict[str, float]:
     """Each process's RSS now, and its peak including now (a sample is up to 100 ms old)."""
     figures = {}
     for name, sampler in rss.items():
-        end = _rss_mib(sampler.pid)
+        end = rss_mib(sampler.pid)
         figures[f"{name}_rss_end_mib"] = round(end, 1)
         figures[f"{name}_peak_rss_mib"] = round(max(sampler.mib, end), 1)
     return figures
@@ -183,13 +183,13 @@ def point(agents: int, personas: int, concurrency: int = CONCURRENCY) -> dict[st
         _sampled(native) as rss,
     ):
         collector = rss["collector"].pid
-        idle = _rss_mib(collector)
-        cpu_before = _cpu_seconds(collector)
+        idle = rss_mib(collector)
+        cpu_before = cpu_seconds(collector)
         started = time.monotonic()
         emitted, ok, failure = _run_fleet(native, _fleet(agents, personas), bound, concurrency)
         agents_seconds = time.monotonic() - started
         settle_seconds = _settle(native.prometheus, emitted)
-        cpu = _cpu_seconds(collector) - cpu_before
+        cpu = cpu_seconds(collector) - cpu_before
         counted, memory = _counted(native.prometheus), _memory(rss)
     return {
         "agents": agents,

@@ -1,6 +1,6 @@
 """The ledger processor (collector-config/components/ledgerprocessor) and where it sits.
 
-Its Go tests run in test_components.py; the end-to-end behaviour
+Its Go tests run in tests/components/test_components.py; the end-to-end behaviour
 (repeated SIGKILLs, a flooding producer) is in tests/e2e/test_crash.py and test_guard.py.
 """
 

@@ -166,7 +166,7 @@ def test_budget_rules_narrow_by_model_and_workflow() -> None:
 
 def test_series_retention_outlives_every_budget_period() -> None:
     """The collector keeps fleet streams longer than the longest budget period."""
-    from hypertool_agent._budgets import load_budgets
+    from hypertool_agent import load_budgets
     from hypertool_tools.render.rules import period_seconds
 
     longest = max(period_seconds(b.period) for b in load_budgets(ROOT / "budgets.yaml"))

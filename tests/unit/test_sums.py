@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
-import subprocess
-import sys
-import textwrap
 import threading
 from collections.abc import Iterator
 from typing import cast
@@ -15,14 +11,19 @@ import pytest
 from opentelemetry.metrics import Counter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
 
 import hypertool_agent
 from hypertool_agent import PersonaMetricsCollector, Telemetry, WorkflowTracer
 from hypertool_agent import names as n
-from hypertool_agent._sums import LABEL_KEYS, Sums
-from hypertool_agent._telemetry import build
+from hypertool_agent.testing import SUMS_LABEL_KEYS, Sums, build_telemetry
 
 TOKENS = n.TOKENS_USED.otel_name
+
+
+def no_export() -> TracerProvider:
+    """A tracer provider that sends spans nowhere: these tests read only metrics."""
+    return TracerProvider(shutdown_on_exit=False)
 
 
 def _delta_reader() -> InMemoryMetricReader:
@@ -34,7 +35,7 @@ def delta() -> Iterator[tuple[Telemetry, InMemoryMetricReader]]:
     """A Telemetry recording through a delta reader, as the OTLP exporter does."""
     reader = _delta_reader()
     provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
-    telemetry = build(meter_provider=provider)
+    telemetry = build_telemetry(meter_provider=provider, tracer_provider=no_export())
     yield telemetry, reader
     telemetry.shutdown()
 
@@ -129,7 +130,7 @@ def test_every_reader_sees_every_increment_once() -> None:
     """Two readers collecting at different times each count the whole usage."""
     first, second = _delta_reader(), _delta_reader()
     provider = MeterProvider(metric_readers=[first, second], shutdown_on_exit=False)
-    telemetry = build(meter_provider=provider)
+    telemetry = build_telemetry(meter_provider=provider, tracer_provider=no_export())
     try:
         collector = PersonaMetricsCollector(telemetry=telemetry)
         collector.record_token_usage("backend-engineer", "code-gen", "gpt-4o", 10)
@@ -173,7 +174,7 @@ def test_a_thread_that_adds_and_ends_while_it_is_handed_over_loses_nothing() -> 
                 go_on.set()
                 worker.join()
 
-    sums = Sums(dict.fromkeys(LABEL_KEYS, cast(Counter, EndsTheWorkerAtTheFirstAdd())))
+    sums = Sums(dict.fromkeys(SUMS_LABEL_KEYS, cast(Counter, EndsTheWorkerAtTheFirstAdd())))
     worker.start()
     ready.wait()
     sums.collect()
@@ -222,37 +223,3 @@ def test_quality_gates_switches_and_workflow_tokens_are_summed_too(
     assert got[n.PERSONA_SWITCHES.otel_name] == {switch: 3}
     run = _attrs(workflow="package_release", persona="backend-engineer", model="gpt-4o")
     assert got[n.WORKFLOW_TOKENS.otel_name] == {run: 21}
-
-
-def test_a_process_that_exits_without_flushing_exports_its_sums() -> None:
-    """The exit flush collects, so usage recorded just before exit is exported."""
-    program = textwrap.dedent(
-        """
-        from opentelemetry.sdk.metrics import MeterProvider
-        from opentelemetry.sdk.metrics.export import (
-            ConsoleMetricExporter, PeriodicExportingMetricReader,
-        )
-        import hypertool_agent
-
-        exporter = ConsoleMetricExporter(
-            preferred_temporality=hypertool_agent.PREFERRED_TEMPORALITY,
-            formatter=lambda data: data.to_json(indent=None) + "\\n",
-        )
-        reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
-        hypertool_agent.configure(meter_provider=MeterProvider(metric_readers=[reader]))
-        collector = hypertool_agent.PersonaMetricsCollector()
-        for _ in range(1_000):
-            collector.record_token_usage("backend-engineer", "code-gen", "gpt-4o", 3)
-        """
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
-    )
-    exported = 0
-    for line in done.stdout.splitlines():
-        for rm in json.loads(line)["resource_metrics"]:
-            for sm in rm["scope_metrics"]:
-                for metric in sm["metrics"]:
-                    if metric["name"] == TOKENS:
-                        exported += sum(p["value"] for p in metric["data"]["data_points"])
-    assert exported == 3_000

@@ -58,10 +58,10 @@ DEFAULT_MAX_AGE_S = 7 * 24 * 3600.0
 DRAIN_PER_EXPORT = 256
 
 #: ``hypertool.agent.dropped_measurements`` reasons for what the spool could not keep.
-REASON_SPOOL_FULL = "spool_full"
-REASON_SPOOL_EXPIRED = "spool_expired"
-REASON_SPOOL_UNREADABLE = "spool_unreadable"
-REASON_SPOOL_WRITE_FAILED = "spool_write_failed"
+REASON_SPOOL_FULL = n.REASON_SPOOL_FULL
+REASON_SPOOL_EXPIRED = n.REASON_SPOOL_EXPIRED
+REASON_SPOOL_UNREADABLE = n.REASON_SPOOL_UNREADABLE
+REASON_SPOOL_WRITE_FAILED = n.REASON_SPOOL_WRITE_FAILED
 
 _SUFFIX = ".json"
 _DROPPED = "dropped.json"

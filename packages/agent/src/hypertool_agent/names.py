@@ -52,6 +52,13 @@ TOKEN_TYPE_INPUT: Final = "input"  # noqa: S105 - a label value, not a secret
 TOKEN_TYPE_OUTPUT: Final = "output"  # noqa: S105 - a label value, not a secret
 COST_REPORTED: Final = "reported"
 COST_ESTIMATED: Final = "estimated"
+#: ``reason`` values of DROPPED_MEASUREMENTS for what the spool could not keep
+#: (docs/reliability.md): over its bound or the disk full, older than its maximum age, a
+#: file that does not parse, any other write error.
+REASON_SPOOL_FULL: Final = "spool_full"
+REASON_SPOOL_EXPIRED: Final = "spool_expired"
+REASON_SPOOL_UNREADABLE: Final = "spool_unreadable"
+REASON_SPOOL_WRITE_FAILED: Final = "spool_write_failed"
 
 # Span attributes. Durations come from spans: the collector turns each stage span and
 # each persona span into one histogram observation, whatever process sent it.

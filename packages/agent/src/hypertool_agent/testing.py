@@ -12,6 +12,13 @@ with no collector and no network::
             run_my_agent(PersonaMetricsCollector())
         assert recorded.tokens_used(persona="backend-engineer") == 850
         assert [s.name for s in recorded.spans("stage")] == ["stage version_bump"]
+
+Below it, the pieces of the library that its own tests drive directly, public so that no
+test reaches into a private module; each is what the library runs, not a copy:
+``build_telemetry`` (a Telemetry that is not made current), ``no_current_telemetry`` (as
+in a fresh process), ``refusing_endpoint`` (the probe an exiting agent makes), the spool
+(``Spool``, ``tag_delivery``, ``points_in``) and the in-process sums (``Sums``,
+``SUMS_LABEL_KEYS``).
 """
 
 from __future__ import annotations
@@ -21,18 +28,39 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry import metrics, trace
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from hypertool_agent import _telemetry
+from hypertool_agent import _spool, _sums, _telemetry
 from hypertool_agent import names as n
+from hypertool_agent._spool import Spool
+from hypertool_agent._sums import Sums
 from hypertool_agent._telemetry import Telemetry
 from hypertool_agent.errors import ConfigurationError
 
-__all__ = ["RecordedTelemetry", "capture_telemetry"]
+__all__ = [
+    "SUMS_LABEL_KEYS",
+    "RecordedTelemetry",
+    "Spool",
+    "Sums",
+    "build_telemetry",
+    "capture_telemetry",
+    "no_current_telemetry",
+    "points_in",
+    "refusing_endpoint",
+    "tag_delivery",
+]
+
+#: The fields of a Sums' running totals, each with the label keys of its tuples in order:
+#: what ``Sums(counters)`` expects ``counters`` to be keyed by.
+SUMS_LABEL_KEYS = _sums.LABEL_KEYS
 
 #: A data point's attributes, as the keys of ``RecordedTelemetry.points``.
 Attributes = frozenset[tuple[str, object]]
@@ -116,3 +144,70 @@ def capture_telemetry(*, max_label_values: int | None = None) -> Iterator[Record
     finally:
         telemetry.shutdown()
         _telemetry.install(previous)
+
+
+def build_telemetry(
+    *,
+    service_name: str | None = None,
+    shutdown_timeout: float | None = None,
+    export_interval_ms: int | None = None,
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+    max_label_values: int | None = None,
+) -> Telemetry:
+    """A Telemetry as ``configure`` makes it, with the same arguments, not made current.
+
+    Pass it to collectors and tracers as ``telemetry=``; the one current stays current.
+    Shut it down when done: a provider not passed in is an OTLP one it owns.
+    """
+    return _telemetry.build(
+        service_name=service_name,
+        shutdown_timeout=shutdown_timeout,
+        export_interval_ms=export_interval_ms,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        max_label_values=max_label_values,
+    )
+
+
+@contextmanager
+def no_current_telemetry() -> Iterator[None]:
+    """Inside the block no Telemetry is current, as in a fresh process.
+
+    The first use (``get_telemetry()``, a collector made without ``telemetry=``) sets one
+    up from the environment, as implicit set-up does: never raising, a bad setting logged
+    and nothing recorded. After the block the one set up inside, if any, is shut down, and
+    the one current before is current again.
+    """
+    previous = _telemetry.install(None)
+    try:
+        yield
+    finally:
+        inside = _telemetry.install(previous)
+        if inside is not None:
+            inside.shutdown()
+
+
+def refusing_endpoint() -> str | None:
+    """The OTLP endpoint if nothing listens there (connection refused), else None.
+
+    What an exiting agent asks before its last flush: when the collector refuses, the
+    metrics not yet sent go to the spool at once instead of waiting out the bound. Only a
+    refusal counts; per-signal endpoints, a malformed endpoint, a timeout or a name that
+    does not resolve give None. Reads ``OTEL_EXPORTER_OTLP_ENDPOINT`` as the exporter does.
+    """
+    return _telemetry._refusing_endpoint()
+
+
+def tag_delivery(request: ExportMetricsServiceRequest, delivery_id: str) -> None:
+    """Name ``request``'s delivery, as every export is named before it is sent.
+
+    Sets ``names.DELIVERY_ID`` on each resource of ``request``, replacing an earlier one;
+    the spool keeps it, and the collector's ledger counts each id once.
+    """
+    _spool.tag(request, delivery_id)
+
+
+def points_in(request: ExportMetricsServiceRequest) -> int:
+    """The data points of ``request``: what the spool counts as dropped when it drops it."""
+    return _spool.points_in(request)

@@ -181,7 +181,8 @@ def _progress(component: str) -> Iterator[None]:
     _log(f"built {component} in {_elapsed(started)}")
 
 
-def _go() -> str:
+def go_binary() -> str:
+    """The ``go`` command on PATH; StackError saying how to install Go when there is none."""
     go = shutil.which("go")
     if go is None:
         raise StackError(
@@ -192,7 +193,14 @@ def _go() -> str:
     return go
 
 
-def _run(args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+def run_command(
+    args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> None:
+    """Run a build command, its output on ours; StackError naming it when it fails.
+
+    ``env`` is added to this process's environment, with ``GOTOOLCHAIN=auto`` unless one
+    of the two sets it.
+    """
     # Any Go >= 1.21 can build: "auto" lets it fetch the toolchain the modules ask for
     # through the module proxy, even where a distribution's Go defaults to "local".
     merged = {"GOTOOLCHAIN": "auto", **os.environ, **(env or {})}
@@ -230,6 +238,36 @@ def _install_into(final_dir: Path, build: Callable[[Path], None]) -> None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+def cache_entry(entry: Path, build: Callable[[Path], None], *names: str) -> Path:
+    """The cache folder ``entry``, built by ``build`` unless each of ``names`` is a file in it.
+
+    ``build`` fills the scratch folder it is given, which then replaces ``entry`` whole: an
+    interrupted build leaves no entry that looks current. Processes asking for the same
+    entry at once wait for each other (a lock file beside it), and it is built once.
+    """
+    with _exclusive(entry):
+        if not _current(entry, *names):
+            _install_into(entry, build)
+    return entry
+
+
+def go_tool(module: str, version: str, name: str) -> Path:
+    """``go install module@version`` into the cache (``tools/<name>-<version>``), once.
+
+    The path of the installed binary ``name``; the first call builds it from the Go module
+    proxy, later ones (from any process) find it.
+    """
+    entry = cache_dir() / "tools" / f"{name}-{version}"
+
+    def install(scratch: Path) -> None:
+        with _progress(f"{name} {version}"):
+            run_command(
+                [go_binary(), "install", f"{module}@{version}"], env={"GOBIN": str(scratch)}
+            )
+
+    return cache_entry(entry, install, name) / name
+
+
 def _version_ldflags(version: str, revision: str) -> str:
     return (
         f"-X {_VERSION_PKG}.Version={version} -X {_VERSION_PKG}.Revision={revision} "
@@ -252,7 +290,7 @@ def build_collector(root: Path) -> Path:
             text = (root / MANIFEST).read_text()
             manifest.write_text(re.sub(r"output_path:.*", f"output_path: {scratch / 'src'}", text))
             # The manifest's local component paths are relative to its own directory.
-            _run([str(builder), f"--config={manifest}"], cwd=root / MANIFEST.parent)
+            run_command([str(builder), f"--config={manifest}"], cwd=root / MANIFEST.parent)
             (scratch / "src" / COLLECTOR_BINARY).rename(scratch / COLLECTOR_BINARY)
             shutil.rmtree(scratch / "src")
             manifest.unlink()
@@ -268,11 +306,11 @@ def _builder(version: str) -> Path:
     tools = cache_dir() / "tools" / f"builder-v{version}"
     with _exclusive(tools):
         if not _current(tools, "builder"):
-            go = _go()
+            go = go_binary()
             with _progress(f"the collector builder v{version}"):
                 _install_into(
                     tools,
-                    lambda scratch: _run(
+                    lambda scratch: run_command(
                         [go, "install", f"go.opentelemetry.io/collector/cmd/builder@v{version}"],
                         env={"GOBIN": str(scratch)},
                     ),
@@ -297,12 +335,12 @@ def build_prometheus(root: Path) -> Path:
             raise StackError(f"PROMETHEUS_IMAGE {tag}: the native build supports Prometheus 3")
         # Prometheus 3.x.y is published to Go as module version v0.3xx.y.
         module_version = f"v0.{300 + int(minor)}.{patch}"
-        go = _go()
+        go = go_binary()
         flags = _version_ldflags(tag.lstrip("v"), f"module-{module_version}")
         with _progress(f"prometheus and promtool {tag} (module {module_version})"):
             _install_into(
                 final,
-                lambda scratch: _run(
+                lambda scratch: run_command(
                     [
                         go,
                         "install",
@@ -343,7 +381,7 @@ def _alertmanager_into(scratch: Path, go: str, tag: str) -> None:
         "UI is not included. Use the API or amtool.</p>"
     )
     flags = _version_ldflags(tag.lstrip("v"), f"module-{tag}")
-    _run(
+    run_command(
         [
             go,
             "build",
@@ -371,7 +409,7 @@ def build_alertmanager(root: Path) -> Path:
         if _current(final, "alertmanager", "amtool"):
             _log(f"alertmanager {tag} is current: {final}")
             return final
-        go = _go()
+        go = go_binary()
         with _progress(f"alertmanager and amtool {tag}"):
             _install_into(final, lambda scratch: _alertmanager_into(scratch, go, tag))
     _log(f"alertmanager: {final}")
@@ -403,12 +441,12 @@ def build_composecheck(root: Path) -> Path:
     with _exclusive(target.parent):
         if target.is_file():
             return target
-        go = _go()
+        go = go_binary()
         argv = [go, "build", "-trimpath", "-buildvcs=false", "-o"]
         with _progress("composecheck (compose-go)"):
             _install_into(
                 target.parent,
-                lambda scratch: _run(
+                lambda scratch: run_command(
                     [*argv, str(scratch / target.name), "."], cwd=root / COMPOSECHECK
                 ),
             )
@@ -449,14 +487,14 @@ def build_thanos(root: Path) -> Path:
             _log(f"thanos is current: {target}")
             return target
         tag = thanos_version(root)
-        go = _go()
+        go = go_binary()
         flags = _version_ldflags(tag.lstrip("v"), f"module-{tag}")
         argv = [go, "build", "-trimpath", "-buildvcs=false", f"-tags={_THANOS_TAGS}"]
         argv += [f"-ldflags={flags}", "-o"]
         with _progress(f"thanos {tag}"):
             _install_into(
                 target.parent,
-                lambda scratch: _run(
+                lambda scratch: run_command(
                     [*argv, str(scratch / target.name), f"{_THANOS_MODULE}/cmd/thanos"],
                     cwd=root / THANOS,
                 ),

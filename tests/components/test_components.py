@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from hypertool_tools.stack.build import COMPONENTS, _go
+from hypertool_tools.stack.build import COMPONENTS, go_binary
+
+pytestmark = pytest.mark.go
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted(p.parent.name for p in (ROOT / COMPONENTS).glob("*/go.mod"))
@@ -27,7 +29,7 @@ def test_every_component_is_found() -> None:
 def test_go_tests_pass(module: str) -> None:
     """The component's Go tests pass, with the race detector."""
     done = subprocess.run(
-        [_go(), "test", "-race", "-count=1", "./..."],
+        [go_binary(), "test", "-race", "-count=1", "./..."],
         cwd=ROOT / COMPONENTS / module,
         env={**os.environ, "GOTOOLCHAIN": "auto", "GOFLAGS": "-mod=mod"},
         capture_output=True,

@@ -1,0 +1,1 @@
+"""Our collector components' Go tests, run with the race detector (marker go)."""

@@ -1,0 +1,1 @@
+"""Real processes, no stack: exits, signals, locks across processes (marker integration)."""

@@ -1,0 +1,1 @@
+"""deploy/kubernetes as applied: kustomize builds it, kubeconform checks it (marker kubernetes)."""
