@@ -163,7 +163,7 @@ def test_the_ledger_volume_is_a_directory_the_collector_user_owns() -> None:
     assert f"collector-ledger:{directory}" in service["volumes"]
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert "collector-ledger" in compose["volumes"]
-    config = (ROOT / "collector-config/otelcol.yaml").read_text()
+    config = (ROOT / "collector-config/generated/components.yaml").read_text()
     assert f"${{env:HYPERTOOL_LEDGER_DIR:-{directory}}}" in config
     runtime = instructions()
     runtime = runtime[max(i for i, (k, _) in enumerate(runtime) if k == "FROM") :]

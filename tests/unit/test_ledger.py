@@ -17,6 +17,7 @@ from hypertool_tools.render.collector import pinned_values
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "collector-config" / "otelcol.yaml"
+COMPONENTS = ROOT / "collector-config" / "generated" / "components.yaml"
 #: The library's spool deletes an export this old unsent (docs/reliability.md).
 SPOOL_MAX_AGE_HOURS = 168
 
@@ -34,7 +35,7 @@ def test_nothing_acknowledges_an_export_before_the_ledger_has_it() -> None:
 
 def test_ledger_names_come_from_the_contract() -> None:
     """The ledger's bound, fold value and counters are the contract's."""
-    ledger = yaml.safe_load(CONFIG.read_text())["processors"]["ledger"]
+    ledger = yaml.safe_load(COMPONENTS.read_text())["processors"]["ledger"]
     assert ledger["fold_value"] == n.OTHER
     assert ledger["max_label_values"] == (
         f"${{env:{c.FLEET_LABEL_VALUES_ENV}:-{c.FLEET_LABEL_VALUES}}}"
@@ -58,7 +59,7 @@ def test_ledger_names_come_from_the_contract() -> None:
 
 def test_every_budgeted_name_is_pinned() -> None:
     """Each persona, model and workflow budgets.yaml names is always kept by the ledger."""
-    pinned = yaml.safe_load(CONFIG.read_text())["processors"]["ledger"]["pinned_values"]
+    pinned = yaml.safe_load(COMPONENTS.read_text())["processors"]["ledger"]["pinned_values"]
     for budget in load_budgets(ROOT / "budgets.yaml"):
         assert budget.persona in pinned[n.PERSONA]
         if budget.model is not None:
@@ -69,34 +70,34 @@ def test_every_budgeted_name_is_pinned() -> None:
 
 def test_the_delivery_window_outlasts_the_spool() -> None:
     """A resend can come up to the spool's age limit late: the ledger remembers longer."""
-    window = yaml.safe_load(CONFIG.read_text())["processors"]["ledger"]["delivery_window"]
+    window = yaml.safe_load(COMPONENTS.read_text())["processors"]["ledger"]["delivery_window"]
     assert window == f"${{env:{c.DELIVERY_WINDOW_ENV}:-{c.DELIVERY_WINDOW}}}"
     assert int(c.DELIVERY_WINDOW.removesuffix("h")) > SPOOL_MAX_AGE_HOURS
 
 
 def test_the_origin_reaches_the_ledger_under_one_set_of_names() -> None:
-    """agent_sums and transform/labels write the origin keys the ledger reads and removes."""
-    config = yaml.safe_load(CONFIG.read_text())
+    """agent_sums and genai write the origin keys the ledger reads and removes."""
+    config = yaml.safe_load(COMPONENTS.read_text())
     ledger = config["processors"]["ledger"]["origin"]
     sums = config["connectors"]["agent_sums"]["origin"]
+    genai = config["connectors"]["genai"]["origin"]
     assert sums["delivery_from"] == n.DELIVERY_ID
     for key in ("delivery", "producer", "instance"):
         assert sums[key] == ledger[key]
-    statements = config["processors"]["transform/labels"]["metric_statements"][0]["statements"]
-    for source, key in ((c.SERVICE_NAME, "producer"), (c.SERVICE_INSTANCE_ID, "instance")):
-        assert any(ledger[key] in st and source in st for st in statements)
-        assert f'delete_key(resource.attributes, "{source}")' in statements
-    fleet = config["connectors"]["signal_to_metrics"]["datapoints"][0]
-    keys = [a["key"] for a in fleet["include_resource_attributes"]]
-    assert keys == [*c.FLEET_RESOURCE, c.SERVICE_NAME, c.SERVICE_INSTANCE_ID]
+    for key in ("producer", "instance"):
+        assert genai[key] == ledger[key]
+    assert (genai["producer_from"], genai["instance_from"]) == (
+        c.SERVICE_NAME,
+        c.SERVICE_INSTANCE_ID,
+    )
 
 
-def test_restarts_do_not_begin_new_streams() -> None:
-    """The connector's per-start instance id is removed before the ledger keys streams."""
-    labels = yaml.safe_load(CONFIG.read_text())["processors"]["transform/labels"]
-    resource = labels["metric_statements"][0]
-    assert resource["context"] == "resource"
-    assert any(c.CONNECTOR_INSTANCE_ATTRIBUTE in st for st in resource["statements"])
+def test_fleet_sums_carry_no_per_start_identity() -> None:
+    """Both connectors write one fleet resource and scope: a restart begins no new stream."""
+    connectors = yaml.safe_load(COMPONENTS.read_text())["connectors"]
+    for name in ("agent_sums", "genai"):
+        assert connectors[name]["resource"] == c.FLEET_RESOURCE
+        assert connectors[name]["scope"] == c.FLEET_SCOPE
 
 
 def test_narrowed_budgets_pin_their_model_and_workflow() -> None:

@@ -55,7 +55,11 @@ def test_every_span_series_label_has_a_span_attribute() -> None:
 
 def test_manifest_builds_exactly_the_components_the_config_uses() -> None:
     """The builder manifest lists each component type the collector configs use, no more."""
-    files = ["collector-config/otelcol.yaml", "collector-config/prices.yaml"]
+    files = [
+        "collector-config/otelcol.yaml",
+        "collector-config/generated/components.yaml",
+        "collector-config/traces-backend.yaml",
+    ]
     files += [
         str(p.relative_to(ROOT))
         for folder in ("security", "profiling")
@@ -75,11 +79,11 @@ def test_manifest_builds_exactly_the_components_the_config_uses() -> None:
         "ledgerprocessor": "ledger",
         "admissionprocessor": "admission",
         "transformprocessor": "transform",
-        "cumulativetodeltaprocessor": "cumulative_to_delta",
         "prometheusexporter": "prometheus",
         "otlpexporter": "otlp_grpc",
         "nopexporter": "nop",
-        "signaltometricsconnector": "signal_to_metrics",
+        "forwardconnector": "forward",
+        "genaiconnector": "genai",
         "agentsumsconnector": "agent_sums",
         "healthcheckextension": "health_check",
         "bearertokenauthextension": "bearertokenauth",
@@ -171,6 +175,7 @@ def test_series_retention_outlives_every_budget_period() -> None:
 
     longest = max(period_seconds(b.period) for b in load_budgets(ROOT / "budgets.yaml"))
     config = (ROOT / "collector-config/otelcol.yaml").read_text()
+    config += (ROOT / "collector-config/generated/components.yaml").read_text()
     retention = re.findall(r"\$\{env:HYPERTOOL_SERIES_RETENTION:-(\d+)h\}", config)
     assert len(retention) == 2  # the ledger's max_stale and the exporter's expiration
     assert all(int(h) * 3600 >= max(longest, 30 * 86400) for h in retention)

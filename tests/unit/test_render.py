@@ -1,4 +1,4 @@
-"""`hypertool render`: the collector config rendered from the names contract, and --check."""
+"""The collector's generated settings, rendered from the names contract."""
 
 from __future__ import annotations
 
@@ -9,65 +9,49 @@ from typing import Any
 import pytest
 import yaml
 
-from hypertool_agent import ConfigurationError, load_budgets
+from hypertool_agent import load_budgets
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
 from hypertool_tools.cli import main
 from hypertool_tools.render import RENDERERS
 from hypertool_tools.render.collector import (
-    AGENT_CONNECTOR,
-    BEGIN,
     COLLECTOR_CONFIG,
-    END,
+    COMPONENTS_FILE,
     FLEET_PIPELINE,
-    FOREIGN_PIPELINE,
     NAMESPACE,
+    components,
     render_collector,
-    render_config,
+    render_components,
 )
 from hypertool_tools.render.kubernetes import GENERATED_DIR
-from hypertool_tools.render.prices import AGENT_PRICES, PRICE_ATTRIBUTE
+from hypertool_tools.render.prices import AGENT_PRICES
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMITTED = (ROOT / COLLECTOR_CONFIG).read_text()
 BUDGETS = load_budgets(ROOT / "budgets.yaml")
+TRACES_BACKEND = ROOT / "collector-config" / "traces-backend.yaml"
 
 
-def rendered() -> dict[str, Any]:
-    """The collector config as the renderer makes it from the committed file, parsed."""
-    config: dict[str, Any] = yaml.safe_load(render_config(COMMITTED, BUDGETS))
+def merged(*overlays: Path) -> dict[str, Any]:
+    """otelcol.yaml with the generated settings merged over it, as the collector does."""
+
+    def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+        for key, value in over.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                merge(base[key], value)
+            else:
+                base[key] = value  # lists and scalars replace, as in confmap
+        return base
+
+    config: dict[str, Any] = yaml.safe_load((ROOT / COLLECTOR_CONFIG).read_text())
+    for overlay in (ROOT / COMPONENTS_FILE, *overlays):
+        merge(config, yaml.safe_load(overlay.read_text()))
     return config
 
 
-def signal_to_metrics() -> dict[str, list[dict[str, Any]]]:
-    """signal_to_metrics' entries (foreign usage, spans, logs), by signal."""
-    connector: dict[str, list[dict[str, Any]]] = rendered()["connectors"]["signal_to_metrics"]
-    return connector
-
-
-def agent_sums() -> dict[str, Any]:
-    """The agent_sums connector's settings: the library's own counters."""
-    connector: dict[str, Any] = rendered()["connectors"][AGENT_CONNECTOR]
-    return connector
-
-
-def fleet_metrics() -> dict[str, dict[str, Any]]:
-    """The first signal_to_metrics entry of every metric it defines, by name."""
-    found: dict[str, dict[str, Any]] = {}
-    for signal in signal_to_metrics().values():
-        for metric in signal:
-            found.setdefault(metric["name"], metric)
-    return found
-
-
-def entries(signal: str, name: str) -> list[dict[str, Any]]:
-    """Every rendered signal_to_metrics entry of ``signal`` that makes ``name``."""
-    return [m for m in signal_to_metrics()[signal] if m["name"] == name]
-
-
-def renamed(key: str) -> str:
-    """The Prometheus label transform/labels makes of a span attribute key."""
-    return c.SPAN_ATTRIBUTE_LABELS.get(key, key)
+def genai() -> dict[str, Any]:
+    """The genai connector's settings."""
+    settings: dict[str, Any] = components(BUDGETS)["connectors"]["genai"]
+    return settings
 
 
 def checkout(tmp_path: Path) -> Path:
@@ -83,313 +67,139 @@ def checkout(tmp_path: Path) -> Path:
 
 
 def edit(path: Path, old: str, new: str) -> None:
-    """Replace the one occurrence of ``old`` in ``path``."""
+    """Replace the first occurrence of ``old`` in ``path``."""
     text = path.read_text()
-    assert text.count(old) == 1, old
-    path.write_text(text.replace(old, new))
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
 
 
-def test_committed_collector_config_is_current() -> None:
-    """collector-config/otelcol.yaml is exactly what `hypertool render` makes of it."""
+def test_committed_components_are_current() -> None:
+    """collector-config/generated/components.yaml is what `hypertool render` makes."""
     assert render_collector(ROOT, check=True), "stale: run `hypertool render`"
-    assert render_config(COMMITTED, BUDGETS) == COMMITTED
+    assert (ROOT / COMPONENTS_FILE).read_text() == render_components(BUDGETS)
+
+
+def test_the_hand_written_config_is_short_and_generates_nothing() -> None:
+    """otelcol.yaml stays under 300 lines and configures none of our components."""
+    text = (ROOT / COLLECTOR_CONFIG).read_text()
+    assert len(text.splitlines()) <= 300
+    config = yaml.safe_load(text)
+    for kind, ours in components(BUDGETS).items():
+        assert not set(ours) & set(config.get(kind) or {}), kind
+
+
+def test_every_component_a_pipeline_names_is_configured_and_used() -> None:
+    """With and without the traces backend, pipelines and components match exactly."""
+    for config in (merged(), merged(TRACES_BACKEND)):
+        pipelines = config["service"]["pipelines"]
+        used = {
+            name
+            for pipeline in pipelines.values()
+            for role in ("receivers", "processors", "exporters")
+            for name in pipeline.get(role, [])
+        }
+        configured = {
+            name
+            for kind in ("receivers", "processors", "exporters", "connectors")
+            for name in config.get(kind) or {}
+        }
+        assert used == configured
+
+
+def steps(config: dict[str, Any], start: str = "otlp") -> int:
+    """The most components one item crosses from ``start`` to an exporter, both counted."""
+    pipelines = config["service"]["pipelines"].values()
+    connectors = set(config.get("connectors") or {})
+
+    def longest(receiver: str) -> int:
+        best = 0
+        for pipeline in pipelines:
+            if receiver not in pipeline["receivers"]:
+                continue
+            for exporter in pipeline["exporters"]:
+                tail = 1 + longest(exporter) if exporter in connectors else 1
+                best = max(best, len(pipeline.get("processors", [])) + tail)
+        return best
+
+    return 1 + longest(start)
+
+
+def test_one_token_crosses_at_most_six_steps() -> None:
+    """Receiver, admission, memory_limiter, a connector, the ledger, the exporter."""
+    assert steps(merged()) == 6
+    assert steps(merged(TRACES_BACKEND)) == 6  # the backend's branch ends in its exporter
+
+
+def test_memory_limiter_runs_once_per_item() -> None:
+    """Only the pipelines the receiver feeds limit memory; after a connector, none does."""
+    for config in (merged(), merged(TRACES_BACKEND)):
+        for name, pipeline in config["service"]["pipelines"].items():
+            fed_by_otlp = pipeline["receivers"] == ["otlp"]
+            assert ("memory_limiter" in pipeline.get("processors", [])) == fed_by_otlp, name
 
 
 def test_agent_sums_sums_each_counter_of_the_contract_by_its_labels() -> None:
-    """agent_sums lists each agent counter, in order, with the contract's names and labels."""
-    sums = agent_sums()
-    assert [
-        (m["name"], m["unit"], m["description"], tuple(m["labels"])) for m in sums["counters"]
-    ] == [(s.otel_name, s.unit, s.description, s.labels) for s in c.FLEET_COUNTERS]
-    rejected = c.PIPELINE_REJECTED_POINTS
-    assert sums["rejected"] == {
-        "name": rejected.otel_name,
-        "unit": rejected.unit,
-        "description": rejected.description,
-    }
-    unused = sums["unused"]
-    assert unused["name"] == c.PIPELINE_UNUSED.otel_name
-    labels = (unused["signal_label"], unused["reason_label"], unused["producer_label"])
-    assert labels == c.PIPELINE_UNUSED.labels
-    assert unused["unknown_producer"] == c.UNKNOWN_PRODUCER
-    assert set(unused["reasons"].values()) == {
-        c.REASON_NOT_A_NUMBER,
-        c.REASON_NEGATIVE,
-        c.REASON_TOO_LARGE,
-        c.REASON_NOT_SUMMABLE,
-        c.REASON_NOT_USAGE,
-    }
-    # One stream per label set, in the streams foreign usage adds into.
-    assert sums["resource"] == c.FLEET_RESOURCE
-    assert sums["scope"] == c.FLEET_SCOPE
-    assert sums["max_label_bytes"] == n.MAX_LABEL_LENGTH
-
-
-def test_one_entry_per_foreign_usage_and_span_series() -> None:
-    """The rendered YAML parses; each foreign usage and span series has one entry, in order."""
-    connector = signal_to_metrics()
-    foreign = []
-    for usage in c.FOREIGN_TOKENS:
-        foreign += [c.TOKENS_USED, c.WORKFLOW_TOKENS, c.LLM_TOKENS]
-        if not usage.reports_cost:  # estimated cost, or unpriced tokens
-            foreign += [c.LLM_COST, c.LLM_UNPRICED_TOKENS]
-    unused = c.PIPELINE_UNUSED.otel_name
-    assert [m["name"] for m in connector["datapoints"]] == [
-        *(s.otel_name for s in foreign),
-        c.LLM_COST.otel_name,
-        unused,  # not usage
-        unused,  # not summable
-        unused,  # unknown token type
-        unused,  # invalid value (transform/guard)
+    """One counter entry per library counter, with the contract's name, unit and labels."""
+    settings = components(BUDGETS)["connectors"]["agent_sums"]
+    assert settings["prefix"] == NAMESPACE
+    assert settings["sums"] == [FLEET_PIPELINE]
+    assert settings["skip_others"] is True
+    assert [(e["name"], e["unit"], tuple(e["labels"])) for e in settings["counters"]] == [
+        (s.otel_name, s.unit, s.labels) for s in c.FLEET_COUNTERS
     ]
-    span_usage = [c.TOKENS_USED, c.WORKFLOW_TOKENS, c.LLM_TOKENS, c.LLM_TOKENS]
-    span_usage += [c.LLM_COST, c.LLM_UNPRICED_TOKENS]
-    assert [m["name"] for m in connector["spans"]] == [
-        *(s.otel_name for s in c.SPAN_SERIES),
-        c.PERSONA_SWITCHES.otel_name,  # handoffs between a framework's agents
-        *(s.otel_name for s in span_usage),  # a span-only producer's usage
-        unused,  # usage on spans of a producer counted from its metric
-        unused,  # traces only
-        unused,  # invalid usage (transform/guard)
-    ]
-    assert [m["name"] for m in connector["logs"]] == [unused]
 
 
-def test_every_entry_carries_its_contract_unit_labels_and_kind() -> None:
-    """Merged or not, each entry has the contract's unit, description, labels and shape."""
-    defined = fleet_metrics()
-    made_by_connectors = [m for m in c.COLLECTOR_METRICS if m not in c.LEDGER_METRICS]
-    sums = agent_sums()
-    summed = {m["name"] for m in sums["counters"]} | {sums["rejected"]["name"]}
-    assert set(defined) | summed == {m.otel_name for m in made_by_connectors}
-    made_by_connector = [m for m in made_by_connectors if m.otel_name in defined]
-    kinds = {"sum": "counter", "gauge": "gauge", "histogram": "histogram"}
-    for metric in made_by_connector:
-        spec = defined[metric.otel_name]
-        assert (spec["unit"], spec["description"]) == (metric.unit, metric.description)
-        labels = tuple(renamed(a["key"]) for a in spec.get("attributes", []))
-        assert labels == metric.labels, metric.otel_name
-        (shape,) = [k for k in kinds if k in spec]
-        assert kinds[shape] == metric.kind, metric.otel_name
-        # The fleet's resource, and who sent it (for the ledger, which removes it).
-        assert spec["include_resource_attributes"] == [
-            {"key": "hypertool.aggregation", "default_value": "fleet"},
-            {"key": c.SERVICE_NAME},
-            {"key": c.SERVICE_INSTANCE_ID},
-        ]
-        if shape == "sum":
-            assert spec["sum"]["monotonic"] is True
-            if metric.source == "span":
-                assert spec["sum"]["value"] == "1"  # one per span
-        if shape == "histogram":
-            assert tuple(spec["histogram"]["buckets"]) == c.DURATION_BUCKETS_SECONDS
-
-
-def test_span_series_select_their_span_type() -> None:
-    """Each span series selects its spans by the library's span type."""
-    defined = fleet_metrics()
-    for metric in c.SPAN_SERIES:
-        (condition,) = defined[metric.otel_name]["conditions"]
-        assert condition == f'attributes["{n.SPAN_TYPE}"] == "{metric.span_type}"'
-
-
-def test_foreign_sums_take_only_valid_deltas() -> None:
-    """Foreign usage entries sum delta points transform/guard did not mark invalid."""
-    for entry in signal_to_metrics()["datapoints"]:
-        if entry["name"] == c.PIPELINE_UNUSED.otel_name:
-            continue
-        (condition,) = entry["conditions"]
-        assert "and metric.aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA" in condition
-        assert f'datapoint.attributes["{c.ATTR_INVALID}"] == nil' in condition
-
-
-def test_foreign_usage_feeds_the_agents_series() -> None:
-    """Each foreign usage metric, once delta, is summed into the agents' token series."""
-    for usage in c.FOREIGN_TOKENS:
-        for series in (c.TOKENS_USED, c.WORKFLOW_TOKENS, c.LLM_TOKENS):
-            (entry,) = [
-                e
-                for e in entries("datapoints", series.otel_name)
-                if f'metric.name == "{usage.metric}"' in e["conditions"][0]
-            ]
-            assert "== AGGREGATION_TEMPORALITY_DELTA" in entry["conditions"][0]
-            in_workflow = f'datapoint.attributes["{n.WORKFLOW}"] != nil' in entry["conditions"][0]
-            assert in_workflow == (series == c.WORKFLOW_TOKENS)  # only usage inside a run
-            assert tuple(a["key"] for a in entry["attributes"]) == series.labels
-            value = entry["sum"]["value"]
-            assert value == (
-                "datapoint.sum"
-                if usage.shape == "histogram"
-                else "Double(value_int) + value_double"
-            )
-    reported = [
-        e
-        for e in entries("datapoints", c.LLM_COST.otel_name)
-        if f'metric.name == "{c.CLAUDE_CODE_COST}"' in e["conditions"][0]
-    ]
-    assert len(reported) == 1
-
-
-def test_usage_without_a_reported_cost_is_priced_or_unpriced() -> None:
-    """The GenAI metric's tokens cost tokens times the list price, or count as unpriced."""
-    price = f'datapoint.attributes["{PRICE_ATTRIBUTE}"]'
-    usage = c.GENAI_CLIENT_TOKENS
-    (cost,) = [
-        e
-        for e in entries("datapoints", c.LLM_COST.otel_name)
-        if f'metric.name == "{usage.metric}"' in e["conditions"][0]
-    ]
-    assert cost["conditions"][0].endswith(f"{price} != nil")
-    assert cost["sum"]["value"] == f"datapoint.sum * {price} / 1000000.0"
-    assert tuple(a["key"] for a in cost["attributes"]) == c.LLM_COST.labels
-    (unpriced,) = entries("datapoints", c.LLM_UNPRICED_TOKENS.otel_name)
-    assert unpriced["conditions"][0].endswith(f"{price} == nil")
-    assert unpriced["sum"]["value"] == "datapoint.sum"
-
-
-def test_foreign_labels_follow_the_contracts_order() -> None:
-    """transform/genai names persona, chatmode, workflow, model from the contract's order."""
-    processor = rendered()["processors"]["transform/genai"]
-    statements = processor["metric_statements"][0]["statements"]
-    for label, sources in c.FOREIGN_LABEL_SOURCES.items():
-        target = f'set(datapoint.attributes["{label}"], '
-        found = [s for s in statements if s.startswith(target)]
-        read = [s.removeprefix(target).split(") where ")[0] for s in found]
-        wanted = [src.partition(":")[2] or src for src in sources if src != f"point:{label}"]
-        assert all(key in getter for key, getter in zip(wanted, read, strict=True)), label
-        # Each source applies only while the label is still unset: the first set wins.
-        assert all(f'where datapoint.attributes["{label}"] == nil' in s for s in found), label
-    cumulative = rendered()["processors"]["cumulative_to_delta/genai"]
-    assert cumulative["include"]["metrics"] == list(c.FOREIGN_METRICS)
-
-
-def test_a_handoff_span_is_a_persona_switch_between_its_agents() -> None:
-    """transform/genai names a handoff's agents; signal_to_metrics counts it as a switch."""
-    (entry,) = entries("spans", c.PERSONA_SWITCHES.otel_name)
-    assert f'== "{c.HANDOFF.operation}"' in entry["conditions"][0]
-    labels = tuple(renamed(a["key"]) for a in entry["attributes"])
-    assert labels == c.PERSONA_SWITCHES.labels
-    processor = rendered()["processors"]["transform/genai"]
-    (handoff,) = [s for s in processor["trace_statements"] if "agent_handoff" in str(s)]
-    for ours, theirs in (
-        (c.ATTR_SWITCH_FROM, c.HANDOFF.from_attribute),
-        (c.ATTR_SWITCH_TO, c.HANDOFF.to_attribute),
+def test_genai_writes_the_contracts_series() -> None:
+    """Each series genai writes has the contract's name, unit and labels."""
+    series = genai()["series"]
+    for key, contract in (
+        ("tokens", c.TOKENS_USED),
+        ("workflow_tokens", c.WORKFLOW_TOKENS),
+        ("tokens_by_type", c.LLM_TOKENS),
+        ("cost", c.LLM_COST),
+        ("unpriced", c.LLM_UNPRICED_TOKENS),
+        ("switches", c.PERSONA_SWITCHES),
     ):
-        assert any(
-            st.startswith(f'set(span.attributes["{ours}"], span.attributes["{theirs}"])')
-            for st in handoff["statements"]
-        )
-
-
-def test_what_is_received_and_not_used_is_counted_by_reason() -> None:
-    """Unused metric points, spans and log records each have an entry with its reason."""
-    reasons = {
-        (signal, {a["key"]: a.get("default_value") for a in e["attributes"]}[c.ATTR_REASON])
-        for signal in ("datapoints", "spans", "logs")
-        for e in entries(signal, c.PIPELINE_UNUSED.otel_name)
-    }
-    assert reasons == {
-        ("datapoints", "not_usage"),
-        ("datapoints", "not_summable"),
-        ("datapoints", "unknown_token_type"),
-        ("datapoints", None),  # the reason transform/guard set
-        ("spans", None),
-        ("spans", "span_usage_ignored"),
-        ("spans", "traces_only"),
-        ("logs", "not_kept"),
-    }
-    pipelines = rendered()["service"]["pipelines"]
-    assert pipelines["logs/agents"]["exporters"] == ["signal_to_metrics"]
-    traces = pipelines["traces/agents"]["processors"]
-    assert traces.index("transform/redact") < traces.index("transform/genai")
-
-
-def test_agent_sums_keeps_ours_and_passes_everyone_elses_on() -> None:
-    """Every metric meets agent_sums; the rest go on to signal_to_metrics; both reach the ledger."""
-    config = rendered()
-    pipelines = config["service"]["pipelines"]
-    (intake,) = [p for p in pipelines.values() if AGENT_CONNECTOR in p.get("exporters", [])]
-    assert intake["receivers"] == ["otlp"]
-    # Nothing between but the gates: one pass.
-    assert intake["processors"] == ["admission", "memory_limiter"]
-    sums = agent_sums()
-    assert sums["sums"] == [FLEET_PIPELINE]
-    assert sums["others"] == [FOREIGN_PIPELINE]
-    assert pipelines[FOREIGN_PIPELINE]["receivers"] == [AGENT_CONNECTOR]
-    assert pipelines[FOREIGN_PIPELINE]["exporters"] == ["signal_to_metrics"]
-    assert set(pipelines[FLEET_PIPELINE]["receivers"]) == {AGENT_CONNECTOR, "signal_to_metrics"}
-    # Ours by the prefix, foreign usage not: each point is summed by one connector.
-    assert sums["prefix"] == NAMESPACE
-    assert all(m["name"].startswith(NAMESPACE) for m in sums["counters"])
-    assert not any(m.startswith(NAMESPACE) for m in c.FOREIGN_METRICS)
-
-
-def test_label_transform_renames_every_span_attribute() -> None:
-    """transform/labels renames each span attribute, then drops the namespaced keys."""
-    processor = rendered()["processors"]["transform/labels"]
-    statements = processor["metric_statements"][-1]["statements"]
-    for attribute, label in c.SPAN_ATTRIBUTE_LABELS.items():
-        assert attribute.startswith(NAMESPACE)  # else the final delete would keep it
-        assert (
-            f'set(datapoint.attributes["{label}"], datapoint.attributes["{attribute}"])'
-            f' where datapoint.attributes["{attribute}"] != nil'
-        ) in statements
-    assert statements[-1] == 'delete_matching_keys(datapoint.attributes, "^hypertool\\\\.")'
-
-
-def test_an_edited_entry_is_stale_and_render_restores_it(tmp_path: Path) -> None:
-    """A hand edit inside a generated section fails --check and render undoes it."""
-    config = checkout(tmp_path) / COLLECTOR_CONFIG
-    edit(config, "description: Quality-gate results.", "description: Gates.")
-    edited = config.read_text()
-    assert not render_collector(tmp_path, check=True)
-    assert config.read_text() == edited  # --check writes nothing
-    assert not render_collector(tmp_path, check=False)
-    assert config.read_text() == COMMITTED
-    assert render_collector(tmp_path, check=True)
-
-
-def test_hand_written_parts_are_left_alone(tmp_path: Path) -> None:
-    """Lines outside the generated sections are the operator's: render keeps them."""
-    config = checkout(tmp_path) / COLLECTOR_CONFIG
-    edit(config, "check_interval: 1s", "check_interval: 2s  # ours")
-    assert render_collector(tmp_path, check=True)
-    assert "check_interval: 2s  # ours" in config.read_text()
-
-
-def test_empty_sections_are_filled(tmp_path: Path) -> None:
-    """A section reduced to its two markers renders back to the committed block."""
-    config = checkout(tmp_path) / COLLECTOR_CONFIG
-    head = COMMITTED.index(BEGIN + "signal_to_metrics") + len(BEGIN + "signal_to_metrics\n")
-    tail = COMMITTED.index("  " + END + "signal_to_metrics")
-    config.write_text(COMMITTED[:head] + COMMITTED[tail:])
-    assert not render_collector(tmp_path, check=False)
-    assert config.read_text() == COMMITTED
-
-
-def test_a_contract_change_reaches_the_config(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A counter added to the contract makes the committed config stale, and render adds it."""
-    config = checkout(tmp_path) / COLLECTOR_CONFIG
-    added = c.Series.of_counter(
-        n.Instrument("hypertool.persona.retries", "{retry}", (n.PERSONA,), "Retries.")
+        entry = series[key]
+        assert (entry["name"], entry["unit"], tuple(entry["labels"])) == (
+            contract.otel_name,
+            contract.unit,
+            contract.labels,
+        ), key
+    unused = genai()["unused"]
+    assert (unused["name"], tuple(unused["labels"])) == (
+        c.PIPELINE_UNUSED.otel_name,
+        c.PIPELINE_UNUSED.labels,
     )
-    monkeypatch.setattr(c, "FLEET_COUNTERS", (*c.FLEET_COUNTERS, added))
-    assert not render_collector(tmp_path, check=True)
-    assert not render_collector(tmp_path, check=False)
-    sums = yaml.safe_load(config.read_text())["connectors"][AGENT_CONNECTOR]
-    entry = next(m for m in sums["counters"] if m["name"] == added.otel_name)
-    assert entry["unit"] == "{retry}"
-    assert entry["labels"] == [n.PERSONA]
 
 
-def test_missing_markers_are_reported(tmp_path: Path) -> None:
-    """A config without a section's END marker fails with the section's name."""
-    config = checkout(tmp_path) / COLLECTOR_CONFIG
-    edit(config, END + "transform/labels", "# end")
-    with pytest.raises(ConfigurationError, match="transform/labels"):
-        render_collector(tmp_path, check=True)
+def test_genai_reads_labels_in_the_contracts_order() -> None:
+    """Every foreign label's sources, first that is set wins, constants as value:."""
+    labels = genai()["labels"]
+    assert list(labels) == list(c.FOREIGN_LABEL_SOURCES)
+    assert labels[n.PERSONA][0] == f"point:{n.GEN_AI_AGENT_NAME}"
+    assert labels[n.MODEL][-1] == f"value:{n.UNKNOWN}"
+
+
+def test_genai_knows_each_foreign_usage_metric_and_span_series() -> None:
+    """One usage entry per contract.FOREIGN_TOKENS; one span entry per SPAN_SERIES."""
+    settings = genai()
+    assert [u["name"] for u in settings["usage"]] == [u.metric for u in c.FOREIGN_TOKENS]
+    assert settings["costs"] == [{"name": c.CLAUDE_CODE_COST}]
+    spans = settings["span_series"]
+    assert [(e["name"], e["span_type"]) for e in spans["series"]] == [
+        (s.otel_name, s.span_type) for s in c.SPAN_SERIES
+    ]
+    assert spans["buckets"] == list(c.DURATION_BUCKETS_SECONDS)
+    for entry, series in zip(spans["series"], c.SPAN_SERIES, strict=True):
+        assert sorted(entry["labels"]) == sorted(series.labels)
+
+
+def test_genai_and_agent_sums_write_into_the_same_streams() -> None:
+    """The same resource and scope: the ledger adds everyone's usage into one stream."""
+    connectors = components(BUDGETS)["connectors"]
+    for key in ("resource", "scope"):
+        assert connectors["genai"][key] == connectors["agent_sums"][key]
 
 
 def test_render_check_passes_on_the_repository(
@@ -407,19 +217,19 @@ def test_render_check_fails_on_a_stale_copy_until_rendered(
 ) -> None:
     """--check exits 1 and names the stale file; `hypertool render` makes it current."""
     monkeypatch.setenv("HYPERTOOL_HOME", str(checkout(tmp_path)))
-    edit(tmp_path / COLLECTOR_CONFIG, "buckets: [0.05,", "buckets: [0.01,")
+    edit(tmp_path / COMPONENTS_FILE, "- 0.05", "- 0.01")
     assert main(["render", "--check"]) == 1
     out = capsys.readouterr().out
     lines = [line.split() for line in out.splitlines()]
-    assert [str(COLLECTOR_CONFIG), "stale"] in lines
+    assert [str(COMPONENTS_FILE), "stale"] in lines
     # The Kubernetes ConfigMaps carry a copy of the collector config: stale with it.
     assert [str(GENERATED_DIR), "stale"] in lines
     assert out.count("current") == len(RENDERERS) - 2
     assert main(["render"]) == 0
     rendered_lines = capsys.readouterr().out.splitlines()
-    assert any(line.split()[:2] == [str(COLLECTOR_CONFIG), "rendered"] for line in rendered_lines)
+    assert any(line.split()[:2] == [str(COMPONENTS_FILE), "rendered"] for line in rendered_lines)
     assert main(["render", "--check"]) == 0
-    assert (tmp_path / COLLECTOR_CONFIG).read_text() == COMMITTED
+    assert (tmp_path / COMPONENTS_FILE).read_text() == (ROOT / COMPONENTS_FILE).read_text()
 
 
 def test_older_verbs_run_only_their_renderer(
@@ -427,59 +237,16 @@ def test_older_verbs_run_only_their_renderer(
 ) -> None:
     """`hypertool budgets render --check` looks at the budget rules only."""
     monkeypatch.setenv("HYPERTOOL_HOME", str(checkout(tmp_path)))
-    edit(tmp_path / COLLECTOR_CONFIG, "buckets: [0.05,", "buckets: [0.01,")
+    edit(tmp_path / COMPONENTS_FILE, "- 0.05", "- 0.01")
     assert main(["budgets", "render", "--check"]) == 0
     assert capsys.readouterr().out.split() == ["prometheus/rules/budgets.yml", "current"]
     assert main(["dashboards", "render", "--check"]) == 0
     assert capsys.readouterr().out.split() == ["grafana/dashboards", "current"]
 
 
-def test_span_usage_counts_once_per_span_from_the_first_attribute_set() -> None:
-    """A span-only producer's tokens come from the first usage attribute it sets."""
-    processor = rendered()["processors"]["transform/genai"]
-    (usage,) = [
-        block
-        for block in processor["trace_statements"]
-        if any(c.ATTR_USAGE_INPUT in st for st in block["statements"])
-    ]
-    assert "instrumentation_scope.name" in usage["conditions"][0]
-    target = f'set(span.attributes["{c.ATTR_USAGE_INPUT}"], span.attributes["'
-    read = [
-        st.removeprefix(target).split('"]')[0]
-        for st in usage["statements"]
-        if st.startswith(target)
-    ]
-    assert tuple(read) == c.SPAN_USAGE.input_attributes
-    guard = f'where span.attributes["{c.ATTR_USAGE_INPUT}"] == nil'
-    assert all(guard in st for st in usage["statements"] if st.startswith(target))
-    (tokens,) = entries("spans", c.TOKENS_USED.otel_name)
-    assert tokens["conditions"] == [
-        f'attributes["{c.ATTR_USAGE_INPUT}"] != nil and attributes["{c.ATTR_INVALID}"] == nil'
-    ]
-
-
-def test_guard_marks_bad_values_before_any_sum() -> None:
-    """transform/guard runs before the sums and checks every value kind against the ceiling."""
-    config = rendered()
-    guard = config["processors"]["transform/guard"]
-    points = guard["metric_statements"][-1]["statements"]
-    for reason in ("not_a_number", "negative", "too_large"):
-        assert any(f'"{reason}")' in st for st in points), reason
-    ceiling = f"${{env:{c.MAX_POINT_VALUE_ENV}:-{c.DEFAULT_MAX_POINT_VALUE}}}"
-    assert sum(ceiling in st for st in points) == 3  # value_double, value_int, sum
-    pipelines = config["service"]["pipelines"]
-    for name in ("metrics/foreign", "traces/agents"):
-        processors = pipelines[name]["processors"]
-        assert processors.index("transform/guard") < processors.index("transform/prices"), name
-    # The library's own points: agent_sums checks them against the same ceiling.
-    assert agent_sums()["max_value"] == ceiling
-    metrics = pipelines["metrics/foreign"]["processors"]
-    assert metrics.index("cumulative_to_delta/genai") < metrics.index("transform/guard")
-
-
 def test_admission_comes_first_where_the_otlp_receiver_feeds_and_nowhere_else() -> None:
     """Producers over their share are refused before any work, and before any sum."""
-    config = rendered()
+    config = merged(TRACES_BACKEND)
     for name, pipeline in config["service"]["pipelines"].items():
         processors = pipeline.get("processors", [])
         if pipeline["receivers"] == ["otlp"]:

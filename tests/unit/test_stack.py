@@ -19,6 +19,7 @@ from hypertool_tools.stack.build import Binaries, StackError, collector_path
 from hypertool_tools.stack.launcher import (
     ALERTMANAGER_CONFIG,
     COLLECTOR_CONFIG,
+    COLLECTOR_COMPONENTS,
     COLLECTOR_PRICES,
     PROMETHEUS_CONFIG,
     Ports,
@@ -87,7 +88,9 @@ def test_launcher_runs_the_files_compose_mounts(tmp_path: Path) -> None:
     stack = stack_with(tmp_path)
     argv = {s.name: " ".join(s.argv) for s in stack.services()}
     assert f"--config={ROOT / COLLECTOR_CONFIG}" in argv["collector"]
-    assert f"--config={ROOT / COLLECTOR_PRICES}" in argv["collector"]
+    assert f"--config={ROOT / COLLECTOR_COMPONENTS}" in argv["collector"]
+    prices = {s.name: s.env for s in stack.services()}["collector"]["HYPERTOOL_PRICES_FILE"]
+    assert prices == str(ROOT / COLLECTOR_PRICES)
     # Alertmanager runs a copy: the compose file, with only the webhook URL (when set) and
     # the notification timings (for tests) changed.
     assert f"--config.file={stack.state_dir / 'alertmanager.yml'}" in argv["alertmanager"]
@@ -95,7 +98,7 @@ def test_launcher_runs_the_files_compose_mounts(tmp_path: Path) -> None:
     assert stack.alertmanager_runtime_config() == compose_am or stack.alert_webhook_url
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     mounts = {v.split(":")[0] for s in compose["services"].values() for v in s.get("volumes", [])}
-    files = (COLLECTOR_CONFIG, COLLECTOR_PRICES, PROMETHEUS_CONFIG, ALERTMANAGER_CONFIG)
+    files = (COLLECTOR_CONFIG, COLLECTOR_COMPONENTS.parent, PROMETHEUS_CONFIG, ALERTMANAGER_CONFIG)
     assert {f"./{f}" for f in files} <= mounts
 
 
