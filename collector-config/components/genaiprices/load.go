@@ -27,8 +27,8 @@ type options struct {
 	cacheSize int
 }
 
-// WithCacheSize bounds the lookups a Book caches (Find); n <= 0 caches none. When the
-// cache is full a lookup not in it evicts another, chosen at random.
+// WithCacheSize bounds the lookups a Book caches (Find); n <= 0 caches none. A lookup
+// that would make the cache hold more empties it first: the lookups in use fill it again.
 func WithCacheSize(n int) Option {
 	return func(o *options) { o.cacheSize = n }
 }

@@ -91,7 +91,7 @@ OTEL: Final = (
     ("moonshot", "kimi-k2-0905-preview"),
 )
 #: Names genai-prices cannot place, or places only in part.
-UNKNOWN: Final = (
+UNKNOWN: Final[tuple[tuple[str | None, str], ...]] = (
     (None, "no-such-model"),
     (None, ""),
     (None, "gpt"),
@@ -177,7 +177,7 @@ class Case:
     provider: str | None
     model: str
     when: dt.datetime
-    usage: Mapping[str, int]
+    usage: Mapping[str, float]
 
     def expect(self) -> dict[str, str]:
         """What genai-prices makes of it."""
@@ -352,8 +352,8 @@ def _in_force(constraint: gp.StartDateConstraint | gp.TimeOfDateConstraint) -> d
 def named() -> Iterator[Case]:
     """OpenTelemetry's provider names, unknown names, other cases, litellm, compact dates."""
     usage = {"input_tokens": 12_345, "cache_read_tokens": 2_345, "output_tokens": 678}
-    for provider, model in OTEL:
-        yield Case("otel", provider, model, LATE, usage)
+    for otel_name, model in OTEL:
+        yield Case("otel", otel_name, model, LATE, usage)
     for provider, model in UNKNOWN:
         yield Case("names", provider, model, LATE, usage)
 
