@@ -228,6 +228,33 @@ func TestUsage(t *testing.T) {
 	}
 }
 
+func TestAdditive(t *testing.T) {
+	b, _ := fixtures(t)
+	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		provider, model string
+		additive        bool
+	}{
+		{"openai", "gpt-4o", true},
+		{"deepseek", "deepseek-chat", true},
+		{"anthropic", "claude-sonnet-4-5", false}, // tiers
+		{"perplexity", "sonar-pro", false},        // a price per request
+		{"groq", "whisper-large-v3", false},       // a minimum of 10 s
+		{"openai", "whisper-1", true},
+	} {
+		m, ok := b.Find(tc.provider, tc.model)
+		if !ok {
+			t.Fatalf("no %s/%s", tc.provider, tc.model)
+		}
+		if got := m.PriceAt(at).Additive(); got != tc.additive {
+			t.Errorf("%s/%s: Additive() = %v", tc.provider, tc.model, got)
+		}
+	}
+	if (Prices{}).Additive() {
+		t.Error("the zero Prices is additive")
+	}
+}
+
 func TestPricesGenaiPricesRefuses(t *testing.T) {
 	b, err := Load(strings.NewReader(oneModel(`{"equals": "m"}`, `{"cache_read_mtok": 1, "output_mtok": 2}`)))
 	if err != nil {

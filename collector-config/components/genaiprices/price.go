@@ -64,6 +64,18 @@ type Prices struct {
 	minAudio bool
 }
 
+// Additive reports whether these prices cost a sum of usages what the usages cost apart:
+// no tiers (chosen by one request's input tokens), no price per request (genai-prices
+// charges one per calculation) and no minimum bill. Where it is false, Cost is exact for
+// one request's usage only; an aggregate of requests costs what genai-prices would
+// charge for one request that large.
+func (p Prices) Additive() bool {
+	if p.set == nil {
+		return false
+	}
+	return !p.set.tiered && !p.minAudio && p.set.priced&(1<<unitRequests) == 0
+}
+
 // Cost is the total price of u in USD, and whether genai-prices prices it (see
 // Breakdown for what it does not).
 func (p Prices) Cost(u Usage) (usd float64, ok bool) {
@@ -224,8 +236,8 @@ type priceSet struct {
 	// units: the priced units, most specific first (most dimensions, then usage key),
 	// the order genai-prices computes their own counts in.
 	units []pricedUnit
-	// covered: the units priced by their own price or by one of a unit they are part of.
-	covered unitSet
+	// priced: the units with a price; covered: those and the units part of them.
+	priced, covered unitSet
 	// tiered: some price has tiers, so the input tokens choose them.
 	tiered bool
 	// invalid: why genai-prices refuses these prices (validate_priced_units); nil if not.
@@ -248,9 +260,8 @@ type tier struct {
 // newPriceSet compiles the prices of one ModelPrice, by unit.
 func newPriceSet(prices map[int]pricedUnit) *priceSet {
 	s := &priceSet{}
-	var priced unitSet
 	for unit, pu := range prices {
-		priced |= 1 << unit
+		s.priced |= 1 << unit
 		s.units = append(s.units, pu)
 		s.tiered = s.tiered || len(pu.tiers) > 0
 	}
@@ -263,11 +274,11 @@ func newPriceSet(prices map[int]pricedUnit) *priceSet {
 		}
 	}
 	for unit := range units {
-		if (ancestors[unit]|1<<unit)&priced != 0 && reportable&(1<<unit) != 0 {
+		if (ancestors[unit]|1<<unit)&s.priced != 0 && reportable&(1<<unit) != 0 {
 			s.covered |= 1 << unit
 		}
 	}
-	s.invalid = validatePriced(priced)
+	s.invalid = validatePriced(s.priced)
 	return s
 }
 
