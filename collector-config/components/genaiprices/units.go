@@ -21,9 +21,9 @@ type unitDef struct {
 	dimensions map[string]string
 }
 
-// units is genai-prices' unit registry, in its order (the order matters only for the
-// join checks, which go by usage key, and for nothing a price depends on). The tests
-// compare it with the registry make_cases.py writes into testdata/cases.json.
+// units is genai-prices' unit registry, in its order (no price depends on the order).
+// TestUnitsAreGenaiPrices compares it with the registry make_cases.py writes into
+// testdata/cases.json from genai-prices' genai_prices/data_units.py.
 var units = [...]unitDef{
 	{"input_tokens", "input_mtok", 1000000, map[string]string{"family": "tokens", "direction": "input"}},
 	{"output_tokens", "output_mtok", 1000000, map[string]string{"family": "tokens", "direction": "output"}},
