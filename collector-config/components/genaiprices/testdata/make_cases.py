@@ -47,6 +47,8 @@ MOMENTS: Final = (
 LATE: Final = dt.datetime(2027, 3, 3, 12, 0, tzinfo=UTC)
 #: How many models of each provider the per-provider cases take (spread over its list).
 PER_PROVIDER: Final = 8
+#: How many of them are also named in other cases (genai-prices lowercases names).
+RECASED: Final = 2
 #: Usage counts by the unit's family: a spread to draw from.
 SCALE: Final[Mapping[str, int]] = {
     "tokens": 40_000,
@@ -294,6 +296,10 @@ def per_provider() -> Iterator[Case]:
             yield Case(f"provider {provider.id}", provider.id, model.id, when, usage)
             if provider.model_match is not None and m_index % 2 == 0:
                 yield Case(f"claimed {provider.id}", None, model.id, when, usage)
+            if m_index < RECASED:
+                shouted, title = provider.id.upper(), model.id.title()
+                yield Case(f"case {provider.id}", shouted, model.id.upper(), when, usage)
+                yield Case(f"case {provider.id}", f" {provider.id.title()} ", title, when, usage)
 
 
 def dated() -> Iterator[Case]:
