@@ -142,9 +142,7 @@ func (g *genai) Start(context.Context, component.Host) error {
 	if err != nil {
 		return fmt.Errorf("%s: prices: %w", typeStr, err)
 	}
-	if book != nil {
-		g.book = book
-	}
+	g.book = book
 	return nil
 }
 

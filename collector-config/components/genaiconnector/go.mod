@@ -37,3 +37,7 @@ require (
 	go.uber.org/multierr v1.11.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
+
+require github.com/hypertool-observability/hypertool/collector/genaiprices v0.0.0
+
+replace github.com/hypertool-observability/hypertool/collector/genaiprices => ../genaiprices

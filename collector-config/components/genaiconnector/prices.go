@@ -4,8 +4,7 @@
 package genaiconnector
 
 import (
-	"fmt"
-
+	"github.com/hypertool-observability/hypertool/collector/genaiprices"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -38,8 +37,40 @@ func (g *genai) price(point, resource pcommon.Map, item []string, tokenType stri
 	return g.book.price(provider, model, tokenType, at)
 }
 
-// loadPrices is replaced by the genaiprices book.
+// book prices a model's tokens from genai-prices' data: the price in force at the
+// usage's time, matched as genai-prices matches (provider, then model).
+type book struct{ b *genaiprices.Book }
+
+func (k book) price(provider, model, tokenType string, at pcommon.Timestamp) (float64, bool) {
+	m, ok := k.b.Find(provider, model)
+	if !ok && provider != "" {
+		// A provider name genai-prices does not know (the conventions' names differ in
+		// places): the model's own name may still say who it is.
+		m, ok = k.b.Find("", model)
+	}
+	if !ok {
+		return 0, false
+	}
+	// The price of a small request's tokens: summed usage no longer knows each request's
+	// size, so the base tier applies, as it does to the calls that do not reach a tier.
+	usage := genaiprices.Usage{InputTokens: sampleTokens}
+	if tokenType != inputType {
+		usage = genaiprices.Usage{OutputTokens: sampleTokens}
+	}
+	usd, ok := m.PriceAt(at.AsTime()).Cost(usage)
+	return usd * 1e6 / sampleTokens, ok
+}
+
+const (
+	inputType    = "input"
+	sampleTokens = 1000
+)
+
+// loadPrices reads genai-prices' data file once, at start.
 func loadPrices(path string) (pricer, error) {
-	_ = fmt.Sprint(path)
-	return nil, nil
+	b, err := genaiprices.LoadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return book{b}, nil
 }

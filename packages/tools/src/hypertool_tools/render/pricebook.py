@@ -165,7 +165,22 @@ def price_data_json() -> str:
     """The pinned genai-prices' data as its published JSON (data.json, v2 schema).
 
     Deterministic: providers and models in the package's order, each object's keys in the
-    published file's order, two-space indents, ASCII only, and a trailing newline.
+    published file's order, ASCII only. One provider per line, compact: a price change is
+    a one-line diff, and the file fits a Kubernetes ConfigMap (1 MiB).
     """
-    text = json.dumps(_json(gp_data.providers), indent=2, ensure_ascii=True)
-    return text + "\n"
+    providers = _json(gp_data.providers)
+    assert isinstance(providers, list)  # noqa: S101 - the package's data is a list
+    lines = (json.dumps(p, separators=(",", ":"), ensure_ascii=True) for p in providers)
+    return "[\n" + ",\n".join(lines) + "\n]\n"
+
+
+def render_price_data(root: Path, *, check: bool) -> bool:
+    """Write (or with ``check`` compare) the collector's price book; True when current."""
+    path = root / PRICE_DATA
+    text = price_data_json()
+    if path.exists() and path.read_text() == text:
+        return True
+    if not check:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return False
