@@ -109,7 +109,7 @@ func (c *Config) PutLabels(attrs pcommon.Map, reason, producer string) {
 	attrs.PutStr(c.ProducerLabel, c.producer(producer))
 }
 
-// Key is what a count is kept by. Producer is as the caller passed it ("" for unknown).
+// Key is what a count is kept by: the reason and producer label values.
 type Key struct {
 	Reason, Producer string
 }
@@ -129,7 +129,7 @@ func NewCounts(cfg *Config) *Counts {
 
 // Add counts n items of producer not used for reason. The producer is taken as given:
 // a component that bounds label values cuts it first (pdatautil.CutUTF8); "" is counted
-// as UnknownProducer.
+// as UnknownProducer, together with a producer of that name.
 func (c *Counts) Add(reason, producer string, n float64) {
 	if n == 0 {
 		return
@@ -137,14 +137,16 @@ func (c *Counts) Add(reason, producer string, n float64) {
 	if c.n == nil {
 		c.n = map[Key]float64{}
 	}
-	c.n[Key{reason, producer}] += n
+	c.n[Key{reason, c.cfg.producer(producer)}] += n
 }
 
 // Len is the number of distinct (reason, producer) counts.
 func (c *Counts) Len() int { return len(c.n) }
 
-// Get is the count of (reason, producer).
-func (c *Counts) Get(reason, producer string) float64 { return c.n[Key{reason, producer}] }
+// Get is the count of (reason, producer), producer as passed to Add.
+func (c *Counts) Get(reason, producer string) float64 {
+	return c.n[Key{reason, c.cfg.producer(producer)}]
+}
 
 // Range calls f with each count and its labels (as Labels), in no set order.
 func (c *Counts) Range(f func(labels map[string]string, n float64)) {

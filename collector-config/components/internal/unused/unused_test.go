@@ -56,7 +56,8 @@ func TestCountsAppendOneDeltaSumByReasonAndProducer(t *testing.T) {
 	counts.Add("negative", "a", 1)
 	counts.Add("negative", "a", 2)
 	counts.Add("negative", "", 1)
-	counts.Add("not_usage", "a", 0) // nothing counted, no point
+	counts.Add("negative", "unknown", 1) // the same label values: one count
+	counts.Add("not_usage", "a", 0)      // nothing counted, no point
 	if counts.Len() != 2 || counts.Get("negative", "a") != 3 {
 		t.Fatalf("counts: len %d, negative/a %v", counts.Len(), counts.Get("negative", "a"))
 	}
@@ -84,7 +85,7 @@ func TestCountsAppendOneDeltaSumByReasonAndProducer(t *testing.T) {
 		}
 		got[strings.Join(labels, "/")] = dp.DoubleValue()
 	}
-	want := map[string]float64{"metrics/negative/a": 3, "metrics/negative/unknown": 1}
+	want := map[string]float64{"metrics/negative/a": 3, "metrics/negative/unknown": 2}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("points %v, want %v", got, want)
 	}
