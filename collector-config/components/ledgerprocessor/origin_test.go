@@ -19,7 +19,8 @@ func originConfig(dir string) *Config {
 	cfg := testConfig(dir)
 	cfg.MaxLabelValues = 1000
 	cfg.Origin = OriginNames{Delivery: "o.delivery", Producer: "o.producer", Instance: "o.instance"}
-	cfg.UnusedMetric.Duplicate = map[string]string{"reason": "duplicate"}
+	cfg.UnusedMetric.Reasons.Duplicate = "duplicate"
+	cfg.UnusedMetric.DuplicateProducer = "hypertool_agent"
 	cfg.FoldedMetric.ProducerLabel = "producer"
 	cfg.FoldedMetric.UnknownProducer = "unknown"
 	cfg.FoldedMetric.MaxProducerBytes = 8

@@ -450,18 +450,12 @@ def _agent_counters() -> list[str]:
     return lines
 
 
-def _agent_unused() -> list[str]:
+def _unused_counter(block: str, reasons: Sequence[str], *extra: str) -> list[str]:
+    """The unused counter in the one shape our components share (components/internal/unused)."""
     unused = c.PIPELINE_UNUSED
     signal, reason, producer = unused.labels
-    reasons = (
-        c.REASON_NOT_A_NUMBER,
-        c.REASON_NEGATIVE,
-        c.REASON_TOO_LARGE,
-        c.REASON_NOT_SUMMABLE,
-        c.REASON_NOT_USAGE,
-    )
     return [
-        "unused:",
+        f"{block}:",
         *_indent(
             [
                 *_named(unused),
@@ -472,9 +466,21 @@ def _agent_unused() -> list[str]:
                 f"unknown_producer: {c.UNKNOWN_PRODUCER}",
                 "reasons:",
                 *(f"  {r}: {r}" for r in reasons),
+                *extra,
             ]
         ),
     ]
+
+
+def _agent_unused() -> list[str]:
+    reasons = (
+        c.REASON_NOT_A_NUMBER,
+        c.REASON_NEGATIVE,
+        c.REASON_TOO_LARGE,
+        c.REASON_NOT_SUMMABLE,
+        c.REASON_NOT_USAGE,
+    )
+    return _unused_counter("unused", reasons)
 
 
 def _origin() -> list[str]:
@@ -920,15 +926,7 @@ def _pinned(budgets: Sequence[Budget]) -> list[str]:
 
 def ledger(budgets: Sequence[Budget] = ()) -> list[str]:
     """The ``ledger`` processor (collector-config/components): the fleet's totals on disk."""
-    unused = c.PIPELINE_UNUSED
     folded = c.PIPELINE_FOLDED_POINTS
-    unused_labels = dict(
-        zip(unused.labels, ("metrics", c.REASON_TOO_MANY_SERIES, c.UNKNOWN_PRODUCER), strict=True)
-    )
-    # Only the library sends delivery ids: its resends are what is counted here.
-    duplicate_labels = dict(
-        zip(unused.labels, ("metrics", c.REASON_DUPLICATE, n.SCOPE_NAME), strict=True)
-    )
     return [
         "ledger:",
         "  # The journal and snapshot of every fleet total. An export is acknowledged only once",
@@ -968,14 +966,15 @@ def ledger(budgets: Sequence[Budget] = ()) -> list[str]:
         f"    producer_label: {folded.labels[2]}",
         f"    unknown_producer: {c.UNKNOWN_PRODUCER}",
         f"    max_producer_bytes: {n.MAX_LABEL_LENGTH}",
-        "  unused_metric:",
-        f"    name: {unused.otel_name}",
-        f"    description: {_scalar(unused.description)}",
-        f"    unit: {_scalar(unused.unit)}",
-        "    labels:",
-        *(f"      {k}: {_scalar(v)}" for k, v in unused_labels.items()),
-        "    duplicate:",
-        *(f"      {k}: {_scalar(v)}" for k, v in duplicate_labels.items()),
+        # Points beyond max_streams (producer unknown) and resends already applied.
+        *_indent(
+            _unused_counter(
+                "unused_metric",
+                (c.REASON_TOO_MANY_SERIES, c.REASON_DUPLICATE),
+                # Only the library sends delivery ids: its resends are what is counted here.
+                f"duplicate_producer: {_scalar(n.SCOPE_NAME)}",
+            )
+        ),
     ]
 
 
