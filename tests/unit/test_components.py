@@ -19,8 +19,8 @@ MODULES = sorted(p.parent.name for p in (ROOT / COMPONENTS).glob("*/go.mod"))
 
 
 def test_every_component_is_found() -> None:
-    """The admission and ledger processors and the agent_sums connector are here to test."""
-    assert MODULES == ["admissionprocessor", "agentsumsconnector", "ledgerprocessor"]
+    """Our three components and the module they share (internal) are here to test."""
+    assert MODULES == ["admissionprocessor", "agentsumsconnector", "internal", "ledgerprocessor"]
 
 
 @pytest.mark.parametrize("module", MODULES)
