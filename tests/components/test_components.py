@@ -21,12 +21,13 @@ MODULES = sorted(p.parent.name for p in (ROOT / COMPONENTS).glob("*/go.mod"))
 
 
 def test_every_component_is_found() -> None:
-    """The admission and ledger processors and the agent_sums connector are here to test."""
+    """Our components, the price book and the module they share are here to test."""
     assert MODULES == [
         "admissionprocessor",
         "agentsumsconnector",
         "genaiconnector",
         "genaiprices",
+        "internal",
         "ledgerprocessor",
     ]
 

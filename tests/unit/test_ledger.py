@@ -51,10 +51,16 @@ def test_ledger_names_come_from_the_contract() -> None:
     assert names["max_producer_bytes"] == n.MAX_LABEL_LENGTH
     unused = ledger["unused_metric"]
     assert unused["name"] == c.PIPELINE_UNUSED.otel_name
-    assert tuple(unused["labels"]) == c.PIPELINE_UNUSED.labels
-    assert unused["labels"][n.REASON] == c.REASON_TOO_MANY_SERIES
-    assert tuple(unused["duplicate"]) == c.PIPELINE_UNUSED.labels
-    assert unused["duplicate"][n.REASON] == c.REASON_DUPLICATE
+    labels = (unused["signal_label"], unused["reason_label"], unused["producer_label"])
+    assert labels == c.PIPELINE_UNUSED.labels
+    assert unused["unknown_producer"] == c.UNKNOWN_PRODUCER
+    reasons = unused["reasons"]
+    assert (reasons["too_many_series"], reasons["duplicate"]) == (
+        c.REASON_TOO_MANY_SERIES,
+        c.REASON_DUPLICATE,
+    )
+    # Only the library's exports carry delivery ids.
+    assert unused["duplicate_producer"] == n.SCOPE_NAME
 
 
 def test_every_budgeted_name_is_pinned() -> None:

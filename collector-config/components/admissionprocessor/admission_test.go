@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -37,7 +38,8 @@ type fixture struct {
 func testConfig() *Config {
 	cfg := createDefaultConfig()
 	cfg.Names = Names{
-		RefusedMetric: "refused", SignalLabel: "signal", ReasonLabel: "reason", ProducerLabel: "producer",
+		RefusedMetric: refusedMetric, Unit: refusedUnit,
+		SignalLabel: "signal", ReasonLabel: "reason", ProducerLabel: "producer",
 		OverFairShare: "over_fair_share", SharedRequest: "shared_request", Anonymous: "anonymous",
 		Other: "other", MaxLabelValues: 100,
 	}
@@ -300,6 +302,14 @@ func TestProcessorsRefuseWithARetryableErrorAndPassTheRest(t *testing.T) {
 	if tp.(*tracesGate).shared != shared || lp.(*logsGate).shared != shared {
 		t.Fatal("the signals do not share one admitter")
 	}
+	// Shut down, the admitter leaves the registry: no later test gets it, under pressure.
+	t.Cleanup(func() {
+		for _, c := range []component.Component{mp, tp, lp} {
+			if err := c.Shutdown(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+	})
 	var heap atomic.Uint64
 	shared.admitter.memory = func() memory { return memory{heap: heap.Load()} }
 	shared.admitter.gc = nil

@@ -51,9 +51,20 @@ type Config struct {
 	Names Names `mapstructure:"names"`
 }
 
+// The counter of refused items, in the collector's own telemetry, is declared in
+// metadata.yaml (telemetry.metrics.admission_refused_items) and registered by mdatagen's
+// TelemetryBuilder under these names: Names.RefusedMetric and Names.Unit, rendered from
+// hypertool's names contract, must be them.
+const (
+	refusedMetric = "otelcol_admission_refused_items"
+	refusedUnit   = "{item}"
+)
+
 // Names of the counter of refused items and of its labels' values.
 type Names struct {
-	// RefusedMetric counts refused items in the collector's own telemetry.
+	// RefusedMetric counts refused items in the collector's own telemetry. It must be
+	// otelcol_admission_refused_items, and Unit "{item}": metadata.yaml declares the
+	// counter so. Description is documentation only: the counter's is metadata.yaml's.
 	RefusedMetric string `mapstructure:"refused_metric"`
 	Description   string `mapstructure:"description"`
 	Unit          string `mapstructure:"unit"`
@@ -128,6 +139,10 @@ func (c *Config) Validate() error {
 func (n *Names) validate() error {
 	if n.RefusedMetric == "" || n.SignalLabel == "" || n.ReasonLabel == "" || n.ProducerLabel == "" {
 		return errors.New("names needs refused_metric, signal_label, reason_label and producer_label")
+	}
+	if n.RefusedMetric != refusedMetric || n.Unit != refusedUnit {
+		return fmt.Errorf("names.refused_metric and names.unit must be %s and %s, as metadata.yaml declares the counter (got %s and %q)",
+			refusedMetric, refusedUnit, n.RefusedMetric, n.Unit)
 	}
 	if n.OverFairShare == "" || n.SharedRequest == "" || n.Anonymous == "" || n.Other == "" {
 		return errors.New("names needs over_fair_share, shared_request, anonymous and other")

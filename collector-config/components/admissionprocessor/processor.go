@@ -13,6 +13,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
 )
 
 // The resource attributes that tell producers apart (OpenTelemetry semantic conventions).
@@ -54,7 +56,7 @@ func (g *gate) pass(ctx context.Context, charges []charge) error {
 
 func (g *gate) charge(res pcommon.Resource, items int) charge {
 	attrs := res.Attributes()
-	name, id := str(attrs, serviceName), str(attrs, serviceInstanceID)
+	name, id := pdatautil.GetString(attrs, serviceName), pdatautil.GetString(attrs, serviceInstanceID)
 	label := name
 	if label == "" {
 		label = g.shared.admitter.cfg.Names.Anonymous
@@ -62,13 +64,6 @@ func (g *gate) charge(res pcommon.Resource, items int) charge {
 	// The length prefix keeps ("ab", "c") and ("a", "bc") apart; a resource with neither
 	// attribute is the one anonymous producer, key "0:".
 	return charge{key: strconv.Itoa(len(name)) + ":" + name + id, label: label, instance: id, items: items}
-}
-
-func str(attrs pcommon.Map, key string) string {
-	if v, ok := attrs.Get(key); ok {
-		return v.AsString()
-	}
-	return ""
 }
 
 type metricsGate struct {
@@ -99,20 +94,11 @@ func metricItems(rm pmetric.ResourceMetrics) int {
 }
 
 func points(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
+	if m.Type() == pmetric.MetricTypeEmpty {
+		// A metric without data still costs the collector its decoding.
+		return 1
 	}
-	// A metric without data still costs the collector its decoding.
-	return 1
+	return pdatautil.PointCount(m)
 }
 
 type tracesGate struct {

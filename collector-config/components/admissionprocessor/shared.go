@@ -9,6 +9,8 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/processor"
+
+	"github.com/hypertool-observability/hypertool/collector/admissionprocessor/internal/metadata"
 )
 
 // sharedAdmitter is one admitter per component id, whatever pipelines it is in: a
@@ -31,17 +33,19 @@ func sharedFor(set processor.Settings, cfg *Config) (*sharedAdmitter, error) {
 	if s, ok := registry[set.ID]; ok {
 		return s, nil
 	}
-	n := cfg.Names
-	refused, err := set.MeterProvider.Meter(scopeName).Int64Counter(n.RefusedMetric,
-		metricDescription(n.Description), metricUnit(n.Unit))
+	// The counter of refused items, as metadata.yaml declares it (mdatagen's builder).
+	telemetry, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
-	s := &sharedAdmitter{admitter: newAdmitter(cfg, set.Logger, readMemory, refused)}
+	s := &sharedAdmitter{admitter: newAdmitter(cfg, set.Logger, readMemory, telemetry.AdmissionRefusedItems)}
 	s.release = func() {
 		registryMu.Lock()
 		defer registryMu.Unlock()
-		delete(registry, set.ID)
+		if registry[set.ID] == s {
+			delete(registry, set.ID)
+			telemetry.Shutdown()
+		}
 	}
 	registry[set.ID] = s
 	return s, nil
@@ -57,18 +61,20 @@ func (s *sharedAdmitter) start() {
 }
 
 // shutdown stops the sampler with the last pipeline, and lets a new configuration make a
-// new admitter.
+// new admitter: also when it was never started (a collector whose start failed elsewhere
+// shuts down what it created), so that the next one does not find this one, with its old
+// configuration and state, in the registry.
 func (s *sharedAdmitter) shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.started == 0 {
-		return
-	}
-	s.started--
-	if s.started == 0 {
+	if s.started > 0 {
+		s.started--
+		if s.started > 0 {
+			return
+		}
 		s.admitter.stopAndWait()
-		s.release()
 	}
+	s.release()
 }
 
 // What the memory_limiter measures (runtime.MemStats.Alloc), and what the Go runtime's

@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"go.opentelemetry.io/collector/pipeline"
+
+	"github.com/hypertool-observability/hypertool/collector/internal/unused"
 )
 
 // Config of the agent_sums connector. hypertool renders it from its names contract
@@ -73,18 +75,11 @@ type Counter struct {
 	Labels []string `mapstructure:"labels"`
 }
 
-// Unused names the counter of points received and not used, its labels and their values.
+// Unused is the counter of points received and not used (the shape every hypertool
+// component shares, internal/unused), with this connector's reasons.
 type Unused struct {
-	Metric `mapstructure:",squash"`
-	// Label keys.
-	SignalLabel   string `mapstructure:"signal_label"`
-	ReasonLabel   string `mapstructure:"reason_label"`
-	ProducerLabel string `mapstructure:"producer_label"`
-	// Signal is the signal label's value: every point here is a metric point.
-	Signal string `mapstructure:"signal"`
-	// UnknownProducer stands for a point whose instrumentation scope has no name.
-	UnknownProducer string  `mapstructure:"unknown_producer"`
-	Reasons         Reasons `mapstructure:"reasons"`
+	unused.Config `mapstructure:",squash"`
+	Reasons       Reasons `mapstructure:"reasons"`
 }
 
 // Reasons are the reason label's values.
@@ -140,14 +135,12 @@ func (c *Config) Validate() error {
 	if c.Rejected.Name == "" {
 		errs = append(errs, errors.New("rejected needs a name"))
 	}
-	u := c.Unused
-	if u.Name == "" || u.SignalLabel == "" || u.ReasonLabel == "" || u.ProducerLabel == "" {
-		errs = append(errs, errors.New("unused needs name, signal_label, reason_label and producer_label"))
+	if err := c.Unused.Check(); err != nil {
+		errs = append(errs, fmt.Errorf("unused: %w", err))
 	}
-	r := u.Reasons
-	if u.Signal == "" || u.UnknownProducer == "" || r.NotANumber == "" || r.Negative == "" ||
-		r.TooLarge == "" || r.NotSummable == "" || r.NotUsage == "" {
-		errs = append(errs, errors.New("unused needs signal, unknown_producer and every reason"))
+	r := c.Unused.Reasons
+	if r.NotANumber == "" || r.Negative == "" || r.TooLarge == "" || r.NotSummable == "" || r.NotUsage == "" {
+		errs = append(errs, errors.New("unused: needs every reason"))
 	}
 	return errors.Join(errs...)
 }

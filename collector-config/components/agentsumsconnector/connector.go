@@ -11,13 +11,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/hypertool-observability/hypertool/collector/agentsumsconnector/internal/metadata"
+	"github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
+	"github.com/hypertool-observability/hypertool/collector/internal/unused"
 )
 
 type agentSums struct {
@@ -33,12 +36,12 @@ type agentSums struct {
 func newConnector(cfg *Config, router connector.MetricsRouterAndConsumer) (*agentSums, error) {
 	sums, err := router.Consumer(cfg.Sums...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: sums: %w", typeStr, err)
+		return nil, fmt.Errorf("%s: sums: %w", metadata.Type, err)
 	}
 	c := &agentSums{cfg: cfg, sums: sums, counters: make(map[string]int, len(cfg.Counters))}
 	if len(cfg.Others) > 0 {
 		if c.others, err = router.Consumer(cfg.Others...); err != nil {
-			return nil, fmt.Errorf("%s: others: %w", typeStr, err)
+			return nil, fmt.Errorf("%s: others: %w", metadata.Type, err)
 		}
 	}
 	for i, counter := range cfg.Counters {
@@ -112,19 +115,9 @@ func (c *agentSums) origin(attrs pcommon.Map) origin {
 			attrs.Remove(o.DeliveryFrom)
 		}
 	}
-	out.producer = read(attrs, o.ProducerFrom)
-	out.instance = read(attrs, o.InstanceFrom)
+	out.producer = pdatautil.GetString(attrs, o.ProducerFrom)
+	out.instance = pdatautil.GetString(attrs, o.InstanceFrom)
 	return out
-}
-
-func read(attrs pcommon.Map, key string) string {
-	if key == "" {
-		return ""
-	}
-	if v, ok := attrs.Get(key); ok {
-		return v.AsString()
-	}
-	return ""
 }
 
 // tally is the sums and counts of one origin in one request.
@@ -133,7 +126,7 @@ type tally struct {
 	origin   origin
 	sums     map[string]*sum // by counter index and label values
 	order    []*sum
-	unused   map[[2]string]float64 // by reason and producer
+	unused   *unused.Counts
 	rejected float64
 	key      []byte
 	values   []string
@@ -146,7 +139,7 @@ type sum struct {
 }
 
 func newTally(c *agentSums, o origin) *tally {
-	return &tally{c: c, origin: o, sums: map[string]*sum{}, unused: map[[2]string]float64{}}
+	return &tally{c: c, origin: o, sums: map[string]*sum{}, unused: unused.NewCounts(&c.cfg.Unused.Config)}
 }
 
 // metric adds up or counts each point of one of the library's metrics.
@@ -163,7 +156,7 @@ func (t *tally) metric(m pmetric.Metric, producer string) {
 		dps := m.Sum().DataPoints()
 		for i := 0; i < dps.Len(); i++ {
 			dp := dps.At(i)
-			value := numberValue(dp)
+			value := pdatautil.NumberValue(dp)
 			switch bad := t.badValue(value); {
 			case bad != "":
 				t.count(bad, producer)
@@ -201,22 +194,7 @@ func (t *tally) countHistogram(sum float64, producer, wrongShape string) {
 
 // points counts every point of m as not used, for reason.
 func (t *tally) points(m pmetric.Metric, producer, reason string) {
-	var n int
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		n = m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		n = m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		n = m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		n = m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		n = m.Summary().DataPoints().Len()
-	}
-	if n > 0 {
-		t.unused[[2]string{reason, t.producer(producer)}] += float64(n)
-	}
+	t.unused.Add(reason, t.producer(producer), float64(pdatautil.PointCount(m)))
 }
 
 // badValue is the reason a value cannot be summed, or "": no agent sends these.
@@ -258,40 +236,26 @@ func (t *tally) add(counter int, attrs pcommon.Map, value float64, producer stri
 }
 
 func (t *tally) count(reason, producer string) {
-	t.unused[[2]string{reason, t.producer(producer)}]++
+	t.unused.Add(reason, t.producer(producer), 1)
 }
 
+// producer is the producer label's value of a scope name: cut, "" for unknown.
 func (t *tally) producer(scope string) string {
-	if scope == "" {
-		return t.c.cfg.Unused.UnknownProducer
-	}
-	return t.cut(scope)
+	return pdatautil.CutUTF8(scope, t.c.cfg.MaxLabelBytes)
 }
 
 // label is an attribute value as a label value, cut as the agent cuts it.
 func (t *tally) label(v pcommon.Value) string {
 	if v.Type() == pcommon.ValueTypeStr {
-		return t.cut(v.Str())
+		return pdatautil.CutUTF8(v.Str(), t.c.cfg.MaxLabelBytes)
 	}
 	return v.AsString()
-}
-
-// cut shortens s to MaxLabelBytes without splitting a UTF-8 character.
-func (t *tally) cut(s string) string {
-	limit := t.c.cfg.MaxLabelBytes
-	if len(s) <= limit {
-		return s
-	}
-	for limit > 0 && !utf8.RuneStart(s[limit]) {
-		limit--
-	}
-	return s[:limit]
 }
 
 // appendTo renders the tally, if not empty, as delta sums in the fleet resource, with
 // their origin.
 func (t *tally) appendTo(out pmetric.Metrics) {
-	if len(t.order) == 0 && len(t.unused) == 0 && t.rejected == 0 {
+	if len(t.order) == 0 && t.unused.Len() == 0 && t.rejected == 0 {
 		return
 	}
 	cfg := t.c.cfg
@@ -318,16 +282,7 @@ func (t *tally) appendTo(out pmetric.Metrics) {
 	if t.rejected > 0 {
 		point(appendSum(sm, cfg.Rejected), t.rejected, now)
 	}
-	if len(t.unused) > 0 {
-		u := cfg.Unused
-		dps := appendSum(sm, u.Metric)
-		for k, n := range t.unused {
-			attrs := point(dps, n, now).Attributes()
-			attrs.PutStr(u.SignalLabel, u.Signal)
-			attrs.PutStr(u.ReasonLabel, k[0])
-			attrs.PutStr(u.ProducerLabel, k[1])
-		}
-	}
+	t.unused.AppendTo(sm, now)
 }
 
 func (t *tally) putOrigin(attrs pcommon.Map) {
@@ -355,11 +310,4 @@ func point(dps pmetric.NumberDataPointSlice, value float64, now pcommon.Timestam
 	dp.SetDoubleValue(value)
 	dp.SetTimestamp(now)
 	return dp
-}
-
-func numberValue(dp pmetric.NumberDataPoint) float64 {
-	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-		return float64(dp.IntValue())
-	}
-	return dp.DoubleValue()
 }

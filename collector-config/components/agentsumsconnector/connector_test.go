@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pipeline"
+
+	"github.com/hypertool-observability/hypertool/collector/internal/unused"
 )
 
 var (
@@ -38,9 +40,11 @@ func testConfig() *Config {
 	}
 	cfg.Rejected = Metric{Name: "hypertool.rejected"}
 	cfg.Unused = Unused{
-		Metric:      Metric{Name: "hypertool.unused"},
-		SignalLabel: "signal", ReasonLabel: "reason", ProducerLabel: "producer",
-		Signal: "metrics", UnknownProducer: "unknown",
+		Config: unused.Config{
+			Name:        "hypertool.unused",
+			SignalLabel: "signal", ReasonLabel: "reason", ProducerLabel: "producer",
+			Signal: "metrics", UnknownProducer: "unknown",
+		},
 		Reasons: Reasons{
 			NotANumber: "not_a_number", Negative: "negative", TooLarge: "too_large",
 			NotSummable: "not_summable", NotUsage: "not_usage",

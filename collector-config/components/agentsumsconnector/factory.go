@@ -1,16 +1,6 @@
 // Copyright hypertool observability authors
 // SPDX-License-Identifier: Apache-2.0
 
-// Package agentsumsconnector sums the hypertool library's own counters fleet-wide.
-//
-// Every agent process exports deltas of a few counters. The ledger needs them as streams
-// with no per-process identity: one resource, the counter's labels and nothing else, but
-// for the export's origin (delivery id, producer), which the ledger reads and removes. This
-// connector does that in one pass over each export, in Go, where signal_to_metrics would
-// evaluate an OTTL condition per entry per point, and it checks each point on the way, as
-// transform/guard does for foreign usage. Points it does not sum are counted, by reason,
-// never dropped silently. Metrics that are not the library's go on, unchanged, to the
-// pipelines that handle foreign usage.
 package agentsumsconnector
 
 import (
@@ -20,23 +10,23 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
-)
 
-const typeStr = "agent_sums"
+	"github.com/hypertool-observability/hypertool/collector/agentsumsconnector/internal/metadata"
+)
 
 // NewFactory returns the agent_sums connector's factory.
 func NewFactory() connector.Factory {
 	return connector.NewFactory(
-		component.MustNewType(typeStr),
+		metadata.Type,
 		func() component.Config { return createDefaultConfig() },
-		connector.WithMetricsToMetrics(createMetricsToMetrics, component.StabilityLevelAlpha),
+		connector.WithMetricsToMetrics(createMetricsToMetrics, metadata.MetricsToMetricsStability),
 	)
 }
 
 func createMetricsToMetrics(_ context.Context, _ connector.Settings, cfg component.Config, next consumer.Metrics) (connector.Metrics, error) {
 	router, ok := next.(connector.MetricsRouterAndConsumer)
 	if !ok {
-		return nil, fmt.Errorf("%s: expected a router to its pipelines, got %T", typeStr, next)
+		return nil, fmt.Errorf("%s: expected a router to its pipelines, got %T", metadata.Type, next)
 	}
 	return newConnector(cfg.(*Config), router)
 }

@@ -3,7 +3,7 @@
 
 package ledgerprocessor
 
-import "unicode/utf8"
+import "github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
 
 // foldKey is what a folded point is counted by: metric, label key, producer.
 type foldKey struct {
@@ -44,8 +44,8 @@ func (l *ledger) admit(b *batch, now int64) []*Stream {
 	}
 	out = append(out, l.foldCounters(b.like, folded, now)...)
 	unused := l.cfg.UnusedMetric
-	out = append(out, l.unusedCounter(b.like, unused.Labels, dropped, now)...)
-	return append(out, l.unusedCounter(b.like, unused.Duplicate, b.duplicates, now)...)
+	out = append(out, l.unusedCounter(b.like, unused.Reasons.TooManySeries, "", dropped, now)...)
+	return append(out, l.unusedCounter(b.like, unused.Reasons.Duplicate, unused.DuplicateProducer, b.duplicates, now)...)
 }
 
 // foldCounters are the deltas of the fold counter, in like's resource and scope.
@@ -78,24 +78,21 @@ func (l *ledger) producerLabel(name string, now int64) string {
 	if name == "" {
 		name = names.UnknownProducer
 	}
-	name = cut(name, names.MaxProducerBytes)
+	name = pdatautil.CutUTF8(name, names.MaxProducerBytes)
 	if !l.state.bounds.admitFleet(names.Name, names.ProducerLabel, name, now) {
 		return l.cfg.FoldValue
 	}
 	return name
 }
 
-// unusedCounter is the delta of the unused counter with labels, if n is not zero.
-func (l *ledger) unusedCounter(like *Stream, labels map[string]string, n float64, now int64) []*Stream {
+// unusedCounter is the delta of the unused counter for reason and producer ("": unknown),
+// if n is not zero.
+func (l *ledger) unusedCounter(like *Stream, reason, producer string, n float64, now int64) []*Stream {
 	if n == 0 {
 		return nil
 	}
 	unused := l.cfg.UnusedMetric
-	attrs := make(map[string]string, len(labels))
-	for k, v := range labels {
-		attrs[k] = v
-	}
-	return []*Stream{l.counter(like, unused.Name, unused.Description, unused.Unit, attrs, n, now)}
+	return []*Stream{l.counter(like, unused.Name, unused.Description, unused.Unit, unused.Labels(reason, producer), n, now)}
 }
 
 func (l *ledger) counter(like *Stream, name, description, unit string, attrs map[string]string, n float64, now int64) *Stream {
@@ -104,15 +101,4 @@ func (l *ledger) counter(like *Stream, name, description, unit string, attrs map
 		Kind: kindSum, Monotonic: true, Scope: like.Scope, Resource: like.Resource,
 		Attributes: attrs, Start: now, Last: now, Sum: n,
 	}
-}
-
-// cut shortens s to limit bytes without splitting a UTF-8 character.
-func cut(s string, limit int) string {
-	if limit <= 0 || len(s) <= limit {
-		return s
-	}
-	for limit > 0 && !utf8.RuneStart(s[limit]) {
-		limit--
-	}
-	return s[:limit]
 }

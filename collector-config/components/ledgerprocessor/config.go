@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/hypertool-observability/hypertool/collector/internal/unused"
 )
 
 // Config of the ledger processor. Every field has a meaning an operator can act on; the
@@ -78,15 +80,24 @@ type MetricNames struct {
 	MaxProducerBytes int    `mapstructure:"max_producer_bytes"`
 }
 
-// UnusedNames names the series that counts points dropped for exceeding MaxStreams, and
-// those of a delivery already applied.
+// UnusedNames is the counter of points received and not used (the shape every hypertool
+// component shares, internal/unused), with this processor's reasons. The points it counts
+// never have a producer of their own: those beyond MaxStreams are counted under
+// UnknownProducer, those of a delivery applied before under DuplicateProducer.
 type UnusedNames struct {
-	Name        string            `mapstructure:"name"`
-	Description string            `mapstructure:"description"`
-	Unit        string            `mapstructure:"unit"`
-	Labels      map[string]string `mapstructure:"labels"`
-	// Duplicates: the labels' values that count the points of a delivery already applied.
-	Duplicate map[string]string `mapstructure:"duplicate"`
+	unused.Config `mapstructure:",squash"`
+	Reasons       UnusedReasons `mapstructure:"reasons"`
+	// DuplicateProducer is the producer label of duplicates: only the hypertool library's
+	// exports carry a delivery id.
+	DuplicateProducer string `mapstructure:"duplicate_producer"`
+}
+
+// UnusedReasons are the reason label's values.
+type UnusedReasons struct {
+	// A point that would open a stream beyond MaxStreams.
+	TooManySeries string `mapstructure:"too_many_series"`
+	// A point of a delivery applied before (with Origin.Delivery only).
+	Duplicate string `mapstructure:"duplicate"`
 }
 
 func createDefaultConfig() *Config {
@@ -138,11 +149,14 @@ func (c *Config) Validate() error {
 	if c.FoldedMetric.ProducerLabel != "" && (c.FoldedMetric.UnknownProducer == "" || c.FoldedMetric.MaxProducerBytes <= 0) {
 		errs = append(errs, errors.New("folded_metric with a producer_label needs unknown_producer and a positive max_producer_bytes"))
 	}
-	if c.UnusedMetric.Name == "" {
-		errs = append(errs, errors.New("unused_metric needs a name"))
+	if err := c.UnusedMetric.Check(); err != nil {
+		errs = append(errs, fmt.Errorf("unused_metric: %w", err))
 	}
-	if c.Origin.Delivery != "" && len(c.UnusedMetric.Duplicate) == 0 {
-		errs = append(errs, errors.New("origin.delivery needs unused_metric.duplicate: duplicates are counted"))
+	if c.UnusedMetric.Reasons.TooManySeries == "" {
+		errs = append(errs, errors.New("unused_metric: needs reasons.too_many_series"))
+	}
+	if c.Origin.Delivery != "" && (c.UnusedMetric.Reasons.Duplicate == "" || c.UnusedMetric.DuplicateProducer == "") {
+		errs = append(errs, errors.New("origin.delivery needs unused_metric.reasons.duplicate and unused_metric.duplicate_producer: duplicates are counted"))
 	}
 	return errors.Join(errs...)
 }

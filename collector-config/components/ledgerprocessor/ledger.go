@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.uber.org/zap"
+
+	"github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
 )
 
 type ledger struct {
@@ -292,7 +294,7 @@ func (l *ledger) takeMetric(m pmetric.Metric, scope string, resource map[string]
 		for i := 0; i < dps.Len(); i++ {
 			d := base
 			d.Attributes = stringMap(dps.At(i).Attributes())
-			d.Sum = numberValue(dps.At(i))
+			d.Sum = pdatautil.NumberValue(dps.At(i))
 			out = append(out, &d)
 		}
 		return out
@@ -308,13 +310,6 @@ func (l *ledger) takeMetric(m pmetric.Metric, scope string, resource map[string]
 		out = append(out, &d)
 	}
 	return out
-}
-
-func numberValue(dp pmetric.NumberDataPoint) float64 {
-	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-		return float64(dp.IntValue())
-	}
-	return dp.DoubleValue()
 }
 
 func stringMap(attrs pcommon.Map) map[string]string {

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.uber.org/zap"
+
+	"github.com/hypertool-observability/hypertool/collector/internal/unused"
 )
 
 func testConfig(dir string) *Config {
@@ -21,7 +23,13 @@ func testConfig(dir string) *Config {
 	cfg.Directory = dir
 	cfg.MaxLabelValues = 3
 	cfg.FoldedMetric = MetricNames{Name: "folded", MetricLabel: "metric", KeyLabel: "label"}
-	cfg.UnusedMetric = UnusedNames{Name: "unused", Labels: map[string]string{"reason": "too_many_series"}}
+	cfg.UnusedMetric = UnusedNames{
+		Config: unused.Config{
+			Name: "unused", SignalLabel: "signal", ReasonLabel: "reason", ProducerLabel: "producer",
+			Signal: "metrics", UnknownProducer: "unknown",
+		},
+		Reasons: UnusedReasons{TooManySeries: "too_many_series"},
+	}
 	return cfg
 }
 

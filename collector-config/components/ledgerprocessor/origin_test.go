@@ -19,7 +19,8 @@ func originConfig(dir string) *Config {
 	cfg := testConfig(dir)
 	cfg.MaxLabelValues = 1000
 	cfg.Origin = OriginNames{Delivery: "o.delivery", Producer: "o.producer", Instance: "o.instance"}
-	cfg.UnusedMetric.Duplicate = map[string]string{"reason": "duplicate"}
+	cfg.UnusedMetric.Reasons.Duplicate = "duplicate"
+	cfg.UnusedMetric.DuplicateProducer = "hypertool_agent"
 	cfg.FoldedMetric.ProducerLabel = "producer"
 	cfg.FoldedMetric.UnknownProducer = "unknown"
 	cfg.FoldedMetric.MaxProducerBytes = 8
@@ -231,4 +232,40 @@ func startClocked(t *testing.T, cfg *Config, clock func() int64) *ledger {
 		t.Fatalf("start: %v", err)
 	}
 	return l
+}
+
+// The unused counter's points carry the three labels of the shape every component shares:
+// duplicates under DuplicateProducer, points beyond max_streams under UnknownProducer.
+func TestUnusedPointsCarrySignalReasonAndProducer(t *testing.T) {
+	cfg := originConfig(t.TempDir())
+	cfg.MaxStreams = 1
+	l, sink := start(t, cfg)
+	p := from{delivery: "p1:1", name: "svc", instance: "i1"}
+	consume(t, l, p.deltas(5, "a", "b")) // b: a second stream, beyond max_streams
+	consume(t, l, p.deltas(5, "a"))      // a resend
+	labels := map[string]map[string]string{}
+	for _, md := range sink.AllMetrics() {
+		for _, rm := range md.ResourceMetrics().All() {
+			for _, sm := range rm.ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					if m.Name() != "unused" {
+						continue
+					}
+					for _, dp := range m.Sum().DataPoints().All() {
+						attrs := map[string]string{}
+						for k, v := range dp.Attributes().All() {
+							attrs[k] = v.Str()
+						}
+						labels[attrs["reason"]] = attrs
+					}
+				}
+			}
+		}
+	}
+	for reason, producer := range map[string]string{"too_many_series": "unknown", "duplicate": "hypertool_agent"} {
+		got := labels[reason]
+		if len(got) != 3 || got["signal"] != "metrics" || got["producer"] != producer {
+			t.Errorf("%s counted with %v, want signal=metrics producer=%s", reason, got, producer)
+		}
+	}
 }

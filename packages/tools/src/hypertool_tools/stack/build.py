@@ -287,8 +287,7 @@ def build_collector(root: Path) -> Path:
 
         def build(scratch: Path) -> None:
             manifest = scratch / "manifest.yaml"
-            text = (root / MANIFEST).read_text()
-            manifest.write_text(re.sub(r"output_path:.*", f"output_path: {scratch / 'src'}", text))
+            manifest.write_text(_manifest_building_in(root, scratch / "src"))
             # The manifest's local component paths are relative to its own directory.
             run_command([str(builder), f"--config={manifest}"], cwd=root / MANIFEST.parent)
             (scratch / "src" / COLLECTOR_BINARY).rename(scratch / COLLECTOR_BINARY)
@@ -299,6 +298,23 @@ def build_collector(root: Path) -> Path:
             _install_into(target.parent, build)
     _log(f"collector: {target}")
     return target
+
+
+def _manifest_building_in(root: Path, output: Path) -> str:
+    """The manifest with its output_path moved to ``output``.
+
+    A relative ``replaces:`` target is relative to the go.mod the builder writes in
+    output_path: it is made absolute, so it names the same directory from ``output``.
+    """
+    text = (root / MANIFEST).read_text()
+    declared = re.search(r"^\s*output_path:\s*(\S+)", text, re.MULTILINE)
+    base = root / MANIFEST.parent / (declared.group(1) if declared else ".")
+    text = re.sub(r"output_path:.*", f"output_path: {output}", text)
+    return re.sub(
+        r"(=>\s*)(\.\.?/\S*)",
+        lambda m: m.group(1) + os.path.normpath(base / m.group(2)),
+        text,
+    )
 
 
 def _builder(version: str) -> Path:
