@@ -167,10 +167,8 @@ def test_genai_writes_the_contracts_series() -> None:
             contract.labels,
         ), key
     unused = genai()["unused"]
-    assert (unused["name"], tuple(unused["labels"])) == (
-        c.PIPELINE_UNUSED.otel_name,
-        c.PIPELINE_UNUSED.labels,
-    )
+    labels = (unused["signal_label"], unused["reason_label"], unused["producer_label"])
+    assert (unused["name"], labels) == (c.PIPELINE_UNUSED.otel_name, c.PIPELINE_UNUSED.labels)
 
 
 def test_genai_reads_labels_in_the_contracts_order() -> None:

@@ -6,7 +6,6 @@ package genaiconnector
 import (
 	"sort"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -172,15 +171,4 @@ func newMetric(sm pmetric.ScopeMetrics, out *output) pmetric.Metric {
 	s.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
 	s.SetIsMonotonic(true)
 	return m
-}
-
-// cut shortens s to limit bytes without splitting a UTF-8 character.
-func cut(s string, limit int) string {
-	if len(s) <= limit {
-		return s
-	}
-	for limit > 0 && !utf8.RuneStart(s[limit]) {
-		limit--
-	}
-	return s[:limit]
 }

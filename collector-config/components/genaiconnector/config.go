@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/hypertool-observability/hypertool/collector/internal/unused"
 )
 
 // Config is the data table the connector runs on. `hypertool render` writes it from the
@@ -162,13 +164,13 @@ type Cumulative struct {
 	MaxStreams int `mapstructure:"max_streams"`
 }
 
+// Unused is the counter every hypertool component writes (internal/unused), with the
+// signal label's value of spans and log records too: Signal is that of metric points.
 type Unused struct {
-	Sum `mapstructure:",squash"`
-	// Signals, as label values.
-	Metrics string  `mapstructure:"metrics"`
-	Traces  string  `mapstructure:"traces"`
-	Logs    string  `mapstructure:"logs"`
-	Reasons Reasons `mapstructure:"reasons"`
+	unused.Config `mapstructure:",squash"`
+	Traces        string  `mapstructure:"traces"`
+	Logs          string  `mapstructure:"logs"`
+	Reasons       Reasons `mapstructure:"reasons"`
 }
 
 type Reasons struct {
@@ -207,10 +209,11 @@ func (c *Config) Validate() error {
 		}
 	}
 	need("scope", c.Scope)
-	need("unused.name", c.Unused.Name)
-	if len(c.Unused.Labels) != 3 {
-		errs = append(errs, errors.New("unused.labels must be [signal, reason, producer] label names"))
+	if err := c.Unused.Check(); err != nil {
+		errs = append(errs, fmt.Errorf("unused: %w", err))
 	}
+	need("unused.traces", c.Unused.Traces)
+	need("unused.logs", c.Unused.Logs)
 	if c.MaxValue <= 0 || c.MaxLabelBytes <= 0 {
 		errs = append(errs, errors.New("max_value and max_label_bytes must be positive"))
 	}

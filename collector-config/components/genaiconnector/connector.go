@@ -11,11 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.uber.org/zap"
 )
 
@@ -81,7 +81,12 @@ func newGenai(cfg *Config, logger *zap.Logger, sums consumer.Metrics) *genai {
 	s := cfg.Series
 	g.tokens, g.workflowTokens, g.tokensByType = g.output(s.Tokens), g.output(s.WorkflowTokens), g.output(s.TokensByType)
 	g.cost, g.unpriced, g.switches = g.output(s.Cost), g.output(s.Unpriced), g.output(s.Switches)
-	g.unused = &output{Metric: cfg.Unused.Metric, keys: cfg.Unused.Labels, labels: []int{0, 1, 2}}
+	u := cfg.Unused
+	g.unused = &output{
+		Metric: Metric{Name: u.Name, Description: u.Description, Unit: u.Unit},
+		keys:   []string{u.SignalLabel, u.ReasonLabel, u.ProducerLabel},
+		labels: []int{0, 1, 2},
+	}
 	for _, u := range cfg.Usage {
 		entry := &usage{UsageMetric: u, types: map[string]string{}}
 		for _, t := range u.InputTypes {
@@ -181,9 +186,9 @@ func (g *genai) origin(attrs pcommon.Map) origin {
 // producer is the unused series' producer label: the instrumentation scope's name.
 func (g *genai) producer(scope string) string {
 	if scope == "" {
-		return g.cfg.Unknown
+		return g.cfg.Unused.UnknownProducer
 	}
-	return cut(scope, g.cfg.MaxLabelBytes)
+	return pdatautil.CutUTF8(scope, g.cfg.MaxLabelBytes)
 }
 
 // resolve fills item with the label values of a point or span: each label from its
@@ -206,7 +211,7 @@ func (g *genai) resolve(item []string, point, resource pcommon.Map) {
 				break
 			}
 			if ok {
-				item[i] = cut(v.AsString(), g.cfg.MaxLabelBytes)
+				item[i] = pdatautil.CutUTF8(v.AsString(), g.cfg.MaxLabelBytes)
 				break
 			}
 		}
@@ -280,21 +285,4 @@ func (g *genai) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		}
 	}
 	return g.flush(ctx, b)
-}
-
-// pointCount is how many points a metric holds, whatever its type.
-func pointCount(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
-	}
-	return 0
 }

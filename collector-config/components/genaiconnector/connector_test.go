@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hypertool-observability/hypertool/collector/internal/unused"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -67,7 +68,7 @@ func testConfig() *Config {
 		TokenType:      "token_type", CostSource: "cost_source", From: "from_persona", To: "to_persona", Chatmode: "chatmode", Model: "model",
 		Input: "input", Output: "output", Reported: "reported", Estimated: "estimated",
 	}
-	cfg.Unused = Unused{Sum: Sum{Metric: Metric{Name: "unused"}, Labels: []string{"signal", "reason", "producer"}}, Metrics: "metrics", Traces: "traces", Logs: "logs", Reasons: Reasons{
+	cfg.Unused = Unused{Config: unused.Config{Name: "unused", SignalLabel: "signal", ReasonLabel: "reason", ProducerLabel: "producer", Signal: "metrics", UnknownProducer: "unknown"}, Traces: "traces", Logs: "logs", Reasons: Reasons{
 		NotANumber: "not_a_number", Negative: "negative", TooLarge: "too_large", NotSummable: "not_summable", NotUsage: "not_usage",
 		UnknownTokenType: "unknown_token_type", SpanUsageIgnored: "span_usage_ignored", TracesOnly: "traces_only", NotKept: "not_kept",
 		OutOfOrder: "out_of_order", TooManyStreams: "too_many_streams", MissingLabel: "missing_label",

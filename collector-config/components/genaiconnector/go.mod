@@ -41,3 +41,7 @@ require (
 require github.com/hypertool-observability/hypertool/collector/genaiprices v0.0.0
 
 replace github.com/hypertool-observability/hypertool/collector/genaiprices => ../genaiprices
+
+require github.com/hypertool-observability/hypertool/collector/internal v0.0.0
+
+replace github.com/hypertool-observability/hypertool/collector/internal => ../internal

@@ -7,6 +7,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
@@ -31,7 +32,7 @@ func (g *genai) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 				case g.costs[name]:
 					g.costPoints(b, o, item, res, scope, m)
 				default:
-					b.unused(o, g.cfg.Unused.Metrics, g.cfg.Unused.Reasons.NotUsage, scope, pointCount(m))
+					b.unused(o, g.cfg.Unused.Signal, g.cfg.Unused.Reasons.NotUsage, scope, pdatautil.PointCount(m))
 				}
 			}
 		}
@@ -53,7 +54,7 @@ func (g *genai) readings(b *batch, o origin, scope string, m pmetric.Metric, sha
 	switch {
 	case shape == "sum" && m.Type() == pmetric.MetricTypeSum:
 		for _, dp := range m.Sum().DataPoints().All() {
-			out = append(out, reading{dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), numberValue(dp), 0})
+			out = append(out, reading{dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), pdatautil.NumberValue(dp), 0})
 		}
 		return out, m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityCumulative
 	case shape == "histogram" && m.Type() == pmetric.MetricTypeHistogram:
@@ -67,7 +68,7 @@ func (g *genai) readings(b *batch, o origin, scope string, m pmetric.Metric, sha
 		}
 		return out, m.ExponentialHistogram().AggregationTemporality() == pmetric.AggregationTemporalityCumulative
 	}
-	b.unused(o, g.cfg.Unused.Metrics, g.cfg.Unused.Reasons.NotSummable, scope, pointCount(m))
+	b.unused(o, g.cfg.Unused.Signal, g.cfg.Unused.Reasons.NotSummable, scope, pdatautil.PointCount(m))
 	return nil, false
 }
 
@@ -92,14 +93,14 @@ func (g *genai) usagePoints(b *batch, o origin, item []string, res pcommon.Map, 
 	points, cumulative := g.readings(b, o, scope, m, u.Shape)
 	reasons := g.cfg.Unused.Reasons
 	for _, r := range points {
-		tokenType, known := u.types[str(r.attrs, u.TypeAttribute)]
+		tokenType, known := u.types[pdatautil.GetString(r.attrs, u.TypeAttribute)]
 		if !known {
-			b.unused(o, g.cfg.Unused.Metrics, reasons.UnknownTokenType, scope, 1)
+			b.unused(o, g.cfg.Unused.Signal, reasons.UnknownTokenType, scope, 1)
 			continue
 		}
 		tokens, reason := g.delta(r, cumulative, func() string { return streamKey(res, scope, m.Name(), r.attrs) })
 		if reason != "" {
-			b.unused(o, g.cfg.Unused.Metrics, reason, scope, 1)
+			b.unused(o, g.cfg.Unused.Signal, reason, scope, 1)
 			continue
 		}
 		if tokens == 0 && cumulative {
@@ -120,7 +121,7 @@ func (g *genai) costPoints(b *batch, o origin, item []string, res pcommon.Map, s
 	for _, r := range points {
 		usd, reason := g.delta(r, cumulative, func() string { return streamKey(res, scope, m.Name(), r.attrs) })
 		if reason != "" {
-			b.unused(o, g.cfg.Unused.Metrics, reason, scope, 1)
+			b.unused(o, g.cfg.Unused.Signal, reason, scope, 1)
 			continue
 		}
 		if usd == 0 && cumulative {
@@ -130,19 +131,4 @@ func (g *genai) costPoints(b *batch, o origin, item []string, res pcommon.Map, s
 		item[g.costSource] = g.cfg.Series.Reported
 		b.add(o, g.cost, item, usd)
 	}
-}
-
-func numberValue(dp pmetric.NumberDataPoint) float64 {
-	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-		return float64(dp.IntValue())
-	}
-	return dp.DoubleValue()
-}
-
-// str is an attribute's value as a string, "" when it is not set.
-func str(attrs pcommon.Map, key string) string {
-	if v, ok := attrs.Get(key); ok {
-		return v.AsString()
-	}
-	return ""
 }

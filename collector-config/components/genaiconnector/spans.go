@@ -7,6 +7,7 @@ import (
 	"context"
 	"math"
 
+	"github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -42,7 +43,7 @@ func (g *genai) span(b *batch, o origin, item []string, res pcommon.Map, scope s
 		return
 	}
 	h := g.cfg.Handoff
-	if h.Operation != "" && str(attrs, h.OperationAttribute) == h.Operation {
+	if h.Operation != "" && pdatautil.GetString(attrs, h.OperationAttribute) == h.Operation {
 		if _, ok := attrs.Get(h.To); ok {
 			g.resolve(item, attrs, res)
 			item[g.from] = g.spanLabel(attrs, h.From, h.NoFrom)
@@ -123,7 +124,7 @@ func (g *genai) librarySpan(b *batch, o origin, scope, spanType string, span ptr
 				complete = false
 				break
 			}
-			values = append(values, cut(v.AsString(), g.cfg.MaxLabelBytes))
+			values = append(values, pdatautil.CutUTF8(v.AsString(), g.cfg.MaxLabelBytes))
 		}
 		if !complete {
 			b.unused(o, g.cfg.Unused.Traces, g.cfg.Unused.Reasons.MissingLabel, scope, 1)
@@ -144,7 +145,7 @@ func (g *genai) librarySpan(b *batch, o origin, scope, spanType string, span ptr
 
 func (g *genai) spanLabel(attrs pcommon.Map, key, fallback string) string {
 	if v, ok := attrs.Get(key); ok {
-		return cut(v.AsString(), g.cfg.MaxLabelBytes)
+		return pdatautil.CutUTF8(v.AsString(), g.cfg.MaxLabelBytes)
 	}
 	return fallback
 }
