@@ -18,8 +18,8 @@ from hypertool_tools.stack import build
 from hypertool_tools.stack.build import Binaries, StackError, collector_path
 from hypertool_tools.stack.launcher import (
     ALERTMANAGER_CONFIG,
-    COLLECTOR_CONFIG,
     COLLECTOR_COMPONENTS,
+    COLLECTOR_CONFIG,
     COLLECTOR_PRICES,
     PROMETHEUS_CONFIG,
     Ports,
