@@ -33,7 +33,6 @@ AGENT_MODULES = {
     "_instruments",
     "_llm",
     "_persona",
-    "_prices",  # the list prices, as data (rendered from genai-prices)
     "_pricing",
     "_spans",
     "_spool",
@@ -199,18 +198,22 @@ def test_the_installed_command_works_on_a_checkout_named_by_hypertool_home(
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_library_alone_prices_calls_from_its_rendered_list_prices(
+def test_the_library_alone_prices_calls_at_your_price_and_carries_no_table(
     library_only: Installed,
 ) -> None:
-    """With only the library: list prices work, and genai-prices is not installed."""
+    """With only the library: your prices work, list prices are the collector's alone."""
     probe = (
         "import importlib.util, hypertool_agent\n"
         "print(importlib.util.find_spec('genai_prices') is None)\n"
         "usage = hypertool_agent.Usage(1_000_000, 1_000_000)\n"
-        "print(hypertool_agent.PriceTable().cost('gpt-4o-mini', usage))\n"
+        "own = hypertool_agent.PriceTable({'house-model': hypertool_agent.Price(0.15, 0.60)})\n"
+        "listed = hypertool_agent.PriceTable().cost('gpt-4o-mini', usage)\n"
+        "print(own.cost('house-model', usage), listed)\n"
     )
     result = library_only.run("python", "-c", probe)
     assert result.returncode == 0, result.stderr
-    absent, cost = result.stdout.splitlines()
+    absent, costs = result.stdout.splitlines()
     assert absent == "True"
-    assert float(cost) == pytest.approx(0.15 + 0.60)
+    own, listed = costs.split()
+    assert float(own) == pytest.approx(0.15 + 0.60)
+    assert listed == "None"

@@ -72,29 +72,11 @@ def test_usage_is_read_from_the_response(response: object, usage: Usage | None) 
     assert extract_usage(response) == usage
 
 
-def test_price_table_matches_dated_models_and_takes_overrides() -> None:
-    """Dated model names use their family's price; user prices extend and override."""
-    table = PriceTable({"gpt-4o": Price(5.0, 15.0), "house-model": Price(1.0, 2.0)})
-    assert table.price("gpt-4o-2024-08-06") == Price(5.0, 15.0)
-    assert table.price("gpt-4o-mini-2024-07-18") == PriceTable().price("gpt-4o-mini")
-    assert table.price("gpt-4.1-nano") == PriceTable().price("gpt-4.1-nano")
-    assert table.price("house-model-2") is None
-    assert table.cost("house-model", Usage(1_000_000, 500_000)) == pytest.approx(2.0)
-    assert PriceTable(include_defaults=False).price("gpt-4o") is None
-
-
-def test_cost_uses_cache_prices() -> None:
-    """Cached input is charged at the cache read and write prices."""
-    usage = Usage(350, 50, cache_read_tokens=300, cache_write_tokens=40)
-    cost = PriceTable().cost("claude-sonnet-4-20250514", usage)
-    assert cost == pytest.approx((10 * 3.0 + 300 * 0.30 + 40 * 3.75 + 50 * 15.0) / 1e6)
-
-
 def test_decorated_call_records_tokens_cost_and_span(recorded: Recorded) -> None:
     """A decorated sync call records the seed token series, tokens by type and cost."""
     collector = PersonaMetricsCollector(telemetry=recorded.telemetry)
     collector.switch_persona(None, "backend-engineer", "backend-dev")
-    llm = ObservableLLM(collector)
+    llm = ObservableLLM(collector, prices={"gpt-4o": Price(2.50, 10.0)})
 
     @llm.observe(model="gpt-4o")
     def ask(question: str) -> SimpleNamespace:
@@ -104,9 +86,11 @@ def test_decorated_call_records_tokens_cost_and_span(recorded: Recorded) -> None
     assert recorded.points(n.TOKENS_USED.otel_name) == {
         attrs(persona="backend-engineer", chatmode="backend-dev", model="gpt-4o"): 1200
     }
+    # Priced here at your price: the collector does not price these tokens again.
+    own = {n.ATTR_PRICED_BY: n.PRICED_BY_USER}
     assert recorded.points(n.LLM_TOKENS.otel_name) == {
-        attrs(persona="backend-engineer", model="gpt-4o", token_type="input"): 1000,
-        attrs(persona="backend-engineer", model="gpt-4o", token_type="output"): 200,
+        attrs(persona="backend-engineer", model="gpt-4o", token_type="input", **own): 1000,
+        attrs(persona="backend-engineer", model="gpt-4o", token_type="output", **own): 200,
     }
     cost = (1000 * 2.50 + 200 * 10.0) / 1e6
     assert recorded.points(n.LLM_COST.otel_name) == {
@@ -189,11 +173,31 @@ def test_response_without_usage_is_not_estimated(
     assert "carries no usable token usage" in caplog.text
 
 
-def test_unknown_model_records_tokens_as_unpriced(
+def test_list_priced_models_are_left_to_the_collector(
     recorded: Recorded, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A model with no known price has tokens, no cost, and its tokens count as unpriced."""
+    """A model you did not price has tokens and no cost here: the collector prices it."""
     llm = ObservableLLM(PersonaMetricsCollector(telemetry=recorded.telemetry))
+    with llm.call("gpt-4o-mini", persona="a") as call:
+        call.record(usage=Usage(10, 5))
+    assert call.cost_usd is None
+    assert recorded.points(n.LLM_TOKENS.otel_name) == {
+        attrs(persona="a", model="gpt-4o-mini", token_type="input"): 10,
+        attrs(persona="a", model="gpt-4o-mini", token_type="output"): 5,
+    }
+    assert recorded.points(n.LLM_COST.otel_name) == {}
+    assert recorded.points(n.LLM_UNPRICED_TOKENS.otel_name) == {}
+    assert "no price" not in caplog.text
+
+
+def test_without_list_prices_an_unpriced_model_counts_as_unpriced(
+    recorded: Recorded, caplog: pytest.LogCaptureFixture
+) -> None:
+    """include_defaults=False: a model with no price of yours counts as unpriced, here."""
+    llm = ObservableLLM(
+        PersonaMetricsCollector(telemetry=recorded.telemetry),
+        prices=PriceTable(include_defaults=False),
+    )
     with llm.call("house-model", persona="a") as call:
         call.record(usage=Usage(10, 5))
     assert sum(recorded.points(n.LLM_TOKENS.otel_name).values()) == 15

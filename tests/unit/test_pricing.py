@@ -1,100 +1,50 @@
-"""Cost estimates: the agent's rendered price table against genai-prices itself."""
+"""Your own prices in the agent; list prices are the collector's (no table in the library)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
-
 import pytest
-from genai_prices import Usage as GenaiUsage
-from genai_prices import calc_price
 
-from hypertool_agent import Price, PriceTable, Usage
-from hypertool_tools.render import prices
-
-#: Moments around the dated price changes the data holds, in and out of DeepSeek's peak
-#: hours (00:30 to 16:30 UTC).
-MOMENTS = tuple(
-    dt.datetime(year, month, day, hour, tzinfo=dt.UTC)
-    for year, month, day in ((2024, 6, 1), (2025, 6, 1), (2026, 11, 30))
-    for hour in (10, 20)
-)
-#: Below every price tier's threshold, with cache reads and writes inside the input.
-USAGE = Usage(input_tokens=1000, output_tokens=300, cache_read_tokens=400, cache_write_tokens=100)
+from hypertool_agent import ConfigurationError, Price, PriceTable, Usage
 
 
-def _genai_prices_cost(model: str, when: dt.datetime) -> Decimal | None:
-    """What genai-prices says USAGE of ``model`` costs at ``when``; None: not by the token.
-
-    Raises LookupError where genai-prices knows no such model.
-    """
-    usage = GenaiUsage(
-        input_tokens=USAGE.input_tokens,
-        output_tokens=USAGE.output_tokens,
-        cache_read_tokens=USAGE.cache_read_tokens,
-        cache_write_tokens=USAGE.cache_write_tokens,
-    )
-    result = calc_price(usage, model, genai_request_timestamp=when)
-    if result.model_price.input_mtok is None:
-        return None  # priced in other units (audio, pages, requests)
-    return result.total_price
-
-
-def test_every_model_costs_what_genai_prices_says() -> None:
-    """Every rendered model's id, at six moments, costs what genai-prices says, or nothing."""
-    priced = 0
-    for key in prices.model_keys():
-        model = key.split("/", 1)[1]
-        for when in MOMENTS:
-            got = PriceTable().cost(model, USAGE, when)
-            try:
-                expected = _genai_prices_cost(model, when)
-            except LookupError:
-                assert got is None, (key, when)  # never a price genai-prices does not have
-                continue
-            if expected is None:
-                assert got is None, (key, when)
-                continue
-            assert got == pytest.approx(float(expected), rel=1e-9, abs=1e-15), (key, when)
-            priced += 1
-    assert priced > 2000
-
-
-def test_a_name_genai_prices_cannot_price_has_no_price() -> None:
-    """No provider claims the name, or none of its models matches: None, never 0."""
-    table = PriceTable()
-    assert table.price("house-model") is None
-    assert table.price("") is None
-    with pytest.raises(LookupError):
-        _genai_prices_cost("house-model", MOMENTS[-1])
-
-
-def test_prices_change_on_their_start_day() -> None:
-    """A dated price applies from its first UTC day, the one before it until then."""
-    dated = [
-        (m.key, m.prices)
-        for p in prices.price_book()
-        for m in p.models
-        if len(m.prices) > 1
-        and m.prices[0].start is not None
-        and m.prices[1].daily is None
-        and m.prices[0].input != m.prices[1].input
-    ]
-    assert dated, "genai-prices has dated prices"
-    key, history = dated[0]
-    model = key.split("/", 1)[1]
-    start = history[0].start
-    assert start is not None
-    change = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
-    before = PriceTable().price(model, change - dt.timedelta(seconds=1))
-    after = PriceTable().price(model, change)
-    assert after is not None
-    assert after.input == float(history[0].input or 0)
-    assert before != after
-
-
-def test_own_prices_come_before_list_prices() -> None:
-    """An entry of yours overrides the list price of that model and its dated versions."""
+def test_own_prices_apply_to_the_model_and_its_dated_versions() -> None:
+    """An entry prices its model and the model's dated or pinned versions."""
     table = PriceTable({"gpt-4o": Price(5.0, 15.0)})
     assert table.price("gpt-4o-2024-08-06") == Price(5.0, 15.0)
-    assert PriceTable().price("gpt-4o") == Price(2.5, 10.0, cache_read=1.25)
+    assert table.price("gpt-4o@latest") == Price(5.0, 15.0)
+    assert table.price("gpt-4o-mini") is None
+
+
+def test_the_library_has_no_list_prices() -> None:
+    """With no entry, the agent prices nothing: the collector prices at list price."""
+    table = PriceTable()
+    assert table.price("gpt-4o") is None
+    assert table.cost("gpt-4o", Usage(1000, 200)) is None
+    assert not table.decides("gpt-4o")
+
+
+def test_the_table_decides_for_its_models_and_all_without_list_prices() -> None:
+    """Own entries are the agent's to price; include_defaults=False keeps every model's."""
+    table = PriceTable({"house-model": Price(1.0, 2.0)})
+    assert table.decides("house-model-2025-01-01")
+    assert not table.decides("gpt-4o")
+    assert PriceTable(include_defaults=False).decides("gpt-4o")
+
+
+def test_cost_uses_cache_prices() -> None:
+    """Cached input is charged at the cache read and write prices, else at the input one."""
+    table = PriceTable(
+        {"m": Price(3.0, 15.0, cache_read=0.30, cache_write=3.75), "n": Price(1.0, 2.0)}
+    )
+    usage = Usage(350, 50, cache_read_tokens=300, cache_write_tokens=40)
+    assert table.cost("m", usage) == pytest.approx(
+        (10 * 3.0 + 300 * 0.30 + 40 * 3.75 + 50 * 15.0) / 1e6
+    )
+    assert table.cost("n", usage) == pytest.approx((350 * 1.0 + 50 * 2.0) / 1e6)
+
+
+@pytest.mark.parametrize("bad", [Price(-1.0, 1.0), Price(float("nan"), 1.0), "cheap"])
+def test_a_bad_price_is_refused_at_configuration(bad: object) -> None:
+    """Negative, not finite or not a Price: a clear error when the table is made."""
+    with pytest.raises(ConfigurationError, match="USD per million tokens"):
+        PriceTable({"m": bad})  # type: ignore[dict-item]

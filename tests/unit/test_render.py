@@ -24,7 +24,6 @@ from hypertool_tools.render.collector import (
     render_components,
 )
 from hypertool_tools.render.kubernetes import GENERATED_DIR
-from hypertool_tools.render.prices import AGENT_PRICES
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGETS = load_budgets(ROOT / "budgets.yaml")
@@ -60,9 +59,6 @@ def checkout(tmp_path: Path) -> Path:
         shutil.copytree(ROOT / folder, tmp_path / folder)
     for name in ("budgets.yaml", ".env"):
         shutil.copy(ROOT / name, tmp_path / name)
-    agent_prices = tmp_path / AGENT_PRICES
-    agent_prices.parent.mkdir(parents=True)
-    shutil.copy(ROOT / AGENT_PRICES, agent_prices)
     return tmp_path
 
 

@@ -42,6 +42,8 @@ type Config struct {
 	Counters []Counter `mapstructure:"counters"`
 	// Rejected counts cumulative points of the library's metrics: deltas only add up.
 	Rejected Metric `mapstructure:"rejected"`
+	// Prices: the library's tokens by type, priced at list price (prices.go).
+	Prices Prices `mapstructure:"prices"`
 	// Unused counts every other point of the library's metrics, by reason.
 	Unused Unused `mapstructure:"unused"`
 }
@@ -131,6 +133,13 @@ func (c *Config) Validate() error {
 		if (pair[0] == "") != (pair[1] == "") {
 			errs = append(errs, fmt.Errorf("origin: %q and %q must be set together", pair[0], pair[1]))
 		}
+	}
+	index := map[string]int{}
+	for i, counter := range c.Counters {
+		index[counter.Name] = i
+	}
+	if err := c.Prices.validate(index); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Rejected.Name == "" {
 		errs = append(errs, errors.New("rejected needs a name"))

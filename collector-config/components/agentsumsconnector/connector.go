@@ -19,18 +19,19 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/hypertool-observability/hypertool/collector/agentsumsconnector/internal/metadata"
+	"github.com/hypertool-observability/hypertool/collector/genaiprices"
 	"github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
 	"github.com/hypertool-observability/hypertool/collector/internal/unused"
 )
 
 type agentSums struct {
-	component.StartFunc
 	component.ShutdownFunc
 
 	cfg      *Config
 	counters map[string]int // name -> index in cfg.Counters
 	sums     consumer.Metrics
 	others   consumer.Metrics // nil: foreign metrics are counted as not used
+	book     *genaiprices.Book
 }
 
 func newConnector(cfg *Config, router connector.MetricsRouterAndConsumer) (*agentSums, error) {
@@ -165,7 +166,9 @@ func (t *tally) metric(m pmetric.Metric, producer string) {
 			case !isCounter:
 				t.count(reasons.NotUsage, producer)
 			default:
-				t.add(counter, dp.Attributes(), value, producer)
+				if t.add(counter, dp.Attributes(), value, producer) {
+					t.price(counter, dp, value)
+				}
 			}
 		}
 	case pmetric.MetricTypeHistogram:
@@ -211,26 +214,33 @@ func (t *tally) badValue(v float64) string {
 	return ""
 }
 
-// add sums value into its counter's stream, keyed by the counter's labels only.
-func (t *tally) add(counter int, attrs pcommon.Map, value float64, producer string) {
-	labels := t.c.cfg.Counters[counter].Labels
-	t.key = strconv.AppendInt(t.key[:0], int64(counter), 10)
+// add sums value into its counter's stream, keyed by the counter's labels only; false
+// if the point lacks one of them (counted).
+func (t *tally) add(counter int, attrs pcommon.Map, value float64, producer string) bool {
 	t.values = t.values[:0]
-	for _, label := range labels {
+	for _, label := range t.c.cfg.Counters[counter].Labels {
 		v, ok := attrs.Get(label)
 		if !ok {
 			t.count(t.c.cfg.Unused.Reasons.NotSummable, producer)
-			return
+			return false
 		}
-		s := t.label(v)
-		t.values = append(t.values, s)
+		t.values = append(t.values, t.label(v))
+	}
+	t.addValues(counter, t.values, value)
+	return true
+}
+
+// addValues sums value into the stream of counter with these label values.
+func (t *tally) addValues(counter int, values []string, value float64) {
+	t.key = strconv.AppendInt(t.key[:0], int64(counter), 10)
+	for _, s := range values {
 		t.key = append(append(t.key, 0), s...)
 	}
 	if s, ok := t.sums[string(t.key)]; ok {
 		s.value += value
 		return
 	}
-	s := &sum{counter: counter, values: append([]string(nil), t.values...), value: value}
+	s := &sum{counter: counter, values: append([]string(nil), values...), value: value}
 	t.sums[string(t.key)] = s
 	t.order = append(t.order, s)
 }

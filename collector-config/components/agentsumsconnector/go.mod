@@ -53,3 +53,7 @@ require (
 )
 
 replace github.com/hypertool-observability/hypertool/collector/internal => ../internal
+
+require github.com/hypertool-observability/hypertool/collector/genaiprices v0.0.0
+
+replace github.com/hypertool-observability/hypertool/collector/genaiprices => ../genaiprices

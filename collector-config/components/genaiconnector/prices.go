@@ -42,29 +42,10 @@ func (g *genai) price(point, resource pcommon.Map, item []string, tokenType stri
 type book struct{ b *genaiprices.Book }
 
 func (k book) price(provider, model, tokenType string, at pcommon.Timestamp) (float64, bool) {
-	m, ok := k.b.Find(provider, model)
-	if !ok && provider != "" {
-		// A provider name genai-prices does not know (the conventions' names differ in
-		// places): the model's own name may still say who it is.
-		m, ok = k.b.Find("", model)
-	}
-	if !ok {
-		return 0, false
-	}
-	// The price of a small request's tokens: summed usage no longer knows each request's
-	// size, so the base tier applies, as it does to the calls that do not reach a tier.
-	usage := genaiprices.Usage{InputTokens: sampleTokens}
-	if tokenType != inputType {
-		usage = genaiprices.Usage{OutputTokens: sampleTokens}
-	}
-	usd, ok := m.PriceAt(at.AsTime()).Cost(usage)
-	return usd * 1e6 / sampleTokens, ok
+	return k.b.TokenPrice(provider, model, at.AsTime(), tokenType != inputType)
 }
 
-const (
-	inputType    = "input"
-	sampleTokens = 1000
-)
+const inputType = "input"
 
 // loadPrices reads genai-prices' data file once, at start.
 func loadPrices(path string) (pricer, error) {

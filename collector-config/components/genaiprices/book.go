@@ -163,3 +163,28 @@ func (p *provider) findModel(ref string) *Model {
 	}
 	return nil
 }
+
+// PriceSample is how many tokens TokenPrice prices: a small request, so that the base
+// tier applies, as it does to every call that does not reach a tier of its own.
+const PriceSample = 1000
+
+// TokenPrice is the price in USD per million input (or output) tokens of model at t, as
+// a collector pricing summed usage can know it: summed usage no longer knows each
+// request's size, so the base tier applies. A provider genai-prices does not know (the
+// GenAI conventions name some differently) is retried without it: the model's own name
+// may still say who serves it.
+func (b *Book) TokenPrice(provider, model string, t time.Time, output bool) (float64, bool) {
+	m, ok := b.Find(provider, model)
+	if !ok && provider != "" {
+		m, ok = b.Find("", model)
+	}
+	if !ok {
+		return 0, false
+	}
+	usage := Usage{InputTokens: PriceSample}
+	if output {
+		usage = Usage{OutputTokens: PriceSample}
+	}
+	usd, ok := m.PriceAt(t).Cost(usage)
+	return usd * 1e6 / PriceSample, ok
+}

@@ -357,3 +357,28 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestTokenPriceIsTheBaseTierPerMillion(t *testing.T) {
+	b, err := LoadFile("../../generated/genai-prices.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	for _, output := range []bool{false, true} {
+		price, ok := b.TokenPrice("", "gpt-4o-mini", at, output)
+		usage := Usage{InputTokens: 1}
+		if output {
+			usage = Usage{OutputTokens: 1}
+		}
+		want, wantOK := b.Cost("", "gpt-4o-mini", at, usage)
+		if !ok || !wantOK || math.Abs(price-want*1e6) > 1e-9 {
+			t.Errorf("output=%v: %v %v, want %v", output, price, ok, want*1e6)
+		}
+	}
+	if _, ok := b.TokenPrice("not.a.provider", "gpt-4o-mini", at, false); !ok {
+		t.Error("an unknown provider is retried without it")
+	}
+	if _, ok := b.TokenPrice("", "house-model-7b", at, false); ok {
+		t.Error("an unknown model has no price")
+	}
+}

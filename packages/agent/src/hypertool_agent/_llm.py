@@ -1,4 +1,4 @@
-"""LLM call tracking: real token usage from the response, cost from list prices.
+"""LLM call tracking: real token usage from the response, cost at your own prices.
 
 Usage is read from what the provider returned (OpenAI-style ``prompt_tokens`` /
 ``completion_tokens`` or ``input_tokens`` / ``output_tokens``, Anthropic-style with cache
@@ -233,21 +233,26 @@ class LLMCall(SyncAndAsync["LLMCall"]):
             n.PERSONA: llm.instruments.guard.label(n.PERSONA, self._persona),
             n.MODEL: self._model_label or n.UNKNOWN,
         }
+        # Your own price is applied here; list prices by the collector, fleet-wide.
+        own = llm.prices.decides(model_name)
+        priced_by = {n.ATTR_PRICED_BY: n.PRICED_BY_USER} if own else {}
         for token_type, count in (
             (n.TOKEN_TYPE_INPUT, usage.input_tokens),
             (n.TOKEN_TYPE_OUTPUT, usage.output_tokens),
         ):
-            llm.instruments.llm_tokens.add(count, {**labels, n.TOKEN_TYPE: token_type})
-        self.cost_usd = llm.prices.cost(model_name, usage)
-        if self.cost_usd is None:
+            llm.instruments.llm_tokens.add(
+                count, {**labels, n.TOKEN_TYPE: token_type, **priced_by}
+            )
+        self.cost_usd = llm.prices.cost(model_name, usage) if own else None
+        if own and self.cost_usd is None:
             llm.instruments.guard.warn_once(
                 f"llm:no-price:{self._model_label}",
-                "no price for model %r: its tokens count as unpriced (give it a price with "
-                "ObservableLLM(prices={...}))",
+                "no price for model %r and list prices excluded: its tokens count as "
+                "unpriced (give it a price with ObservableLLM(prices={...}))",
                 model_name,
             )
             llm.instruments.llm_unpriced_tokens.add(usage.total_tokens, labels)
-        else:
+        elif self.cost_usd is not None:
             estimated = {**labels, n.COST_SOURCE: n.COST_ESTIMATED}
             llm.instruments.llm_cost.add(self.cost_usd, estimated)
         if self.span is not None:

@@ -1,22 +1,21 @@
-"""Cost estimates: your prices first, then list prices from genai-prices (``_prices.py``).
+"""Your own prices, for the calls you price yourself; list prices are the collector's.
 
-The list prices are the data the ``genai-prices`` package ships, rendered into
-``_prices.py`` by ``hypertool render``; the collector prices foreign producers' usage from
-the same rendering, so a model costs the same whoever reports its tokens. Nothing is
-fetched at run time.
+The library carries no price table. The collector prices every token at genai-prices'
+list price, in force when the tokens were used, from genai-prices' own data file: one
+price book for every producer, updated without touching the agents. A ``PriceTable``
+holds only the prices you give it (negotiated rates, house models): a call priced there
+carries its cost and says so (``hypertool.llm.priced_by``), and the collector does not
+price its tokens again.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from typing import Final, Protocol, cast
+from typing import Final, Protocol
 
-from hypertool_agent import _prices
 from hypertool_agent.errors import ConfigurationError
 
 #: A dated or pinned version after a model family's name.
@@ -36,87 +35,12 @@ class _Usage(Protocol):
 
 @dataclass(frozen=True)
 class Price:
-    """List price in US dollars per million tokens; cache prices default to the input one."""
+    """Your price in US dollars per million tokens; cache prices default to the input one."""
 
     input: float
     output: float
     cache_read: float | None = None
     cache_write: float | None = None
-
-
-@cache
-def _compiled(pattern: str) -> re.Pattern[str]:
-    # Compiled on first use: a short-lived agent pays only for the models it calls.
-    return re.compile(pattern)
-
-
-def _matches(tree: tuple[object, ...], name: str) -> bool:
-    kind, body = tree
-    if kind == "re":
-        return _compiled(str(body)).search(name) is not None
-    if kind == "not":
-        return _compiled(str(body)).search(name) is None
-    branches: tuple[tuple[object, ...], ...] = body  # type: ignore[assignment]
-    if kind == "any":
-        return any(_matches(branch, name) for branch in branches)
-    return all(_matches(branch, name) for branch in branches)
-
-
-#: One dated price: (first UTC day or None, (from, to) second of the UTC day or None,
-#: input, output, cache read, cache write) in USD per million tokens.
-_Usd = float | None
-_Row = tuple[str | None, tuple[int, int] | None, _Usd, _Usd, _Usd, _Usd]
-_Model = tuple[str, tuple[object, ...], tuple[_Row, ...]]
-_Provider = tuple[str, tuple[object, ...], tuple[_Model, ...]]
-
-
-def _daily(window: tuple[int, int] | None, second: int) -> bool:
-    if window is None:
-        return True
-    start, end = window
-    if end < start:
-        return second >= start or second < end
-    return start <= second < end
-
-
-def _in_force(prices: tuple[_Row, ...], when: dt.datetime) -> Price | None:
-    """The first price in force at ``when``: genai-prices applies the latest that is."""
-    day = when.date()
-    second = when.hour * 3600 + when.minute * 60 + when.second
-    for start, daily, inp, out, read, write in prices:
-        if start is not None and dt.date.fromisoformat(start) > day:
-            continue
-        if not _daily(daily, second):
-            continue
-        if inp is None:
-            return None  # priced in other units (audio, images): not by the token
-        return Price(inp, out or 0.0, read, write)
-    return None
-
-
-def list_price(model: str, when: dt.datetime | None = None) -> Price | None:
-    """The genai-prices list price of ``model`` at ``when`` (UTC; now if None), or None.
-
-    As genai-prices matches a name without a provider: the first provider that claims
-    the name, then its first model (or its fallback providers' models) that matches.
-    """
-    prices = _model_prices(model.lower())
-    if prices is None:
-        return None
-    return _in_force(prices, (when or dt.datetime.now(dt.UTC)).astimezone(dt.UTC))
-
-
-@lru_cache(maxsize=1024)
-def _model_prices(name: str) -> tuple[_Row, ...] | None:
-    providers = cast(tuple[_Provider, ...], _prices.PROVIDERS)
-    for _provider, provider_match, models in providers:
-        if not _matches(provider_match, name):
-            continue
-        for _key, model_match, prices in models:
-            if _matches(model_match, name):
-                return prices
-        return None
-    return None
 
 
 def _usd(value: object, optional: bool = False) -> bool:
@@ -139,18 +63,19 @@ def _valid(price: object) -> bool:
 
 
 class PriceTable:
-    """Model prices for cost estimates: your own entries first, then list prices.
+    """Your own model prices; every other model is priced by the collector, at list price.
 
     ``PriceTable({"house-model": Price(1.0, 2.0)})`` prices ``house-model`` (and its dated
-    versions, ``house-model-2025-01-01``) at your price, and every other model at the list
-    price genai-prices ships, in force on the day of the call. ``include_defaults=False``
-    keeps only your entries.
+    versions, ``house-model-2025-01-01``) at your price, in the agent. Every other model's
+    tokens are priced fleet-wide by the collector, from genai-prices' data.
+    ``include_defaults=False`` keeps list prices out: the models you did not price count
+    as unpriced.
     """
 
     def __init__(
         self, prices: Mapping[str, Price] | None = None, *, include_defaults: bool = True
     ) -> None:
-        """Your ``prices`` (USD per million tokens), over the list prices unless excluded."""
+        """Your ``prices`` (USD per million tokens); list prices too unless excluded."""
         if prices is not None and not isinstance(prices, Mapping):
             raise ConfigurationError(
                 f"prices: expected a mapping of model name to Price, got {type(prices).__name__}"
@@ -166,20 +91,17 @@ class PriceTable:
         self._own = own
         self._list_prices = include_defaults
 
-    def price(self, model: str, when: dt.datetime | None = None) -> Price | None:
-        """The price of ``model`` at ``when`` (now if None), or None if unknown.
+    def price(self, model: str) -> Price | None:
+        """Your price of ``model`` or its family (``m-2024-08-06`` takes ``m``'s), or None."""
+        return self._own.get(model) or self._own.get(_VERSION_SUFFIX.sub("", model))
 
-        Your entry for the model or its family (``gpt-4o-2024-08-06`` takes ``gpt-4o``'s),
-        else the list price.
-        """
-        own = self._own.get(model) or self._own.get(_VERSION_SUFFIX.sub("", model))
-        if own is not None or not self._list_prices:
-            return own
-        return list_price(model, when)
+    def decides(self, model: str) -> bool:
+        """Whether this table prices ``model`` (or leaves it unpriced), not the collector."""
+        return not self._list_prices or self.price(model) is not None
 
-    def cost(self, model: str, usage: _Usage, when: dt.datetime | None = None) -> float | None:
-        """The cost of ``usage`` at ``when`` (now if None) in USD, or None without a price."""
-        price = self.price(model, when)
+    def cost(self, model: str, usage: _Usage) -> float | None:
+        """The cost of ``usage`` at your price in USD, or None without one."""
+        price = self.price(model)
         if price is None:
             return None
         cache_read = price.input if price.cache_read is None else price.cache_read

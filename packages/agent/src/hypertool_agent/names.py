@@ -77,6 +77,11 @@ WORKFLOW_SUCCEEDED: Final = "succeeded"
 WORKFLOW_FAILED: Final = "failed"
 ATTR_MODEL: Final = "hypertool.model"
 ATTR_COST_USD: Final = "hypertool.llm.cost_usd"
+#: On a tokens-by-type point the agent priced at your own price (PriceTable), or left
+#: unpriced with list prices excluded: the collector does not price those tokens again.
+#: Not a label: the fleet series of tokens are keyed by their labels only.
+ATTR_PRICED_BY: Final = "hypertool.llm.priced_by"
+PRICED_BY_USER: Final = "user"
 
 # OpenTelemetry GenAI semantic conventions used on spans.
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"

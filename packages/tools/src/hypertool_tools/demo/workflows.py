@@ -16,11 +16,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from genai_prices import Usage as GenaiUsage
+from genai_prices import calc_price
+
 from hypertool_agent import ObservableLLM, PersonaMetricsCollector, WorkflowTracer, get_telemetry
 from hypertool_agent import names as n
 
 #: Chance that a stage's quality gate fails on the first try, in varied runs.
 FAILURE_RATE = 0.15
+
+
+def list_cost(model: str, input_tokens: int, output_tokens: int) -> float | None:
+    """What the collector charges for these tokens: genai-prices' list price, or None.
+
+    The agent prices only at your own prices; the demo reports what the fleet's cost
+    series will show, so that the tests can compare it.
+    """
+    usage = GenaiUsage(input_tokens=input_tokens, output_tokens=output_tokens)
+    try:
+        return float(calc_price(usage, model).total_price)
+    except LookupError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -256,7 +272,7 @@ class DemoRunner:
                 {
                     "persona": st.persona,
                     "model": model,
-                    "cost_usd": call.cost_usd,
+                    "cost_usd": list_cost(model, part - output, output),
                     "seconds": _span_seconds(call.span),
                 }
             )

@@ -14,8 +14,7 @@ from hypertool_tools.render.collector import COMPONENTS_FILE, render_collector
 from hypertool_tools.render.dashboards import DASHBOARDS_DIR, render_dashboards
 from hypertool_tools.render.kubernetes import GENERATED_DIR, render_kubernetes
 from hypertool_tools.render.kubernetes import SOURCE as KUBERNETES_SOURCE
-from hypertool_tools.render.pricebook import PRICE_DATA, render_price_data
-from hypertool_tools.render.prices import AGENT_PRICES, SOURCE, render_agent_prices
+from hypertool_tools.render.pricebook import PRICE_DATA, SOURCE, render_price_data
 from hypertool_tools.render.rules import RULES_FILE, render_file
 
 
@@ -68,13 +67,6 @@ RENDERERS: Final = (
         render_price_data,
         "restart the collector: hypertool stack down && hypertool stack up,"
         " or docker compose restart otel-collector",
-    ),
-    Renderer(
-        "agent-prices",
-        AGENT_PRICES,
-        f"{SOURCE} (the pinned package's data)",
-        render_agent_prices,
-        "reinstall or restart the agents that use ObservableLLM",
     ),
     # Last: its ConfigMaps hold what the renderers above write.
     Renderer(

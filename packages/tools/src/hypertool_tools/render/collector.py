@@ -178,6 +178,19 @@ def agent_sums() -> dict[str, Any]:
         "max_value": _MAX,
         "max_label_bytes": n.MAX_LABEL_LENGTH,
         "counters": [_sum(series) for series in c.FLEET_COUNTERS],
+        # The library's tokens by type, priced at list price in the batch that sums them.
+        "prices": {
+            "file": _env(c.PRICES_FILE_ENV, DEFAULT_PRICES_PATH),
+            "tokens": c.LLM_TOKENS.otel_name,
+            "cost": c.LLM_COST.otel_name,
+            "unpriced": c.LLM_UNPRICED_TOKENS.otel_name,
+            "priced_by": n.ATTR_PRICED_BY,
+            "model_label": n.MODEL,
+            "token_type_label": n.TOKEN_TYPE,
+            "cost_source_label": n.COST_SOURCE,
+            "estimated": n.COST_ESTIMATED,
+            "output": n.TOKEN_TYPE_OUTPUT,
+        },
         "rejected": _named(c.PIPELINE_REJECTED_POINTS),
         "unused": _unused_counter(
             (
