@@ -119,7 +119,6 @@ func BenchmarkConsumeMetrics(b *testing.B) {
 	}
 }
 
-
 // The benchmark's export is what it claims: every point summed, none counted as unused.
 func TestTheBenchmarkExportIsSummedWhole(t *testing.T) {
 	fleet, foreign := new(consumertest.MetricsSink), new(consumertest.MetricsSink)
