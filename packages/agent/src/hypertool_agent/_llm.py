@@ -240,9 +240,7 @@ class LLMCall(SyncAndAsync["LLMCall"]):
             (n.TOKEN_TYPE_INPUT, usage.input_tokens),
             (n.TOKEN_TYPE_OUTPUT, usage.output_tokens),
         ):
-            llm.instruments.llm_tokens.add(
-                count, {**labels, n.TOKEN_TYPE: token_type, **priced_by}
-            )
+            llm.instruments.llm_tokens.add(count, {**labels, n.TOKEN_TYPE: token_type, **priced_by})
         self.cost_usd = llm.prices.cost(model_name, usage) if own else None
         if own and self.cost_usd is None:
             llm.instruments.guard.warn_once(
