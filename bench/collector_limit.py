@@ -41,7 +41,7 @@ def telemetrygen() -> Path:
 
 #: What each signal's load is, and the receiver's counters of it in the collector's telemetry.
 SIGNALS = {"metrics": "metric_points", "traces": "spans"}
-#: The attributes of the library's stage spans, which signal_to_metrics makes histograms of.
+#: The attributes of the library's stage spans, which the genai connector makes histograms of.
 STAGE_SPAN = {
     "hypertool.span.type": "stage",
     "hypertool.workflow.name": "limit",
@@ -150,16 +150,14 @@ PROFILE_FRAMES = {
         "decode the request": "pdata/internal.(*ExportMetricsServiceRequest).UnmarshalProto",
         "admission": "admissionprocessor.(*admitter).admit",
         "agent_sums": "agentsumsconnector.(*agentSums).ConsumeMetrics",
-        "transform processors": "transformprocessor/internal/metrics.(*Processor).ProcessMetrics",
-        "signal_to_metrics": "signaltometricsconnector.(*signalToMetrics).ConsumeMetrics",
+        "genai": "genaiconnector.(*genai).ConsumeMetrics",
         "ledger": "ledgerprocessor.(*ledger).ConsumeMetrics",
         "garbage collection": "runtime.gcBgMarkWorker",
     },
     "traces": {
         "decode the request": "pdata/internal.(*ExportTraceServiceRequest).UnmarshalProto",
         "admission": "admissionprocessor.(*admitter).admit",
-        "transform processors": "transformprocessor/internal/traces.(*Processor).ProcessTraces",
-        "signal_to_metrics": "signaltometricsconnector.(*signalToMetrics).ConsumeTraces",
+        "genai": "genaiconnector.(*genai).ConsumeTraces",
         "ledger": "ledgerprocessor.(*ledger).ConsumeMetrics",
         "garbage collection": "runtime.gcBgMarkWorker",
     },

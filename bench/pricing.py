@@ -1,7 +1,8 @@
 """What the collector's price lookup costs: CPU per GenAI usage point, with and without it.
 
-Two collectors run the same load, alternately: the repository's config, and a copy whose
-metrics pipeline leaves out ``transform/prices`` (its prices.yaml defines it empty). A
+Two collectors run the same load, alternately: one with the repository's price book, and
+one whose book is empty (HYPERTOOL_PRICES_FILE names a file holding ``[]``), where every
+point is counted as unpriced after a lookup that finds nothing. A
 load generator sends delta ``gen_ai.client.token.usage`` points, one per model and token
 type per export, for priced models of five providers and for models no price is known
 for (which run every provider's patterns and find none). The collector's CPU time (user
@@ -67,22 +68,17 @@ def _send(endpoint: str, models: tuple[str, ...], exports: int) -> int:
     return sent
 
 
-def _root_without_prices() -> Path:
-    """A copy of the configs whose pipeline skips transform/prices."""
-    root = Path(tempfile.mkdtemp(prefix="hypertool-noprices-"))
-    for folder in ("collector-config", "prometheus"):
-        shutil.copytree(ROOT / folder, root / folder)
-    for name in (".env", "budgets.yaml"):
-        shutil.copy(ROOT / name, root / name)
-    config = root / "collector-config" / "otelcol.yaml"
-    config.write_text(config.read_text().replace(" transform/prices,", ""))
-    (root / "collector-config" / "prices.yaml").write_text("processors:\n  transform/prices:\n")
-    return root
+def _empty_book() -> Path:
+    """A price book with no provider: nothing is priced, every point counts as unpriced."""
+    path = Path(tempfile.mkdtemp(prefix="hypertool-noprices-")) / "genai-prices.json"
+    path.write_text("[]\n")
+    return path
 
 
-def _us_per_point(root: Path, models: tuple[str, ...], exports: int) -> float:
+def _us_per_point(book: Path | None, models: tuple[str, ...], exports: int) -> float:
     stack = Stack(
-        root,
+        ROOT,
+        collector_env={"HYPERTOOL_PRICES_FILE": str(book)} if book else {},
         state_dir=Path(tempfile.mkdtemp(prefix="hypertool-pricing-")),
         ports=free_stack_ports(),
         scrape_interval="1s",
@@ -103,18 +99,18 @@ def _us_per_point(root: Path, models: tuple[str, ...], exports: int) -> float:
 
 def run(exports: int = 300, rounds: int = 2) -> dict[str, Any]:
     """Median collector CPU per GenAI usage point (µs), with and without the lookup."""
-    without = _root_without_prices()
+    empty = _empty_book()
     samples: dict[str, list[float]] = {}
     try:
         for _ in range(rounds):
-            for name, root, models in (
-                ("with_prices_priced_models", ROOT, PRICED),
-                ("with_prices_unpriced_models", ROOT, UNPRICED),
-                ("without_prices", without, PRICED),
+            for name, book, models in (
+                ("with_prices_priced_models", None, PRICED),
+                ("with_prices_unpriced_models", None, UNPRICED),
+                ("without_prices", empty, PRICED),
             ):
-                samples.setdefault(name, []).append(_us_per_point(root, models, exports))
+                samples.setdefault(name, []).append(_us_per_point(book, models, exports))
     finally:
-        shutil.rmtree(without, ignore_errors=True)
+        shutil.rmtree(empty.parent, ignore_errors=True)
     result: dict[str, Any] = {k: statistics.median(v) for k, v in samples.items()}
     result["ratio_priced_to_without"] = (
         result["with_prices_priced_models"] / result["without_prices"]

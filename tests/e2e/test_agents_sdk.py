@@ -32,7 +32,7 @@ MODEL = "gpt-4o-mini"
 RUNS = 3
 INPUT_TOKENS, OUTPUT_TOKENS = 21, 8
 SWITCHES = c.PERSONA_SWITCHES.prometheus_name
-#: What transform/genai sets as a handoff span's chatmode when neither the span nor the
+#: What the genai connector sets as a handoff's chatmode when neither the span nor the
 #: resource carries hypertool.persona.chatmode (the app sets none).
 DEFAULT_CHATMODE = "unknown"
 

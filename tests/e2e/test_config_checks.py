@@ -31,7 +31,7 @@ def check(*argv: str | Path) -> str:
 
 @pytest.mark.parametrize("security", ["off", "on"])
 def test_collector_config_validates(security: str, tmp_path: Path) -> None:
-    """`otelcol-hypertool validate` accepts the files compose mounts, security off and on."""
+    """`otelcol-hypertool validate` accepts the files compose loads, security off and on."""
     files = {"TOKEN": "token", "TLS_CERT": "cert.pem", "TLS_KEY": "key.pem"}
     env = {f"HYPERTOOL_OTLP_{k}_FILE": str(tmp_path / v) for k, v in files.items()}
     done = subprocess.run(
@@ -39,7 +39,8 @@ def test_collector_config_validates(security: str, tmp_path: Path) -> None:
             str(BINS.collector),
             "validate",
             f"--config={ROOT / 'collector-config/otelcol.yaml'}",
-            f"--config={ROOT / 'collector-config/prices.yaml'}",
+            f"--config={ROOT / 'collector-config/generated/components.yaml'}",
+            f"--config={ROOT / 'collector-config/traces-backend.yaml'}",
             f"--config={ROOT / f'collector-config/security/auth-{security}.yaml'}",
             f"--config={ROOT / f'collector-config/security/tls-{security}.yaml'}",
         ],
@@ -54,7 +55,8 @@ def test_collector_config_validates(security: str, tmp_path: Path) -> None:
 def test_benchmark_configs_validate() -> None:
     """The benchmarks' overlays validate: pprof over the stack's config, and the passthrough."""
     stack = [
-        f"--config={ROOT / 'collector-config' / name}" for name in ("otelcol.yaml", "prices.yaml")
+        f"--config={ROOT / 'collector-config' / name}"
+        for name in ("otelcol.yaml", "generated/components.yaml")
     ]
     check(
         BINS.collector,
@@ -92,12 +94,12 @@ def test_collector_has_exactly_the_manifest_components() -> None:
         "memory_limiter",
         "admission",
         "ledger",
-        "cumulative_to_delta",
         "transform",
         "prometheus",
         "otlp_grpc",
-        "signal_to_metrics",
+        "forward",
         "agent_sums",
+        "genai",
         "health_check",
         "bearertokenauth",
         "pprof",

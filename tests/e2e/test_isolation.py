@@ -160,7 +160,7 @@ def test_a_new_foreign_producer_counts_under_its_own_persona(flooded: NativeStac
 FOREIGN_FLOOD_SERVICE = "isolation-foreign-flood"
 FOREIGN_FLOOD_VALUES = 150
 #: A foreign producer (the GenAI token metric, as an instrumentation sends it) with a new
-#: agent name per call: its identity reaches the ledger through signal_to_metrics.
+#: agent name per call: its identity reaches the ledger through the genai connector.
 FOREIGN_FLOOD = f"""
     from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
     from opentelemetry.sdk.metrics import Histogram, MeterProvider

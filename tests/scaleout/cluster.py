@@ -286,12 +286,15 @@ class Cluster:
                     [
                         str(self.bins.collector),
                         f"--config={ROOT / 'collector-config/otelcol.yaml'}",
-                        f"--config={ROOT / 'collector-config/prices.yaml'}",
+                        f"--config={ROOT / 'collector-config/generated/components.yaml'}",
                         f"--config={ROOT / 'collector-config/security/auth-off.yaml'}",
                         f"--config={ROOT / 'collector-config/security/tls-off.yaml'}",
                     ],
                     f"http://127.0.0.1:{p['health']}/",
                     HYPERTOOL_OTLP_GRPC_ENDPOINT=f"127.0.0.1:{p['grpc']}",
+                    HYPERTOOL_PRICES_FILE=str(
+                        ROOT / "collector-config/generated/genai-prices.json"
+                    ),
                     HYPERTOOL_OTLP_HTTP_ENDPOINT=f"127.0.0.1:{p['http']}",
                     HYPERTOOL_PROMETHEUS_EXPORTER_ENDPOINT=f"127.0.0.1:{p['exporter']}",
                     HYPERTOOL_COLLECTOR_TELEMETRY_HOST="127.0.0.1",

@@ -48,7 +48,7 @@ def test_span_series_come_from_the_spans_that_measure_them() -> None:
 
 
 def test_every_span_series_label_has_a_span_attribute() -> None:
-    """transform/labels can make each span series' labels from a span attribute."""
+    """The genai connector can read each span series' labels from a span attribute."""
     for series in c.SPAN_SERIES:
         assert set(series.labels) <= set(c.SPAN_ATTRIBUTE_LABELS.values()), series.otel_name
 

@@ -6,8 +6,8 @@ histograms, recording rules), is ``hypertool_tools.contract``, which builds on t
 the collector config, the rules and the dashboards are rendered from or checked against it.
 
 A token's path: ``record_token_usage`` adds to the OTLP counter ``TOKENS_USED.otel_name``
-(delta temporality). The collector's ``signal_to_metrics`` connector sums those deltas from
-every process into one stream, ``delta_to_cumulative`` turns it into a running total, and
+(delta temporality). The collector's ``agent_sums`` connector sums those deltas from
+every process into one stream, the ``ledger`` adds it to its journaled running total, and
 the ``prometheus`` exporter publishes it as ``hypertool_persona_tokens_used_total``.
 """
 

@@ -59,30 +59,12 @@ class Series:
         return base
 
 
-#: What the collector sets on what it did not use (a signal_to_metrics entry per reason).
-ATTR_SIGNAL: Final = "hypertool.signal"
-ATTR_REASON: Final = "hypertool.reason"
-#: The instrumentation scope that sent a foreign point, span or log record.
-ATTR_PRODUCER: Final = "hypertool.producer"
-
-#: A handoff between agents becomes a persona switch: the collector copies the agents'
-#: names into these, on the handoff span (see HANDOFF below).
-ATTR_SWITCH_FROM: Final = "hypertool.switch.from"
-ATTR_SWITCH_TO: Final = "hypertool.switch.to"
-#: What the collector's transform/guard sets on a point or usage span it will not count,
-#: with the reason in ATTR_REASON (REASON_NEGATIVE, REASON_NOT_A_NUMBER, REASON_TOO_LARGE).
-ATTR_INVALID: Final = "hypertool.invalid"
 #: The collector's ceiling on one point's (or usage span's) value: above it, the point is
 #: counted as invalid, not summed. One setting, on the collector.
 MAX_POINT_VALUE_ENV: Final = "HYPERTOOL_MAX_POINT_VALUE"
 DEFAULT_MAX_POINT_VALUE: Final = 100_000_000
-#: A foreign span whose usage counts: the collector copies its tokens into these (see
-#: SPAN_USAGE below), and names persona, chatmode, workflow and model as the library's
-#: spans do (ATTR_PERSONA, ...).
-ATTR_USAGE_INPUT: Final = "hypertool.usage.input_tokens"
-ATTR_USAGE_OUTPUT: Final = "hypertool.usage.output_tokens"
-
-#: Namespaced attribute -> Prometheus label, renamed by the collector's ``transform/labels``.
+#: The library's span attribute -> the Prometheus label the collector's genai connector
+#: reads it into, for the series made of the library's spans (SPAN_SERIES).
 SPAN_ATTRIBUTE_LABELS: Final = {
     n.ATTR_WORKFLOW: n.WORKFLOW,
     n.ATTR_STAGE: n.STAGE,
@@ -90,11 +72,6 @@ SPAN_ATTRIBUTE_LABELS: Final = {
     n.ATTR_CHATMODE: n.CHATMODE,
     n.ATTR_MODEL: n.MODEL,
     n.ATTR_WORKFLOW_RESULT: n.RESULT,
-    ATTR_SIGNAL: "signal",
-    ATTR_REASON: n.REASON,
-    ATTR_PRODUCER: "producer",
-    ATTR_SWITCH_FROM: n.FROM_PERSONA,
-    ATTR_SWITCH_TO: n.TO_PERSONA,
 }
 
 PERSONA_SWITCHES: Final = Series.of_counter(n.PERSONA_SWITCHES)
@@ -209,7 +186,7 @@ class ForeignUsage:
     input_types: tuple[str, ...]
     output_types: tuple[str, ...]
     #: Whether the producer also reports what the usage cost (Claude Code's cost.usage):
-    #: if not, the collector estimates it from list prices (render/prices.py).
+    #: if not, the collector estimates it from list prices (generated/genai-prices.json).
     reports_cost: bool
 
 
@@ -290,8 +267,6 @@ SPAN_USAGE: Final = SpanUsage(
 
 #: Cost a producer reports itself, in US dollars; summed into LLM_COST as it is.
 CLAUDE_CODE_COST: Final = "claude_code.cost.usage"
-#: Every foreign metric the collector uses: cumulative ones are turned into deltas first.
-FOREIGN_METRICS: Final = (*(u.metric for u in FOREIGN_TOKENS), CLAUDE_CODE_COST)
 
 #: Made by the collector: what it received and did not use, by signal, reason and producer
 #: (the instrumentation scope's name): never a silent loss, never a per-process label.
@@ -303,10 +278,6 @@ PIPELINE_UNUSED: Final = Series(
     source="metric",
     description="Metric points, spans and log records received and not used, by reason.",
 )
-
-#: The resource attribute signal_to_metrics sets to the collector's instance id (new at
-#: every start); removed, so that a restart does not begin new streams.
-CONNECTOR_INSTANCE_ATTRIBUTE: Final = "signal_to_metrics.service.instance.id"
 
 #: Made by the collector's ledger: points whose label value found no room, neither in the
 #: quota of new values of the producer that sent it (PRODUCER_LABEL_QUOTA) nor, fleet-wide,
@@ -390,9 +361,10 @@ UNKNOWN_PRODUCER: Final = "unknown"
 
 #: The one resource of every fleet-wide sum: no per-process attribute survives into it.
 FLEET_RESOURCE: Final = {"hypertool.aggregation": "fleet"}
-#: The instrumentation scope of signal_to_metrics' sums. The ledger keys a stream by its
-#: scope too, so the collector's own agent_sums connector writes this one as well, and
-#: the agents' and foreign producers' usage of one label set add into one stream.
+#: The instrumentation scope of every fleet-wide sum, agent_sums' and genai's alike: the
+#: ledger keys a stream by its scope too, so the agents' and foreign producers' usage of
+#: one label set add into one stream. The name is signal_to_metrics', which wrote these
+#: sums before the genai connector did: the totals journaled under it carry on.
 FLEET_SCOPE: Final = (
     "github.com/open-telemetry/opentelemetry-collector-contrib/connector/signaltometricsconnector"
 )
@@ -423,7 +395,7 @@ FLEET_COUNTERS: Final = tuple(Series.of_counter(counter) for counter in n.COUNTE
 #: The series the collector derives from spans, in the order the collector config lists them.
 SPAN_SERIES: Final = (STAGE_DURATION, PERSONA_DURATION, WORKFLOW_RUNS, LLM_CALL_DURATION)
 
-#: Made by the ledger processor itself, not by a signal_to_metrics entry.
+#: Made by the ledger processor itself, not by a connector.
 LEDGER_METRICS: Final = (PIPELINE_FOLDED_POINTS,)
 
 #: Everything the collector publishes.
