@@ -159,7 +159,8 @@ def test_build_does_nothing_when_the_cache_is_current(
     """With every cache entry present, a build runs no command at all."""
     monkeypatch.setenv("HYPERTOOL_CACHE", str(tmp_path))
     bins = build.binaries(ROOT)
-    for path in (bins.collector, bins.prometheus, bins.promtool, bins.alertmanager, bins.amtool):
+    built = (bins.collector, bins.prometheus, bins.promtool, bins.alertmanager, bins.amtool)
+    for path in (*built, build.prometheus_ui_marker(ROOT)):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("")
 
