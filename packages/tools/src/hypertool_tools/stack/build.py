@@ -54,9 +54,9 @@ _PNPM_LOCKFILE = "pnpm-lock.yaml"
 #: Vite 8, which builds the UI, needs Node.js ^20.19 or >= 22.12.
 _NODE_MIN = (20, 19)
 #: Locked npm packages that the npm registry does not serve (404), and the release used
-#: instead: the newest older one, whose API the UI uses unchanged. An entry applies only
-#: when a lockfile pins exactly that version; the install then checks that nothing else
-#: changed.
+#: instead: the newest older one it serves (the UI type-checks and builds against it). An
+#: entry applies only when the lockfile pins exactly that version; the install then checks
+#: that no other locked version changed.
 _UI_SUBSTITUTES = {"@mantine/code-highlight@9.7.2": "9.6.2"}
 #: A bound on each npm or pnpm command: a stalled registry fails the build in time.
 _NODE_STEP_TIMEOUT = 20 * 60.0
