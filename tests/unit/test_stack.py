@@ -226,7 +226,7 @@ def test_an_api_only_prometheus_is_built_again_once(
 
 def test_the_ui_build_without_npm_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     """No npm on PATH: the Prometheus build stops at once and names Node.js and npm."""
-    monkeypatch.setattr(build.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(StackError, match=r"Node.js >= 20.19 and npm .*hypertool stack build"):
         build._pnpm()
 
