@@ -480,6 +480,10 @@ def _node_step(
 ) -> None:
     """Run an npm or pnpm command; fail with what failed and how to retry, within a bound."""
     merged = {**os.environ, "npm_config_update_notifier": "false", **(env or {})}
+    # pnpm reads pnpm_config_* and not npm's variables: it uses the registry npm is told to.
+    npm_registry = merged.get("npm_config_registry") or merged.get("NPM_CONFIG_REGISTRY")
+    if npm_registry:
+        merged.setdefault("pnpm_config_registry", npm_registry)
     process = subprocess.Popen(
         args, cwd=cwd, env=merged, stdin=subprocess.DEVNULL, start_new_session=True
     )
