@@ -16,7 +16,7 @@ from tests.conftest import LOOPBACK, NativeStack
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-#: The pages of the UI (Prometheus' React router paths) that the issue asks to browse.
+#: Pages of the UI (routes of its React router) that scripts/up points users to.
 PAGES = ["/query", "/alerts", "/rules", "/targets"]
 
 
