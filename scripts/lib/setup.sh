@@ -3,7 +3,7 @@
 # repository root, under `set -euo pipefail`, then call what you need:
 #
 #   source scripts/lib/setup.sh
-#   setup_environment     # Go on PATH, .venv with requirements-dev.txt installed
+#   setup_environment     # Go and Node.js on PATH, .venv with requirements-dev.txt installed
 #
 # Everything is idempotent and cheap when already done. Expensive builds are cached
 # under ~/.cache/hypertool ($HYPERTOOL_CACHE).
@@ -55,6 +55,57 @@ ensure_go() {
   export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 }
 
+# Node.js and npm build Prometheus' web UI into the native binary (hypertool stack build);
+# Vite 8, which builds it, needs Node.js >= 20.19. Without them, or with an older Node.js
+# (Debian 12's is 18), Node.js $NODE_FALLBACK is fetched from the npm registry, where the
+# official Linux build is published as node-linux-<arch>, using Debian's npm if need be.
+NODE_FALLBACK=20.20.2
+
+node_is_recent() {
+  command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || return 1
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+    process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null
+}
+
+fetch_node() {
+  local dir=$1 arch package scratch
+  arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+  case $arch in amd64) arch=x64 ;; esac
+  package="node-linux-$arch@$NODE_FALLBACK"
+  if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+      log "no npm: install Node.js >= 20.19 with npm (NodeSource's or nvm's) and run again"
+      return 1
+    fi
+    log "no npm; installing Debian's npm to fetch $package with"
+    apt-get update -qq && apt-get install -y -qq npm >/dev/null
+  fi
+  log "no Node.js >= 20.19 with npm (node: $(node -v 2>/dev/null || echo none)); fetching $package from npm"
+  mkdir -p "$(dirname "$dir")"
+  rm -rf "$dir".partial.*  # what an interrupted fetch left
+  scratch=$(mktemp -d "$dir.partial.XXXXXX")
+  if ! npm install --prefix "$scratch" --no-save --no-audit --no-fund --loglevel=error \
+      "$package" >&2 || ! "$scratch/node_modules/node-linux-$arch/bin/node" --version >/dev/null; then
+    rm -rf "$scratch"
+    log "npm could not fetch a working $package (see above); run again to retry"
+    return 1
+  fi
+  rm -rf "$dir"
+  mv -T "$scratch/node_modules/node-linux-$arch" "$dir"
+  rm -rf "$scratch"
+}
+
+ensure_node() {
+  node_is_recent && return 0
+  local dir="${HYPERTOOL_CACHE:-$HOME/.cache/hypertool}/toolchain/node-v$NODE_FALLBACK"
+  [ -x "$dir/bin/node" ] || fetch_node "$dir" || return 1
+  export PATH="$dir/bin:$PATH"
+  if ! node_is_recent; then
+    log "Node.js $dir/bin/node or npm does not run; remove $dir and run again"
+    return 1
+  fi
+}
+
 ensure_venv() {
   local python="${PYTHON:-python3}"
   if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
@@ -86,6 +137,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/genai-python.sh"
 
 setup_environment() {
   ensure_go
+  ensure_node
   ensure_venv
 }
 

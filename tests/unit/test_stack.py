@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -161,7 +162,8 @@ def test_build_does_nothing_when_the_cache_is_current(
     """With every cache entry present, a build runs no command at all."""
     monkeypatch.setenv("HYPERTOOL_CACHE", str(tmp_path))
     bins = build.binaries(ROOT)
-    for path in (bins.collector, bins.prometheus, bins.promtool, bins.alertmanager, bins.amtool):
+    built = (bins.collector, bins.prometheus, bins.promtool, bins.alertmanager, bins.amtool)
+    for path in (*built, build.prometheus_ui_marker(ROOT)):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("")
 
@@ -196,6 +198,80 @@ def test_a_build_says_what_it_builds_and_that_it_is_alive(
     assert "built composecheck (compose-go) in 0 s" in log
     assert build.build_composecheck(ROOT) == built
     assert len(commands) == 1, "a cached build runs nothing"
+
+
+def test_an_api_only_prometheus_is_built_again_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cached Prometheus without the web UI marker is rebuilt; the new entry is current."""
+    monkeypatch.setenv("HYPERTOOL_CACHE", str(tmp_path))
+    final = build.prometheus_dir(ROOT)
+    final.mkdir(parents=True)
+    for name in ("prometheus", "promtool"):  # what builds before the web UI left
+        (final / name).write_text("api only")
+    monkeypatch.setattr(build, "_go", lambda: "go")
+    monkeypatch.setattr(build, "_pnpm", lambda: tmp_path / "pnpm")
+    builds: list[Path] = []
+
+    def fake_build(scratch: Path, *args: object) -> None:
+        builds.append(scratch)
+        for name in ("prometheus", "promtool", build.PROMETHEUS_UI_MARKER):
+            (scratch / name).write_text("with the UI")
+
+    monkeypatch.setattr(build, "_prometheus_into", fake_build)
+    assert build.build_prometheus(ROOT) == final
+    assert build.build_prometheus(ROOT) == final
+    assert len(builds) == 1
+    assert (final / "prometheus").read_text() == "with the UI"
+    assert build.prometheus_ui_marker(ROOT).is_file()
+
+
+def test_the_ui_build_without_npm_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No npm on PATH: the Prometheus build stops at once and names Node.js and npm."""
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(StackError, match=r"Node.js >= 20.19 and npm .*hypertool stack build"):
+        build._pnpm()
+
+
+def test_a_missing_locked_package_is_substituted_and_only_it(tmp_path: Path) -> None:
+    """The lockfile's unserved entry becomes an override; any other changed version fails."""
+    entry, version = next(iter(build._UI_SUBSTITUTES.items()))
+    name = entry.rsplit("@", 1)[0]
+    lock = tmp_path / "pnpm-lock.yaml"
+    lock.write_text(
+        f"lockfileVersion: '9.0'\n\npackages:\n\n  '{entry}':\n    resolution: {{}}\n\n"
+        "  clsx@2.1.1:\n    resolution: {}\n\nsnapshots:\n\n  clsx@2.1.1: {}\n"
+    )
+    (tmp_path / "pnpm-workspace.yaml").write_text("packages:\n  - mantine-ui\n")
+    shipped = build._locked_packages(lock)
+    assert shipped == {entry, "clsx@2.1.1"}
+    assert build._substitute_missing_packages(tmp_path) == {entry: version}
+    workspace = yaml.safe_load((tmp_path / "pnpm-workspace.yaml").read_text())
+    assert workspace["overrides"] == {entry: version}
+    assert workspace["minimumReleaseAgeExclude"] == [entry]
+    lock.write_text(lock.read_text().replace(entry, f"{name}@{version}"))
+    build._check_only_substituted(shipped, tmp_path, {entry: version})
+    lock.write_text(lock.read_text().replace("clsx@2.1.1", "clsx@2.1.2"))
+    with pytest.raises(StackError, match=r"clsx@2\.1\.2"):
+        build._check_only_substituted(shipped, tmp_path, {entry: version})
+
+
+def test_the_built_ui_is_gzipped_and_embedded(tmp_path: Path) -> None:
+    """Every built file gets a reproducible .gz that embed.go names, as compress_assets.sh."""
+    (tmp_path / "embed.go.tmpl").write_text('package ui\n\nimport "embed"\n\n')
+    assets = tmp_path / "static" / "mantine-ui" / "assets"
+    assets.mkdir(parents=True)
+    (assets.parent / "index.html").write_text("<!doctype html>")
+    (assets / "index.js").write_text("console.log(1)")
+    names = build._embed_assets(tmp_path)
+    assert names == ["static/mantine-ui/assets/index.js", "static/mantine-ui/index.html"]
+    embed = (tmp_path / "embed.go").read_text()
+    assert "//go:embed " + " ".join(f"{n}.gz" for n in names) in embed
+    assert embed.endswith("var EmbedFS embed.FS\n")
+    packed = (assets / "index.js.gz").read_bytes()
+    assert gzip.decompress(packed) == b"console.log(1)"
+    build._embed_assets(tmp_path)
+    assert (assets / "index.js.gz").read_bytes() == packed, "equal sources, equal archives"
 
 
 def test_composecheck_cache_key_is_its_go_sources(tmp_path: Path) -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gzip
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 COLLECTOR_BINARY = "otelcol-hypertool"
 MANIFEST = Path("collector-config") / "builder-manifest.yaml"
@@ -40,6 +43,31 @@ _THANOS_MODULE = "github.com/thanos-io/thanos"
 #: default string labels break Thanos' unsafe label casts: a receiver panics in its
 #: gRPC codec on the first Info call from Query.
 _THANOS_TAGS = "netgo,slicelabels"
+#: The build tags of Prometheus' releases (.promu.yml); builtinassets embeds the web UI.
+_PROMETHEUS_TAGS = "netgo,builtinassets"
+#: In the Prometheus cache entry once its binary embeds the web UI (see prometheus_ui_marker).
+PROMETHEUS_UI_MARKER = "web-ui.json"
+#: The Prometheus UI is a pnpm workspace (web/ui). Its CI takes the newest pnpm below 13;
+#: 12.18.0 was the newest when 3.16.0 was released. pnpm 11 needs Node.js 22; 12 runs on 20.
+_PNPM_VERSION = "12.18.0"
+_PNPM_LOCKFILE = "pnpm-lock.yaml"
+#: Vite 8, which builds the UI, needs Node.js ^20.19 or >= 22.12.
+_NODE_MIN = (20, 19)
+#: Locked npm packages that the npm registry does not serve (404), and the release used
+#: instead: the newest older one it serves (the UI type-checks and builds against it). An
+#: entry applies only when the lockfile pins exactly that version; the install then checks
+#: that no other locked version changed.
+_UI_SUBSTITUTES = {"@mantine/code-highlight@9.7.2": "9.6.2"}
+#: A bound on each npm or pnpm command: a stalled registry fails the build in time.
+_NODE_STEP_TIMEOUT = 20 * 60.0
+_REGISTRY_HINT = (
+    "Its output above names what failed. Check that the npm registry answers "
+    "(`npm ping`; `npm config get registry` says which), then run `hypertool stack build` "
+    "again: finished downloads are kept. A registry that refuses a version the lockfile "
+    'pins (E404, or ERR_PNPM_MINIMUM_RELEASE_AGE_VIOLATION "not present in registry '
+    'manifest") no longer serves it: add a substitute to _UI_SUBSTITUTES in '
+    "hypertool_tools/stack/build.py."
+)
 #: Seconds between the "still building" lines that show a long build is alive.
 HEARTBEAT_SECONDS = 30.0
 _VERSION_PKG = "github.com/prometheus/common/version"
@@ -338,12 +366,25 @@ def _current(final: Path, *names: str) -> bool:
     return all((final / name).is_file() for name in names)
 
 
+def prometheus_ui_marker(root: Path) -> Path:
+    """The file that says the cached Prometheus embeds its web UI, and what it was built from.
+
+    An entry without it (an API-only binary from an older build) is built again, once.
+    """
+    return prometheus_dir(root) / PROMETHEUS_UI_MARKER
+
+
 def build_prometheus(root: Path) -> Path:
-    """``go install`` Prometheus and promtool at the compose-pinned release."""
+    """Build Prometheus and promtool at the compose-pinned release, with the web UI built in.
+
+    Like the release (``make build``): the UI of the module source's npm workspace
+    (``web/ui``) is installed from its lockfile and built, gzipped into ``web/ui/static``
+    and embedded with the ``builtinassets`` build tag. Needs Node.js and npm besides Go.
+    """
     final = prometheus_dir(root)
     tag = final.name  # v3.16.0
     with _exclusive(final):
-        if _current(final, "prometheus", "promtool"):
+        if _current(final, "prometheus", "promtool", PROMETHEUS_UI_MARKER):
             _log(f"prometheus {tag} is current: {final}")
             return final
         major, minor, patch = tag.lstrip("v").split(".")
@@ -352,23 +393,257 @@ def build_prometheus(root: Path) -> Path:
         # Prometheus 3.x.y is published to Go as module version v0.3xx.y.
         module_version = f"v0.{300 + int(minor)}.{patch}"
         go = go_binary()
-        flags = _version_ldflags(tag.lstrip("v"), f"module-{module_version}")
-        with _progress(f"prometheus and promtool {tag} (module {module_version})"):
+        if final.is_dir():
+            _log(f"{final} is incomplete or has no web UI built in; building it again")
+        pnpm = _pnpm()
+        with _progress(f"prometheus and promtool {tag} with the web UI (module {module_version})"):
             _install_into(
-                final,
-                lambda scratch: run_command(
-                    [
-                        go,
-                        "install",
-                        f"-ldflags={flags}",
-                        f"github.com/prometheus/prometheus/cmd/prometheus@{module_version}",
-                        f"github.com/prometheus/prometheus/cmd/promtool@{module_version}",
-                    ],
-                    env={"GOBIN": str(scratch)},
-                ),
+                final, lambda scratch: _prometheus_into(scratch, go, pnpm, tag, module_version)
             )
-    _log(f"prometheus: {final}")
+    _log(f"prometheus: {final} (web UI built in)")
     return final
+
+
+def _prometheus_into(scratch: Path, go: str, pnpm: Path, tag: str, module_version: str) -> None:
+    """Build the release's module source, UI included, into ``scratch``."""
+    src = scratch / "src"
+    _copy_module(go, f"github.com/prometheus/prometheus@{module_version}", src)
+    ui = src / "web" / "ui"
+    shipped = _locked_packages(ui / _PNPM_LOCKFILE)
+    substitutes = _substitute_missing_packages(ui)
+    _log(f"installing the web UI's npm packages with pnpm {_PNPM_VERSION} ({_PNPM_LOCKFILE})")
+    _pnpm_install(pnpm, ui, frozen=not substitutes)
+    if substitutes:
+        _check_only_substituted(shipped, ui, substitutes)
+    # `make ui-build` with BUILD_UI=mantine: the PromQL modules, then the UI the stack
+    # serves. The old React app is served only with --enable-feature=old-ui.
+    _log("building the web UI (web/ui: pnpm run build:mantine-ui)")
+    _node_step(
+        [str(pnpm), "run", "build:mantine-ui"],
+        cwd=ui,
+        what="building the Prometheus web UI (pnpm run build:mantine-ui in web/ui)",
+        retry="Its output above says what failed.",
+        # Its scripts call pnpm by name. CI="" as the Makefile runs it.
+        env={"CI": "", "PATH": f"{pnpm.parent}{os.pathsep}{os.environ.get('PATH', '')}"},
+    )
+    assets = _embed_assets(ui)
+    _log(f"compiling prometheus and promtool with {len(assets)} embedded UI files")
+    flags = _version_ldflags(tag.lstrip("v"), f"module-{module_version}")
+    run_command(
+        [
+            go,
+            "build",
+            f"-tags={_PROMETHEUS_TAGS}",
+            f"-ldflags={flags}",
+            "-o",
+            f"{scratch}/",
+            "./cmd/prometheus",
+            "./cmd/promtool",
+        ],
+        cwd=src,
+        env={"GOWORK": "off"},  # the source's go.work names folders the module lacks
+    )
+    marker = {
+        "module": f"github.com/prometheus/prometheus@{module_version}",
+        "tags": _PROMETHEUS_TAGS,
+        "pnpm": _PNPM_VERSION,
+        "substituted": substitutes,
+        "assets": assets,
+    }
+    (scratch / PROMETHEUS_UI_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    shutil.rmtree(src)
+
+
+def _copy_module(go: str, module: str, dest: Path) -> None:
+    """A writable copy of ``module``'s source (the module cache is read-only)."""
+    shutil.copytree(_module_source(go, module), dest)
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+
+
+def _substitute_missing_packages(ui: Path) -> dict[str, str]:
+    """Replace the lockfile entries the npm registry does not serve; return what was replaced.
+
+    The replacements go into the workspace's pnpm-workspace.yaml as overrides (and are
+    exempted from its minimumReleaseAge check, which otherwise fails on the missing version
+    before anything is installed).
+    """
+    import yaml
+
+    lock = (ui / _PNPM_LOCKFILE).read_text()
+    substitutes = {
+        entry: version
+        for entry, version in _UI_SUBSTITUTES.items()
+        if re.search(rf"^  '?{re.escape(entry)}'?:", lock, re.MULTILINE)
+    }
+    if substitutes:
+        workspace_file = ui / "pnpm-workspace.yaml"
+        workspace: dict[str, Any] = yaml.safe_load(workspace_file.read_text()) or {}
+        workspace.setdefault("overrides", {}).update(substitutes)
+        excluded = workspace.setdefault("minimumReleaseAgeExclude", [])
+        excluded += [entry for entry in substitutes if entry not in excluded]
+        workspace_file.write_text(yaml.safe_dump(workspace, sort_keys=False))
+        for entry, version in substitutes.items():
+            _log(
+                f"using {entry.rsplit('@', 1)[0]}@{version} for {entry}, which the npm "
+                "registry does not serve"
+            )
+    return substitutes
+
+
+def _locked_packages(lockfile: Path) -> set[str]:
+    """The name@version keys of a pnpm lockfile's ``packages:`` section."""
+    text = lockfile.read_text()
+    section = text.partition("\npackages:\n")[2].partition("\nsnapshots:\n")[0]
+    return set(re.findall(r"^  '?([^\s':]+@[^\s':]+)'?:", section, re.MULTILINE))
+
+
+def _check_only_substituted(shipped: set[str], ui: Path, substitutes: dict[str, str]) -> None:
+    """Fail unless the install kept every locked version other than the substituted ones."""
+    installed = _locked_packages(ui / _PNPM_LOCKFILE)
+    expected = (shipped - substitutes.keys()) | {
+        f"{entry.rsplit('@', 1)[0]}@{version}" for entry, version in substitutes.items()
+    }
+    if installed != expected:
+        changed = sorted(installed ^ expected)
+        raise StackError(
+            f"pnpm changed locked versions of the Prometheus web UI beyond the substitutes "
+            f"{substitutes}: {changed[:10]}. Report this; the build cannot be trusted."
+        )
+
+
+def _pnpm_install(pnpm: Path, ui: Path, *, frozen: bool) -> None:
+    store = cache_dir() / "pnpm"
+    _node_step(
+        [
+            str(pnpm),
+            "install",
+            "--frozen-lockfile" if frozen else "--no-frozen-lockfile",
+            f"--store-dir={store / 'store'}",
+            f"--cache-dir={store / 'cache'}",
+        ],
+        cwd=ui,
+        what=f"installing the Prometheus web UI's npm packages (pnpm install in web/ui, "
+        f"{_PNPM_LOCKFILE})",
+        retry=_REGISTRY_HINT,
+    )
+
+
+def _node_step(
+    args: list[str], *, cwd: Path, what: str, retry: str, env: dict[str, str] | None = None
+) -> None:
+    """Run an npm or pnpm command; fail with what failed and how to retry, within a bound."""
+    merged = {**os.environ, "npm_config_update_notifier": "false", **(env or {})}
+    # pnpm reads pnpm_config_* and not npm's variables: it uses the registry npm is told to.
+    npm_registry = merged.get("npm_config_registry") or merged.get("NPM_CONFIG_REGISTRY")
+    if npm_registry:
+        merged.setdefault("pnpm_config_registry", npm_registry)
+    process = subprocess.Popen(
+        args, cwd=cwd, env=merged, stdin=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        code = process.wait(timeout=_NODE_STEP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise StackError(
+            f"{what} did not finish within {_NODE_STEP_TIMEOUT / 60:.0f} minutes "
+            f"({' '.join(args)}). {retry}"
+        ) from None
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
+    if code != 0:
+        raise StackError(f"{what} failed with exit code {code} ({' '.join(args)}). {retry}")
+
+
+def _embed_assets(ui: Path) -> list[str]:
+    """Gzip the built UI and write web/ui/embed.go, as scripts/compress_assets.sh does."""
+    static = ui / "static"
+    for old in static.rglob("*.gz"):
+        old.unlink()
+    embedded = []
+    for path in sorted(p for p in static.rglob("*") if p.is_file()):
+        packed = path.with_name(path.name + ".gz")
+        # gzip -n: no name or time stamp, so equal sources give equal binaries.
+        packed.write_bytes(gzip.compress(path.read_bytes(), compresslevel=6, mtime=0))
+        embedded.append(packed.relative_to(ui).as_posix())
+    if not any(name.endswith("/index.html.gz") for name in embedded):
+        raise StackError(f"the Prometheus web UI build left no index.html in {static}")
+    template = (ui / "embed.go.tmpl").read_text()
+    (ui / "embed.go").write_text(
+        f"{template}//go:embed {' '.join(embedded)}\nvar EmbedFS embed.FS\n"
+    )
+    return [name.removesuffix(".gz") for name in embedded]
+
+
+def _node_version() -> tuple[int, ...] | None:
+    node = shutil.which("node")
+    if node is None:
+        return None
+    done = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+    match = re.match(r"v(\d+)\.(\d+)", done.stdout.strip())
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _pnpm() -> Path:
+    """The pinned pnpm, installed once with npm into the cache."""
+    npm = shutil.which("npm")
+    version = _node_version()
+    if npm is None or version is None or version < _NODE_MIN:
+        found = "no Node.js" if version is None else "no npm"
+        if version is not None and npm is not None:
+            found = f"Node.js {version[0]}.{version[1]}"
+        raise StackError(
+            f"Prometheus' web UI is built with Node.js >= {_NODE_MIN[0]}.{_NODE_MIN[1]} "
+            f"and npm ({found} here; Vite, which builds the UI, needs that Node.js). "
+            "Install them (Debian 12's nodejs is too old: use NodeSource's or nvm's) and "
+            "run `hypertool stack build` again."
+        )
+    tools = cache_dir() / "tools" / f"pnpm-{_PNPM_VERSION}"
+    binary = tools / "node_modules" / ".bin" / "pnpm"
+    with _exclusive(tools):
+        if not binary.is_file():
+            with _progress(f"pnpm {_PNPM_VERSION} (from npm)"):
+                _install_into(tools, lambda scratch: _npm_install_pnpm(npm, scratch))
+    return binary
+
+
+def _npm_install_pnpm(npm: str, scratch: Path) -> None:
+    _node_step(
+        [
+            npm,
+            "install",
+            f"--prefix={scratch}",
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            # pnpm 12 is a native binary that its install script takes from the platform's
+            # optional package; a user's npmrc may turn either off.
+            "--ignore-scripts=false",
+            "--include=optional",
+            f"pnpm@{_PNPM_VERSION}",
+        ],
+        cwd=scratch,
+        what=f"installing pnpm {_PNPM_VERSION} with npm",
+        retry=_REGISTRY_HINT,
+    )
+    done = subprocess.run(
+        [str(scratch / "node_modules" / ".bin" / "pnpm"), "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.stdout.strip() != _PNPM_VERSION:
+        raise StackError(
+            f"npm installed pnpm {_PNPM_VERSION}, but it does not run ({done.stderr.strip()}). "
+            "Run `hypertool stack build` again; if it persists, check `npm config get "
+            "ignore-scripts` (pnpm's install script must run)."
+        )
 
 
 def _module_source(go: str, module: str) -> Path:
@@ -387,9 +662,7 @@ def _module_source(go: str, module: str) -> Path:
 def _alertmanager_into(scratch: Path, go: str, tag: str) -> None:
     """Build the release's module source into ``scratch``, with a placeholder web UI."""
     src = scratch / "src"
-    shutil.copytree(_module_source(go, f"github.com/prometheus/alertmanager@{tag}"), src)
-    for path in [src, *src.rglob("*")]:
-        path.chmod(path.stat().st_mode | 0o200)  # the module cache is read-only
+    _copy_module(go, f"github.com/prometheus/alertmanager@{tag}", src)
     dist = src / "ui" / "app" / "dist"
     dist.mkdir(parents=True, exist_ok=True)
     (dist / "index.html").write_text(
