@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hypertool-observability/hypertool/collector/genaiconnector/internal/metadata"
 	"github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -145,7 +146,7 @@ func (g *genai) Start(context.Context, component.Host) error {
 	}
 	book, err := loadPrices(g.cfg.Prices.File)
 	if err != nil {
-		return fmt.Errorf("%s: prices: %w", typeStr, err)
+		return fmt.Errorf("%s: prices: %w", metadata.Type, err)
 	}
 	g.book = book
 	return nil
