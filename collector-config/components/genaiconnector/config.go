@@ -214,6 +214,9 @@ func (c *Config) Validate() error {
 	}
 	need("unused.traces", c.Unused.Traces)
 	need("unused.logs", c.Unused.Logs)
+	if missing := c.Unused.Reasons.missing(); len(missing) > 0 {
+		errs = append(errs, fmt.Errorf("unused: needs every reason (%s unset)", strings.Join(missing, ", ")))
+	}
 	if c.MaxValue <= 0 || c.MaxLabelBytes <= 0 {
 		errs = append(errs, errors.New("max_value and max_label_bytes must be positive"))
 	}
@@ -239,6 +242,30 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// missing names the reasons left unset: each is a label value the connector writes.
+func (r Reasons) missing() []string {
+	var out []string
+	for _, f := range []struct{ key, value string }{
+		{"not_a_number", r.NotANumber},
+		{"negative", r.Negative},
+		{"too_large", r.TooLarge},
+		{"not_summable", r.NotSummable},
+		{"not_usage", r.NotUsage},
+		{"unknown_token_type", r.UnknownTokenType},
+		{"span_usage_ignored", r.SpanUsageIgnored},
+		{"traces_only", r.TracesOnly},
+		{"not_kept", r.NotKept},
+		{"out_of_order", r.OutOfOrder},
+		{"too_many_streams", r.TooManyStreams},
+		{"missing_label", r.MissingLabel},
+	} {
+		if f.value == "" {
+			out = append(out, f.key)
+		}
+	}
+	return out
 }
 
 type sourceKind int
