@@ -28,7 +28,8 @@ type Config struct {
 	MaxValue float64 `mapstructure:"max_value"`
 	// MaxLabelBytes cuts longer label values, at a UTF-8 character boundary.
 	MaxLabelBytes int `mapstructure:"max_label_bytes"`
-	// Unknown is the label value of a label no source gives (and of an unnamed producer).
+	// Unknown is the model label's value that names no model (the labels' value:unknown
+	// source): usage of it, like usage with no model label, is never priced.
 	Unknown string `mapstructure:"unknown"`
 	// Labels: per label, where its value is read from, the first that is set wins:
 	// "point:KEY" (the point's or span's attribute), "resource:KEY", or "value:TEXT".
@@ -99,9 +100,9 @@ type SpanSeries struct {
 	// TypeAttribute tells the library's spans apart, and their kind.
 	TypeAttribute string `mapstructure:"type_attribute"`
 	// Buckets are the bounds, in seconds, of every duration histogram.
-	Buckets []float64   `mapstructure:"buckets"`
-	Series  []SpanEntry `mapstructure:"series"`
-	// MaxLabelAttributes: label values read from span attributes are cut as the agent's.
+	Buckets []float64 `mapstructure:"buckets"`
+	// Series: label values read from span attributes are cut to MaxLabelBytes.
+	Series []SpanEntry `mapstructure:"series"`
 }
 
 // SpanEntry is one series made from spans of one type: a duration histogram in seconds,
