@@ -29,7 +29,11 @@ type batch struct {
 	g      *genai
 	groups map[origin]*group
 	order  []*group
+	last   *group // the group of the last add: an export's items are mostly one origin's
 	key    []byte
+	// Scratch of ConsumeMetrics, reused from point to point.
+	readings []reading
+	streams  streamKeys
 }
 
 type group struct {
@@ -51,12 +55,16 @@ func (g *genai) newBatch() *batch {
 }
 
 func (b *batch) group(o origin) *group {
-	if gr, ok := b.groups[o]; ok {
-		return gr
+	if b.last != nil && b.last.origin == o {
+		return b.last
 	}
-	gr := &group{origin: o, accs: map[string]*acc{}}
-	b.groups[o] = gr
-	b.order = append(b.order, gr)
+	gr, ok := b.groups[o]
+	if !ok {
+		gr = &group{origin: o, accs: map[string]*acc{}}
+		b.groups[o] = gr
+		b.order = append(b.order, gr)
+	}
+	b.last = gr
 	return gr
 }
 

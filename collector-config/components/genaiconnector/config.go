@@ -28,7 +28,8 @@ type Config struct {
 	MaxValue float64 `mapstructure:"max_value"`
 	// MaxLabelBytes cuts longer label values, at a UTF-8 character boundary.
 	MaxLabelBytes int `mapstructure:"max_label_bytes"`
-	// Unknown is the label value of a label no source gives (and of an unnamed producer).
+	// Unknown is the model label's value that names no model (the labels' value:unknown
+	// source): usage of it, like usage with no model label, is never priced.
 	Unknown string `mapstructure:"unknown"`
 	// Labels: per label, where its value is read from, the first that is set wins:
 	// "point:KEY" (the point's or span's attribute), "resource:KEY", or "value:TEXT".
@@ -99,9 +100,9 @@ type SpanSeries struct {
 	// TypeAttribute tells the library's spans apart, and their kind.
 	TypeAttribute string `mapstructure:"type_attribute"`
 	// Buckets are the bounds, in seconds, of every duration histogram.
-	Buckets []float64   `mapstructure:"buckets"`
-	Series  []SpanEntry `mapstructure:"series"`
-	// MaxLabelAttributes: label values read from span attributes are cut as the agent's.
+	Buckets []float64 `mapstructure:"buckets"`
+	// Series: label values read from span attributes are cut to MaxLabelBytes.
+	Series []SpanEntry `mapstructure:"series"`
 }
 
 // SpanEntry is one series made from spans of one type: a duration histogram in seconds,
@@ -214,6 +215,9 @@ func (c *Config) Validate() error {
 	}
 	need("unused.traces", c.Unused.Traces)
 	need("unused.logs", c.Unused.Logs)
+	if missing := c.Unused.Reasons.missing(); len(missing) > 0 {
+		errs = append(errs, fmt.Errorf("unused: needs every reason (%s unset)", strings.Join(missing, ", ")))
+	}
 	if c.MaxValue <= 0 || c.MaxLabelBytes <= 0 {
 		errs = append(errs, errors.New("max_value and max_label_bytes must be positive"))
 	}
@@ -239,6 +243,30 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// missing names the reasons left unset: each is a label value the connector writes.
+func (r Reasons) missing() []string {
+	var out []string
+	for _, f := range []struct{ key, value string }{
+		{"not_a_number", r.NotANumber},
+		{"negative", r.Negative},
+		{"too_large", r.TooLarge},
+		{"not_summable", r.NotSummable},
+		{"not_usage", r.NotUsage},
+		{"unknown_token_type", r.UnknownTokenType},
+		{"span_usage_ignored", r.SpanUsageIgnored},
+		{"traces_only", r.TracesOnly},
+		{"not_kept", r.NotKept},
+		{"out_of_order", r.OutOfOrder},
+		{"too_many_streams", r.TooManyStreams},
+		{"missing_label", r.MissingLabel},
+	} {
+		if f.value == "" {
+			out = append(out, f.key)
+		}
+	}
+	return out
 }
 
 type sourceKind int

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hypertool-observability/hypertool/collector/genaiconnector/internal/metadata"
 	"github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -33,6 +34,7 @@ type genai struct {
 	index      map[string]int
 	tokenType  int
 	costSource int
+	model      int
 	from, to   int
 	usage      map[string]*usage
 	costs      map[string]bool
@@ -78,6 +80,7 @@ func newGenai(cfg *Config, logger *zap.Logger, sums consumer.Metrics) *genai {
 	g.costSource = g.slot(cfg.Series.CostSource)
 	g.from = g.slot(cfg.Series.From)
 	g.to = g.slot(cfg.Series.To)
+	g.model = g.slot(cfg.Series.Model)
 	s := cfg.Series
 	g.tokens, g.workflowTokens, g.tokensByType = g.output(s.Tokens), g.output(s.WorkflowTokens), g.output(s.TokensByType)
 	g.cost, g.unpriced, g.switches = g.output(s.Cost), g.output(s.Unpriced), g.output(s.Switches)
@@ -145,7 +148,7 @@ func (g *genai) Start(context.Context, component.Host) error {
 	}
 	book, err := loadPrices(g.cfg.Prices.File)
 	if err != nil {
-		return fmt.Errorf("%s: prices: %w", typeStr, err)
+		return fmt.Errorf("%s: prices: %w", metadata.Type, err)
 	}
 	g.book = book
 	return nil

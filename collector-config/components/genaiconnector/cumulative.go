@@ -4,7 +4,7 @@
 package genaiconnector
 
 import (
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,18 +37,19 @@ func newCumulative(cfg Cumulative, reasons Reasons, started time.Time) *cumulati
 	return &cumulative{cfg: cfg, reasons: reasons, started: pcommon.NewTimestampFromTime(started), streams: map[string]*stream{}, lastSweep: started}
 }
 
-// delta is what r adds to its stream, or the reason it adds nothing usable.
-func (c *cumulative) delta(key string, r reading) (float64, string) {
+// delta is what r adds to its stream (key, from streamKeys), or the reason it adds
+// nothing usable.
+func (c *cumulative) delta(key []byte, r reading) (float64, string) {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sweep(now)
-	s, ok := c.streams[key]
+	s, ok := c.streams[string(key)]
 	if !ok {
 		if len(c.streams) >= c.cfg.MaxStreams {
 			return 0, c.reasons.TooManyStreams
 		}
-		c.streams[key] = &stream{start: r.start, stamp: r.stamp, value: r.value, count: r.count, seen: now}
+		c.streams[string(key)] = &stream{start: r.start, stamp: r.stamp, value: r.value, count: r.count, seen: now}
 		if r.start != 0 && r.start >= c.started {
 			return r.value, ""
 		}
@@ -83,31 +84,55 @@ func (c *cumulative) sweep(now time.Time) {
 	}
 }
 
-// streamKey identifies a cumulative stream: who sent it (every resource attribute), the
-// scope, the metric and the point's attributes, in a stable order.
-func streamKey(resource pcommon.Map, scope, metric string, point pcommon.Map) string {
-	var b strings.Builder
-	writeMap(&b, resource)
-	b.WriteByte(1)
-	b.WriteString(scope)
-	b.WriteByte(1)
-	b.WriteString(metric)
-	b.WriteByte(1)
-	writeMap(&b, point)
-	return b.String()
+// streamKeys writes the keys of cumulative streams: who sent a stream (every resource
+// attribute), its scope, its metric and its point's attributes, each map in key order,
+// so that a key does not depend on the order a producer wrote the attributes in. One
+// request's keys reuse its buffers, and each resource's part is written once: a key is
+// built for every cumulative point, and only a new stream's is kept (as a string).
+type streamKeys struct {
+	res    pcommon.Map
+	resLen int // -1: the resource's part is not written yet
+	buf    []byte
+	attrs  []attr
 }
 
-func writeMap(b *strings.Builder, m pcommon.Map) {
-	keys := make([]string, 0, m.Len())
-	for k := range m.All() {
-		keys = append(keys, k)
+type attr struct {
+	key   string
+	value pcommon.Value
+}
+
+// resource starts the points of another resource.
+func (k *streamKeys) resource(res pcommon.Map) {
+	k.res, k.resLen = res, -1
+}
+
+// key is the key of a point's stream, valid until the next call.
+func (k *streamKeys) key(scope, metric string, point pcommon.Map) []byte {
+	if k.resLen < 0 {
+		k.buf = k.appendMap(k.buf[:0], k.res)
+		k.resLen = len(k.buf)
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v, _ := m.Get(k)
-		b.WriteString(k)
-		b.WriteByte(0)
-		b.WriteString(v.AsString())
-		b.WriteByte(0)
+	buf := append(k.buf[:k.resLen], 1)
+	buf = append(buf, scope...)
+	buf = append(buf, 1)
+	buf = append(buf, metric...)
+	buf = append(buf, 1)
+	k.buf = k.appendMap(buf, point)
+	return k.buf
+}
+
+func (k *streamKeys) appendMap(buf []byte, m pcommon.Map) []byte {
+	attrs := k.attrs[:0]
+	for key, v := range m.All() {
+		attrs = append(attrs, attr{key, v})
 	}
+	slices.SortFunc(attrs, func(a, b attr) int { return strings.Compare(a.key, b.key) })
+	for _, a := range attrs {
+		buf = append(buf, a.key...)
+		buf = append(buf, 0)
+		buf = append(buf, a.value.AsString()...)
+		buf = append(buf, 0)
+	}
+	k.attrs = attrs[:0]
+	return buf
 }

@@ -21,6 +21,7 @@ func (g *genai) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 	for _, rm := range md.ResourceMetrics().All() {
 		res := rm.Resource().Attributes()
 		o := g.origin(res)
+		b.streams.resource(res)
 		for _, sm := range rm.ScopeMetrics().All() {
 			scope := sm.Scope().Name()
 			for _, m := range sm.Metrics().All() {
@@ -48,33 +49,38 @@ type reading struct {
 	count        uint64
 }
 
-// readings yields the points of m that have the shape u expects; counts the others.
+// readings yields the points of m that have the shape u expects; counts the others. The
+// slice is the batch's, valid until the next call.
 func (g *genai) readings(b *batch, o origin, scope string, m pmetric.Metric, shape string) ([]reading, bool) {
-	var out []reading
+	out := b.readings[:0]
+	var temporality pmetric.AggregationTemporality
 	switch {
 	case shape == "sum" && m.Type() == pmetric.MetricTypeSum:
 		for _, dp := range m.Sum().DataPoints().All() {
 			out = append(out, reading{dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), pdatautil.NumberValue(dp), 0})
 		}
-		return out, m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityCumulative
+		temporality = m.Sum().AggregationTemporality()
 	case shape == "histogram" && m.Type() == pmetric.MetricTypeHistogram:
 		for _, dp := range m.Histogram().DataPoints().All() {
 			out = append(out, reading{dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), dp.Sum(), dp.Count()})
 		}
-		return out, m.Histogram().AggregationTemporality() == pmetric.AggregationTemporalityCumulative
+		temporality = m.Histogram().AggregationTemporality()
 	case shape == "histogram" && m.Type() == pmetric.MetricTypeExponentialHistogram:
 		for _, dp := range m.ExponentialHistogram().DataPoints().All() {
 			out = append(out, reading{dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), dp.Sum(), dp.Count()})
 		}
-		return out, m.ExponentialHistogram().AggregationTemporality() == pmetric.AggregationTemporalityCumulative
+		temporality = m.ExponentialHistogram().AggregationTemporality()
+	default:
+		b.unused(o, g.cfg.Unused.Signal, g.cfg.Unused.Reasons.NotSummable, scope, pdatautil.PointCount(m))
+		return nil, false
 	}
-	b.unused(o, g.cfg.Unused.Signal, g.cfg.Unused.Reasons.NotSummable, scope, pdatautil.PointCount(m))
-	return nil, false
+	b.readings = out
+	return out, temporality == pmetric.AggregationTemporalityCumulative
 }
 
 // delta is what a reading adds: itself for a delta point, the change since the stream's
 // last point for a cumulative one. "" reason: use it.
-func (g *genai) delta(r reading, cumulative bool, key func() string) (float64, string) {
+func (g *genai) delta(r reading, cumulative bool, key func() []byte) (float64, string) {
 	if bad := g.badValue(r.value); bad != "" {
 		return 0, bad
 	}
@@ -98,7 +104,7 @@ func (g *genai) usagePoints(b *batch, o origin, item []string, res pcommon.Map, 
 			b.unused(o, g.cfg.Unused.Signal, reasons.UnknownTokenType, scope, 1)
 			continue
 		}
-		tokens, reason := g.delta(r, cumulative, func() string { return streamKey(res, scope, m.Name(), r.attrs) })
+		tokens, reason := g.delta(r, cumulative, func() []byte { return b.streams.key(scope, m.Name(), r.attrs) })
 		if reason != "" {
 			b.unused(o, g.cfg.Unused.Signal, reason, scope, 1)
 			continue
@@ -119,7 +125,7 @@ func (g *genai) usagePoints(b *batch, o origin, item []string, res pcommon.Map, 
 func (g *genai) costPoints(b *batch, o origin, item []string, res pcommon.Map, scope string, m pmetric.Metric) {
 	points, cumulative := g.readings(b, o, scope, m, "sum")
 	for _, r := range points {
-		usd, reason := g.delta(r, cumulative, func() string { return streamKey(res, scope, m.Name(), r.attrs) })
+		usd, reason := g.delta(r, cumulative, func() []byte { return b.streams.key(scope, m.Name(), r.attrs) })
 		if reason != "" {
 			b.unused(o, g.cfg.Unused.Signal, reason, scope, 1)
 			continue

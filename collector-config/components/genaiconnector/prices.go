@@ -16,23 +16,34 @@ type pricer interface {
 
 // price is the list price of an item's tokens of one type, at the usage's time.
 func (g *genai) price(point, resource pcommon.Map, item []string, tokenType string, at pcommon.Timestamp) (float64, bool) {
+	return g.priceFrom(g.provider(point, resource), item, tokenType, at)
+}
+
+// provider is the provider a point or span names: the first of Prices.ProviderFrom set
+// on it, else on its resource; "" for none.
+func (g *genai) provider(point, resource pcommon.Map) string {
+	if g.book == nil {
+		return ""
+	}
+	for _, key := range g.cfg.Prices.ProviderFrom {
+		if v, ok := point.Get(key); ok {
+			return v.AsString()
+		}
+		if v, ok := resource.Get(key); ok {
+			return v.AsString()
+		}
+	}
+	return ""
+}
+
+// priceFrom is price, for a provider already read.
+func (g *genai) priceFrom(provider string, item []string, tokenType string, at pcommon.Timestamp) (float64, bool) {
 	if g.book == nil {
 		return 0, false
 	}
-	model := item[g.index[g.cfg.Series.Model]]
+	model := item[g.model]
 	if model == "" || model == g.cfg.Unknown {
 		return 0, false
-	}
-	provider := ""
-	for _, key := range g.cfg.Prices.ProviderFrom {
-		if v, ok := point.Get(key); ok {
-			provider = v.AsString()
-			break
-		}
-		if v, ok := resource.Get(key); ok {
-			provider = v.AsString()
-			break
-		}
 	}
 	return g.book.price(provider, model, tokenType, at)
 }

@@ -78,12 +78,13 @@ func (g *genai) spanTokens(b *batch, o origin, item []string, res pcommon.Map, s
 	}
 	attrs := span.Attributes()
 	g.resolve(item, attrs, res)
+	provider := g.provider(attrs, res) // both parts are one call's
 	s := g.cfg.Series
 	for _, part := range [2]struct {
 		tokens float64
 		kind   string
 	}{{in, s.Input}, {out, s.Output}} {
-		price, priced := g.price(attrs, res, item, part.kind, span.EndTimestamp())
+		price, priced := g.priceFrom(provider, item, part.kind, span.EndTimestamp())
 		g.emit(b, o, item, part.tokens, part.kind, price, priced, false)
 	}
 }
