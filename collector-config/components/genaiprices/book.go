@@ -164,15 +164,16 @@ func (p *provider) findModel(ref string) *Model {
 	return nil
 }
 
-// PriceSample is how many tokens TokenPrice prices: a small request, so that the base
-// tier applies, as it does to every call that does not reach a tier of its own.
+// PriceSample is how many tokens TokenPrice prices (and twice as many): small requests,
+// so that the base tier applies, as it does to every call that does not reach a tier.
 const PriceSample = 1000
 
 // TokenPrice is the price in USD per million input (or output) tokens of model at t, as
 // a collector pricing summed usage can know it: summed usage no longer knows each
 // request's size, so the base tier applies. A provider genai-prices does not know (the
 // GenAI conventions name some differently) is retried without it: the model's own name
-// may still say who serves it.
+// may still say who serves it. A price per request is left out: summed usage does not
+// say how many requests it took.
 func (b *Book) TokenPrice(provider, model string, t time.Time, output bool) (float64, bool) {
 	m, ok := b.Find(provider, model)
 	if !ok && provider != "" {
@@ -181,10 +182,21 @@ func (b *Book) TokenPrice(provider, model string, t time.Time, output bool) (flo
 	if !ok {
 		return 0, false
 	}
-	usage := Usage{InputTokens: PriceSample}
-	if output {
-		usage = Usage{OutputTokens: PriceSample}
+	// Two sizes apart: what a price per request adds to both cancels out.
+	prices := m.PriceAt(t)
+	cost := func(tokens float64) (float64, bool) {
+		if output {
+			return prices.Cost(Usage{OutputTokens: tokens})
+		}
+		return prices.Cost(Usage{InputTokens: tokens})
 	}
-	usd, ok := m.PriceAt(t).Cost(usage)
-	return usd * 1e6 / PriceSample, ok
+	small, ok := cost(PriceSample)
+	if !ok {
+		return 0, false
+	}
+	large, ok := cost(2 * PriceSample)
+	if !ok {
+		return 0, false
+	}
+	return (large - small) * 1e6 / PriceSample, true
 }

@@ -381,4 +381,8 @@ func TestTokenPriceIsTheBaseTierPerMillion(t *testing.T) {
 	if _, ok := b.TokenPrice("", "house-model-7b", at, false); ok {
 		t.Error("an unknown model has no price")
 	}
+	// Perplexity's sonar: $1 per million tokens, plus a price per request left out.
+	if price, ok := b.TokenPrice("perplexity", "sonar", at, false); !ok || math.Abs(price-1) > 1e-9 {
+		t.Errorf("sonar input: %v %v, want 1 USD per million tokens", price, ok)
+	}
 }
