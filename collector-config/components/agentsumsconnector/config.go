@@ -32,7 +32,7 @@ type Config struct {
 	// applies each delivery once and bounds label values per producer. Unset: not read.
 	Origin Origin `mapstructure:"origin"`
 	// Scope names the instrumentation scope of the sums. It must equal the scope of the
-	// other sums the ledger adds into the same streams (signal_to_metrics').
+	// other sums the ledger adds into the same streams (the genai connector's).
 	Scope string `mapstructure:"scope"`
 	// MaxValue is the ceiling on one point's value; above it the point is not summed.
 	MaxValue float64 `mapstructure:"max_value"`

@@ -41,10 +41,10 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id: component.NewID(metadata.Type),
 			expected: &Config{
-				Sums:     []pipeline.ID{pipeline.NewIDWithName(pipeline.SignalMetrics, "fleet")},
-				Others:   []pipeline.ID{pipeline.NewIDWithName(pipeline.SignalMetrics, "foreign")},
-				Prefix:   "hypertool.",
-				Resource: map[string]string{"hypertool.aggregation": "fleet"},
+				Sums:       []pipeline.ID{pipeline.NewIDWithName(pipeline.SignalMetrics, "fleet")},
+				SkipOthers: true,
+				Prefix:     "hypertool.",
+				Resource:   map[string]string{"hypertool.aggregation": "fleet"},
 				Origin: Origin{
 					DeliveryFrom: "hypertool.delivery.id", ProducerFrom: "service.name", InstanceFrom: "service.instance.id",
 					Delivery: "hypertool.ledger.delivery", Producer: "hypertool.ledger.producer", Instance: "hypertool.ledger.instance",
@@ -61,6 +61,12 @@ func TestLoadConfig(t *testing.T) {
 					{Metric: Metric{Name: "hypertool.llm.cost_usd", Description: "LLM cost in US dollars: reported by the producer, or estimated from list prices.", Unit: "{USD}"}, Labels: []string{"persona", "model", "cost_source"}},
 					{Metric: Metric{Name: "hypertool.llm.unpriced_tokens", Description: "LLM tokens of models with no known price: in no cost, never priced at 0.", Unit: "{token}"}, Labels: []string{"persona", "model"}},
 					{Metric: Metric{Name: "hypertool.agent.dropped_measurements", Description: "Measurements agents dropped as invalid (negative, not finite, not a number).", Unit: "{measurement}"}, Labels: []string{"reason"}},
+				},
+				Prices: Prices{
+					File: "../genaiconnector/testdata/genai-prices.json", Tokens: "hypertool.llm.tokens",
+					Cost: "hypertool.llm.cost_usd", Unpriced: "hypertool.llm.unpriced_tokens",
+					PricedBy: "hypertool.llm.priced_by", ModelLabel: "model", TokenTypeLabel: "token_type",
+					CostSourceLabel: "cost_source", Estimated: "estimated", Output: "output",
 				},
 				Rejected: Metric{Name: "hypertool.pipeline.rejected_points", Description: "Agent data points the fleet totals cannot use (cumulative counters).", Unit: "{point}"},
 				Unused: Unused{

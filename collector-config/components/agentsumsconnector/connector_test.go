@@ -424,7 +424,7 @@ func TestEachOriginIsSummedApartAndNamed(t *testing.T) {
 }
 
 func TestTheDeliveryIdDoesNotReachForeignPipelines(t *testing.T) {
-	// It changes with every export: cumulative_to_delta would take each for a new stream.
+	// It changes with every export: a cumulative stream keyed by it would be new each time.
 	h := newHarness(t, originConfig())
 	md := withOrigin(export("p1", "openllmetry", map[string][]pt{"gen_ai.client.token.usage": {{value: 1}}},
 		pmetric.AggregationTemporalityCumulative), "p1:1", "svc")
