@@ -25,6 +25,7 @@ import yaml
 from hypertool_agent import Budget, load_budgets
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
+from hypertool_tools.render._files import write_rendered
 from hypertool_tools.render.rules import BUDGETS_FILE
 
 #: The generated settings; otelcol.yaml names the components, this file configures them.
@@ -346,11 +347,5 @@ def render_components(budgets: Sequence[Budget] = ()) -> str:
 
 def render_collector(root: Path, *, check: bool) -> bool:
     """Write (or with ``check`` compare) components.yaml; True when already current."""
-    path = root / COMPONENTS_FILE
     text = render_components(load_budgets(root / BUDGETS_FILE))
-    if path.exists() and path.read_text() == text:
-        return True
-    if not check:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return False
+    return write_rendered(root / COMPONENTS_FILE, text, check=check)

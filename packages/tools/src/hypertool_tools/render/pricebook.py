@@ -33,6 +33,7 @@ from genai_prices import data as gp_data
 from genai_prices import types as gp
 
 from hypertool_agent import ConfigurationError
+from hypertool_tools.render._files import write_rendered
 
 SOURCE: Final = f"genai-prices {GENAI_PRICES_VERSION}"
 #: Where ``hypertool render`` writes :func:`price_data_json` (the one copy in the repository).
@@ -176,11 +177,4 @@ def price_data_json() -> str:
 
 def render_price_data(root: Path, *, check: bool) -> bool:
     """Write (or with ``check`` compare) the collector's price book; True when current."""
-    path = root / PRICE_DATA
-    text = price_data_json()
-    if path.exists() and path.read_text() == text:
-        return True
-    if not check:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return False
+    return write_rendered(root / PRICE_DATA, price_data_json(), check=check)

@@ -23,6 +23,7 @@ import yaml
 from hypertool_agent import Budget, load_budgets
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
+from hypertool_tools.render._files import write_rendered
 
 BUDGETS_FILE: Final = Path("budgets.yaml")
 RULES_FILE: Final = Path("prometheus") / "rules" / "budgets.yml"
@@ -208,10 +209,4 @@ def render_file(root: Path, *, check: bool) -> bool:
     Returns whether the committed rules file already matched.
     """
     text = render_rules(load_budgets(root / BUDGETS_FILE), load_alerts(root))
-    target = root / RULES_FILE
-    current = target.read_text() if target.is_file() else None
-    if current == text:
-        return True
-    if not check:
-        target.write_text(text)
-    return False
+    return write_rendered(root / RULES_FILE, text, check=check)

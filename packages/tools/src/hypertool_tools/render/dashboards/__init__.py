@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from hypertool_agent import Budget, load_budgets
+from hypertool_tools.render._files import write_rendered
 from hypertool_tools.render.dashboards.budgets_and_cost import budgets_and_cost
 from hypertool_tools.render.dashboards.persona_overview import persona_overview
 from hypertool_tools.render.dashboards.workflow_performance import workflow_performance
@@ -51,12 +52,8 @@ def render_all(root: Path) -> dict[str, str]:
 
 def render_dashboards(root: Path, *, check: bool) -> bool:
     """Write (or with ``check`` compare) grafana/dashboards; True when already current."""
-    current = True
-    for name, text in render_all(root).items():
-        path = root / DASHBOARDS_DIR / name
-        if not path.is_file() or path.read_text() != text:
-            current = False
-            if not check:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text)
-    return current
+    written = [
+        write_rendered(root / DASHBOARDS_DIR / name, text, check=check)
+        for name, text in render_all(root).items()
+    ]
+    return all(written)
