@@ -210,6 +210,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	need("scope", c.Scope)
+	if _, ok := c.Labels[c.Series.Model]; !ok && c.Prices.File != "" {
+		errs = append(errs, fmt.Errorf("series.model_label %q must be one of labels: prices look the model up by it", c.Series.Model))
+	}
 	if err := c.Unused.Check(); err != nil {
 		errs = append(errs, fmt.Errorf("unused: %w", err))
 	}

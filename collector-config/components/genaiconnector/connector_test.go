@@ -417,8 +417,11 @@ func TestAnInvalidTableIsRefusedAtStart(t *testing.T) {
 	cfg := testConfig()
 	cfg.Labels["persona"] = []string{"span:gen_ai.agent.name"}
 	cfg.Usage[0].Shape = "gauge"
+	cfg.Series.Model, cfg.Prices.File = "llm", "prices.json"
 	err := cfg.Validate()
-	if err == nil || !strings.Contains(err.Error(), "labels.persona") || !strings.Contains(err.Error(), "shape must be") {
-		t.Fatalf("got %v", err)
+	for _, want := range []string{"labels.persona", "shape must be", `series.model_label "llm"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q not in %v", want, err)
+		}
 	}
 }
