@@ -9,11 +9,19 @@ lines are HTML comments, invisible on GitHub and on the package index, one direc
 - ``<!-- docs: needs docker -->``: not run here (no Docker engine);
 - ``<!-- docs: not run: REASON -->``: not run, for the reason given;
 - ``<!-- docs: expect: TEXT -->``: run, and TEXT must be in what it prints;
-- ``<!-- docs: timeout: SECONDS -->``: run, for at most SECONDS (default 120).
+- ``<!-- docs: timeout: SECONDS -->``: run, for at most SECONDS (default 120);
+- ``<!-- docs: fake llm: PERSONA -->``: run against a fake LLM provider (OpenAI's and
+  Anthropic's APIs), from an empty folder; Prometheus must then count for PERSONA exactly
+  the tokens the fake served.
+
+A block that runs ``pip install`` runs in a virtual environment of its own, and pins what it
+installs (``name==version``, as tests/producers/*-requirements.txt pin it) or installs a
+folder of this repository.
 
 This module reads the blocks (the e2e test runs what it finds here) and checks, in
 process, that every marker is well formed and stands before a block, that runnable blocks
-can run against a stack on free ports, and that README.md stays short.
+can run against a stack on free ports, that what they install is pinned, and that
+README.md stays short.
 """
 
 from __future__ import annotations
@@ -40,6 +48,12 @@ MARKER = re.compile(r"^<!-- docs: (?P<directive>.*) -->$")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
 #: A default port written out, but not as the default of a ${VAR:-PORT} expansion.
 LITERAL_PORT = re.compile(rf"(?<!:-)(?<![\d.])(?:{'|'.join(DEFAULT_PORTS)})(?!\d)")
+#: A shell line that installs Python packages: the block gets a virtual environment.
+PIP_INSTALL = re.compile(r"^\s*pip install\b")
+#: What a runnable block may install: a pinned distribution, or a folder of the repository.
+PINNED = re.compile(
+    r"^(?:[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!-]+|\.?/?packages/[\w./-]+)$"
+)
 
 
 def doc_files() -> list[Path]:
@@ -96,6 +110,26 @@ class Block:
         return DEFAULT_TIMEOUT
 
     @property
+    def fake_llm_persona(self) -> str | None:
+        """The persona a ``fake llm`` block's tokens count for, or None (no fake provider)."""
+        for directive in self.directives:
+            if directive.startswith("fake llm:"):
+                return directive.removeprefix("fake llm:").strip()
+        return None
+
+    @property
+    def pip_installs(self) -> tuple[str, ...]:
+        """Its ``pip install`` commands, continuation lines joined, comments cut."""
+        if self.kind not in ("shell", "console"):
+            return ()
+        joined = re.sub(r"\\\n", " ", self.script)
+        return tuple(
+            " ".join(line.split("#", 1)[0].split())
+            for line in joined.splitlines()
+            if PIP_INSTALL.match(line)
+        )
+
+    @property
     def script(self) -> str:
         """What runs: the code, or a console session's commands (its ``$ `` lines)."""
         if self.kind != "console":
@@ -126,7 +160,7 @@ def directive_error(directive: str) -> str | None:
     """What is wrong with a marker's directive, or None."""
     if directive == "needs docker":
         return None
-    for prefix in ("not run:", "expect:"):
+    for prefix in ("not run:", "expect:", "fake llm:"):
         if directive.startswith(prefix):
             return None if directive.removeprefix(prefix).strip() else f"{prefix} says nothing"
     if directive.startswith("timeout:"):
@@ -135,7 +169,7 @@ def directive_error(directive: str) -> str | None:
         except ValueError:
             return "timeout: not a number of seconds"
         return None if seconds > 0 else "timeout: not positive"
-    return f"unknown directive {directive!r} (needs docker, not run:, expect:, timeout:)"
+    return f"unknown directive {directive!r} (needs docker, not run:, expect:, timeout:, fake llm:)"
 
 
 def parse(text: str, path: str) -> tuple[list[Block], list[tuple[int, str]]]:
@@ -230,6 +264,38 @@ def test_runnable_blocks_reach_the_stack_through_the_environment(block: Block) -
 
 
 @pytest.mark.parametrize(
+    "block", [b for b in runnable_blocks() if b.pip_installs], ids=lambda b: b.id
+)
+def test_runnable_blocks_pin_what_they_install(block: Block) -> None:
+    """``pip install`` in a block that runs names exact versions, or a folder of the repository.
+
+    The docs test runs it into a venv kept between runs (keyed by these lines): an unpinned
+    line would test whatever the index serves that day, not the versions the tests pin.
+    """
+    for command in block.pip_installs:
+        args = command.removeprefix("pip install").split()
+        loose = [a for a in args if not a.startswith("-") and not PINNED.match(a)]
+        assert args, f"{block.id}: {command!r} installs nothing"
+        assert not loose, f"{block.id}: pin {loose} (name==version, as tests/producers pin it)"
+
+
+@pytest.mark.parametrize(
+    "block", [b for b in runnable_blocks() if b.fake_llm_persona], ids=lambda b: b.id
+)
+def test_fake_llm_personas_are_one_per_block(block: Block) -> None:
+    """Each ``fake llm`` block counts under a persona no other runnable block names.
+
+    The docs test asserts that Prometheus holds exactly the tokens the fake served for it:
+    another block spending as the same persona would make that total wrong.
+    """
+    persona = block.fake_llm_persona or ""
+    assert re.fullmatch(r"[a-z][a-z0-9-]*", persona), f"{block.id}: {persona!r}"
+    others = [b.id for b in runnable_blocks() if b != block and persona in b.script]
+    assert not others, f"{block.id}: persona {persona} is spent in {others} too"
+    assert persona in block.script, f"{block.id}: the block never names persona {persona}"
+
+
+@pytest.mark.parametrize(
     "block", [b for b in runnable_blocks() if b.kind == "python"], ids=lambda b: b.id
 )
 def test_runnable_python_blocks_are_whole_programs(block: Block) -> None:
@@ -271,6 +337,12 @@ def test_the_parser_reads_each_form() -> None:
             "$ echo hello",
             "hello",
             "```",
+            "<!-- docs: fake llm: release-bot -->",
+            "```bash",
+            "pip install openai==3.57.0 \\",
+            "  opentelemetry-distro==0.66b2  # the distro",
+            "claude -p hi",
+            "```",
             "<!-- docs: not run: a yaml block never runs -->",
             "```yaml",
             "a: 1",
@@ -288,16 +360,20 @@ def test_the_parser_reads_each_form() -> None:
         (8, "python"),
         (11, "markdown"),
         (16, "console"),
-        (21, "yaml"),
-        (26, ""),
+        (21, "bash"),
+        (27, "yaml"),
+        (32, ""),
     ]
-    docker, python, nested, console, _, _ = blocks
+    docker, python, nested, console, fake, _, _ = blocks
     assert (docker.runs, docker.skip_reason) == (False, "needs a Docker engine")
     assert (python.runs, python.expected, python.timeout) == (True, ("ok",), 30.0)
     assert nested.kind is None
     assert "not a block of its own" in nested.code
     assert (console.script, console.expected) == ("echo hello", ("hello",))
-    assert stray == [(20, "not run: a yaml block never runs"), (24, "expect: dangling")]
+    assert (fake.runs, fake.fake_llm_persona) == (True, "release-bot")
+    assert fake.pip_installs == ("pip install openai==3.57.0 opentelemetry-distro==0.66b2",)
+    assert (python.fake_llm_persona, python.pip_installs) == (None, ())
+    assert stray == [(26, "not run: a yaml block never runs"), (30, "expect: dangling")]
 
 
 def test_the_port_check_tells_defaults_from_settings() -> None:
@@ -305,3 +381,10 @@ def test_the_port_check_tells_defaults_from_settings() -> None:
     assert LITERAL_PORT.findall("curl http://127.0.0.1:9090/x") == ["9090"]
     assert LITERAL_PORT.findall("curl http://127.0.0.1:${HYPERTOOL_PROMETHEUS_PORT:-9090}/x") == []
     assert LITERAL_PORT.findall("x=14317 z=1.4317 port 43170") == []
+
+
+def test_the_pin_check_tells_pins_from_ranges() -> None:
+    """``name==version`` and repository folders are pinned; bare names and ranges are not."""
+    pinned = ["openai==3.57.0", "opentelemetry-distro==0.66b2", "a[yaml]==1.0", "./packages/agent"]
+    assert all(PINNED.match(a) for a in pinned)
+    assert not any(PINNED.match(a) for a in ["openai", "openai>=3", "hypertool-agent", "x==*"])
