@@ -30,7 +30,10 @@ type batch struct {
 	groups map[origin]*group
 	order  []*group
 	last   *group // the group of the last add: an export's items are mostly one origin's
-	key    []byte
+	// The stream of the last add: a batch of spans mostly repeats one label set, which
+	// is then found by comparing its values, without building and hashing a key.
+	lastAcc *acc
+	key     []byte
 	// Scratch of ConsumeMetrics, reused from point to point.
 	readings []reading
 	streams  streamKeys
@@ -44,6 +47,7 @@ type group struct {
 
 type acc struct {
 	out     *output
+	group   *group
 	values  []string
 	sum     float64
 	count   uint64
@@ -88,6 +92,25 @@ func (b *batch) observe(o origin, out *output, item []string, seconds float64) {
 
 func (b *batch) find(o origin, out *output, item []string) *acc {
 	gr := b.group(o)
+	if a := b.lastAcc; a != nil && a.out == out && a.group == gr && a.holds(item) {
+		return a
+	}
+	a := b.findKeyed(gr, out, item)
+	b.lastAcc = a
+	return a
+}
+
+// holds: whether the item has this stream's label values.
+func (a *acc) holds(item []string) bool {
+	for j, i := range a.out.labels {
+		if a.values[j] != item[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (b *batch) findKeyed(gr *group, out *output, item []string) *acc {
 	b.key = append(b.key[:0], out.Name...)
 	for _, i := range out.labels {
 		b.key = append(append(b.key, 0), item[i]...)
@@ -99,7 +122,7 @@ func (b *batch) find(o origin, out *output, item []string) *acc {
 	for j, i := range out.labels {
 		values[j] = item[i]
 	}
-	a := &acc{out: out, values: values}
+	a := &acc{out: out, group: gr, values: values}
 	gr.accs[string(b.key)] = a
 	gr.order = append(gr.order, a)
 	return a

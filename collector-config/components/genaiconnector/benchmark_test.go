@@ -212,6 +212,29 @@ func librarySpans(n int) ptrace.Traces {
 	return td
 }
 
+// stageSpans is one export of n stage spans of one label set: the load
+// bench/collector_limit.py sends with telemetrygen (a batch of the SDK's 512).
+func stageSpans(n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "telemetrygen")
+	ss := rs.ScopeSpans().AppendEmpty()
+	ss.Scope().SetName("telemetrygen")
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		s := ss.Spans().AppendEmpty()
+		s.SetName("stage")
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Duration(i%40) * 150 * time.Millisecond)))
+		a := s.Attributes()
+		a.PutStr("hypertool.span.type", "stage")
+		a.PutStr("hypertool.workflow.name", "release")
+		a.PutStr("hypertool.stage.name", "implement")
+		a.PutStr("hypertool.persona.name", "backend-engineer")
+	}
+	return td
+}
+
 // openinferenceSpans is one export of an app instrumented with openinference, which
 // reports usage on its LLM spans only: n spans of three models, each with the prompt and
 // completion as openinference records them, priced by the model's name.
@@ -338,6 +361,7 @@ func BenchmarkConsumeTraces(b *testing.B) {
 		spans ptrace.Traces
 	}{
 		{"library_spans_100", librarySpans(100)},
+		{"stage_spans_512_one_label_set", stageSpans(512)},
 		{"openinference_usage_100_priced", openinferenceSpans(100)},
 	} {
 		b.Run(bench.name, func(b *testing.B) {
