@@ -209,8 +209,8 @@ def test_an_api_only_prometheus_is_built_again_once(
     final.mkdir(parents=True)
     for name in ("prometheus", "promtool"):  # what builds before the web UI left
         (final / name).write_text("api only")
-    monkeypatch.setattr(build, "_go", lambda: "go")
-    monkeypatch.setattr(build, "_pnpm", lambda: tmp_path / "pnpm")
+    monkeypatch.setattr(build, "go_binary", lambda: "go")
+    monkeypatch.setattr(build, "pnpm_binary", lambda: tmp_path / "pnpm")
     builds: list[Path] = []
 
     def fake_build(scratch: Path, *args: object) -> None:
@@ -218,7 +218,7 @@ def test_an_api_only_prometheus_is_built_again_once(
         for name in ("prometheus", "promtool", build.PROMETHEUS_UI_MARKER):
             (scratch / name).write_text("with the UI")
 
-    monkeypatch.setattr(build, "_prometheus_into", fake_build)
+    monkeypatch.setattr(build, "prometheus_into", fake_build)
     assert build.build_prometheus(ROOT) == final
     assert build.build_prometheus(ROOT) == final
     assert len(builds) == 1
@@ -230,12 +230,12 @@ def test_the_ui_build_without_npm_says_what_to_install(monkeypatch: pytest.Monke
     """No npm on PATH: the Prometheus build stops at once and names Node.js and npm."""
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(StackError, match=r"Node.js >= 20.19 and npm .*hypertool stack build"):
-        build._pnpm()
+        build.pnpm_binary()
 
 
 def test_a_missing_locked_package_is_substituted_and_only_it(tmp_path: Path) -> None:
     """The lockfile's unserved entry becomes an override; any other changed version fails."""
-    entry, version = next(iter(build._UI_SUBSTITUTES.items()))
+    entry, version = next(iter(build.UI_SUBSTITUTES.items()))
     name = entry.rsplit("@", 1)[0]
     lock = tmp_path / "pnpm-lock.yaml"
     lock.write_text(
@@ -243,17 +243,17 @@ def test_a_missing_locked_package_is_substituted_and_only_it(tmp_path: Path) -> 
         "  clsx@2.1.1:\n    resolution: {}\n\nsnapshots:\n\n  clsx@2.1.1: {}\n"
     )
     (tmp_path / "pnpm-workspace.yaml").write_text("packages:\n  - mantine-ui\n")
-    shipped = build._locked_packages(lock)
+    shipped = build.locked_packages(lock)
     assert shipped == {entry, "clsx@2.1.1"}
-    assert build._substitute_missing_packages(tmp_path) == {entry: version}
+    assert build.substitute_missing_packages(tmp_path) == {entry: version}
     workspace = yaml.safe_load((tmp_path / "pnpm-workspace.yaml").read_text())
     assert workspace["overrides"] == {entry: version}
     assert workspace["minimumReleaseAgeExclude"] == [entry]
     lock.write_text(lock.read_text().replace(entry, f"{name}@{version}"))
-    build._check_only_substituted(shipped, tmp_path, {entry: version})
+    build.check_only_substituted(shipped, tmp_path, {entry: version})
     lock.write_text(lock.read_text().replace("clsx@2.1.1", "clsx@2.1.2"))
     with pytest.raises(StackError, match=r"clsx@2\.1\.2"):
-        build._check_only_substituted(shipped, tmp_path, {entry: version})
+        build.check_only_substituted(shipped, tmp_path, {entry: version})
 
 
 def test_the_built_ui_is_gzipped_and_embedded(tmp_path: Path) -> None:
@@ -263,14 +263,14 @@ def test_the_built_ui_is_gzipped_and_embedded(tmp_path: Path) -> None:
     assets.mkdir(parents=True)
     (assets.parent / "index.html").write_text("<!doctype html>")
     (assets / "index.js").write_text("console.log(1)")
-    names = build._embed_assets(tmp_path)
+    names = build.embed_assets(tmp_path)
     assert names == ["static/mantine-ui/assets/index.js", "static/mantine-ui/index.html"]
     embed = (tmp_path / "embed.go").read_text()
     assert "//go:embed " + " ".join(f"{n}.gz" for n in names) in embed
     assert embed.endswith("var EmbedFS embed.FS\n")
     packed = (assets / "index.js.gz").read_bytes()
     assert gzip.decompress(packed) == b"console.log(1)"
-    build._embed_assets(tmp_path)
+    build.embed_assets(tmp_path)
     assert (assets / "index.js.gz").read_bytes() == packed, "equal sources, equal archives"
 
 

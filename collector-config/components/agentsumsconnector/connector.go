@@ -53,32 +53,32 @@ func newConnector(cfg *Config, router connector.MetricsRouterAndConsumer) (*agen
 
 // Capabilities: the library's metrics are taken out of what goes on to Others.
 func (c *agentSums) Capabilities() consumer.Capabilities {
-	return consumer.Capabilities{MutatesData: true}
+	// Only what goes on to Others is changed (the library's metrics taken out). Without
+	// Others it reads the export as it is: the collector then hands one export to this
+	// connector and to the genai connector beside it without copying it.
+	return consumer.Capabilities{MutatesData: c.others != nil}
 }
 
 // ConsumeMetrics sums and counts the library's metrics of md and hands the result to
 // Sums, and the rest of md to Others. Both are called even if one fails; the errors are
 // returned together, so the sender retries, as with any fan-out.
 func (c *agentSums) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	if c.others == nil {
+		return c.sum(ctx, md)
+	}
 	tallies := map[origin]*tally{}
 	var order []*tally
 	md.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
-		o := c.origin(rm.Resource().Attributes())
-		t, ok := tallies[o]
-		if !ok {
-			t = newTally(c, o)
-			tallies[o] = t
-			order = append(order, t)
-		}
+		attrs := rm.Resource().Attributes()
+		t := c.tallyOf(tallies, &order, attrs)
+		// The delivery id is new on every export: passed on, it would make each one a
+		// stream of its own downstream.
+		attrs.Remove(c.cfg.Origin.DeliveryFrom)
 		rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
 			producer := sm.Scope().Name()
 			sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
 				if strings.HasPrefix(m.Name(), c.cfg.Prefix) {
 					t.metric(m, producer)
-					return true
-				}
-				if c.others == nil && !c.cfg.SkipOthers {
-					t.points(m, producer, c.cfg.Unused.Reasons.NotUsage)
 					return true
 				}
 				return false
@@ -87,18 +87,56 @@ func (c *agentSums) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) erro
 		})
 		return rm.ScopeMetrics().Len() == 0
 	})
-	var err error
+	err := c.emit(ctx, order)
+	if md.ResourceMetrics().Len() > 0 {
+		err = errors.Join(err, c.others.ConsumeMetrics(ctx, md))
+	}
+	return err
+}
+
+// sum reads md without changing it: the library's metrics are summed, every other one
+// is counted as not used, or left to the connector beside this one (SkipOthers).
+func (c *agentSums) sum(ctx context.Context, md pmetric.Metrics) error {
+	tallies := map[origin]*tally{}
+	var order []*tally
+	for _, rm := range md.ResourceMetrics().All() {
+		t := c.tallyOf(tallies, &order, rm.Resource().Attributes())
+		for _, sm := range rm.ScopeMetrics().All() {
+			producer := sm.Scope().Name()
+			for _, m := range sm.Metrics().All() {
+				switch {
+				case strings.HasPrefix(m.Name(), c.cfg.Prefix):
+					t.metric(m, producer)
+				case !c.cfg.SkipOthers:
+					t.points(m, producer, c.cfg.Unused.Reasons.NotUsage)
+				}
+			}
+		}
+	}
+	return c.emit(ctx, order)
+}
+
+func (c *agentSums) tallyOf(tallies map[origin]*tally, order *[]*tally, attrs pcommon.Map) *tally {
+	o := c.origin(attrs)
+	t, ok := tallies[o]
+	if !ok {
+		t = newTally(c, o)
+		tallies[o] = t
+		*order = append(*order, t)
+	}
+	return t
+}
+
+// emit hands the tallies' sums and counts to Sums.
+func (c *agentSums) emit(ctx context.Context, order []*tally) error {
 	out := pmetric.NewMetrics()
 	for _, t := range order {
 		t.appendTo(out)
 	}
-	if out.ResourceMetrics().Len() > 0 {
-		err = c.sums.ConsumeMetrics(ctx, out)
+	if out.ResourceMetrics().Len() == 0 {
+		return nil
 	}
-	if c.others != nil && md.ResourceMetrics().Len() > 0 {
-		err = errors.Join(err, c.others.ConsumeMetrics(ctx, md))
-	}
-	return err
+	return c.sums.ConsumeMetrics(ctx, out)
 }
 
 // origin is which export, of which producer, a resource's sums came from.
@@ -106,16 +144,11 @@ type origin struct {
 	delivery, producer, instance string
 }
 
-// origin reads a resource's origin, and removes the delivery id from it.
+// origin reads a resource's origin.
 func (c *agentSums) origin(attrs pcommon.Map) origin {
 	o := c.cfg.Origin
 	var out origin
-	if o.DeliveryFrom != "" {
-		if v, ok := attrs.Get(o.DeliveryFrom); ok {
-			out.delivery = v.AsString()
-			attrs.Remove(o.DeliveryFrom)
-		}
-	}
+	out.delivery = pdatautil.GetString(attrs, o.DeliveryFrom)
 	out.producer = pdatautil.GetString(attrs, o.ProducerFrom)
 	out.instance = pdatautil.GetString(attrs, o.InstanceFrom)
 	return out

@@ -59,7 +59,7 @@ func (c *agentSums) Start(context.Context, component.Host) error {
 	if c.cfg.Prices.File == "" {
 		return nil
 	}
-	book, err := genaiprices.LoadFile(c.cfg.Prices.File)
+	book, err := genaiprices.Shared(c.cfg.Prices.File)
 	if err != nil {
 		return fmt.Errorf("agent_sums: prices: %w", err)
 	}

@@ -92,3 +92,29 @@ func TestAnUnreadablePriceFileStopsTheStart(t *testing.T) {
 }
 
 func pcommonTime(t time.Time) pcommon.Timestamp { return pcommon.NewTimestampFromTime(t) }
+
+func TestWithoutOthersTheExportIsReadNotChanged(t *testing.T) {
+	cfg := testConfig()
+	cfg.Others, cfg.SkipOthers = nil, true
+	h := newHarness(t, cfg)
+	if h.conn.Capabilities().MutatesData {
+		t.Fatal("read-only without others: the collector then hands the export over uncopied")
+	}
+	md := export("a", "hypertool_agent", map[string][]pt{
+		"hypertool.tokens": {{value: 3, attrs: map[string]string{"persona": "be", "model": "m"}}},
+		"http.requests":    {{value: 1}},
+	}, pmetric.AggregationTemporalityDelta)
+	md.ResourceMetrics().At(0).Resource().Attributes().PutStr("hypertool.delivery.id", "p:1")
+	before := pmetric.NewMetrics()
+	md.CopyTo(before)
+	md.MarkReadOnly() // a write would panic
+	if err := h.conn.ConsumeMetrics(context.Background(), md); err != nil {
+		t.Fatal(err)
+	}
+	if got := totals(t, h.fleet)["hypertool.tokens persona=be model=m"]; got != 3 {
+		t.Errorf("summed %v, want 3", got)
+	}
+	if md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().Len() != before.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().Len() {
+		t.Error("the export was changed")
+	}
+}

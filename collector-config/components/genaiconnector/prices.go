@@ -4,8 +4,6 @@
 package genaiconnector
 
 import (
-	"sync"
-
 	"github.com/hypertool-observability/hypertool/collector/genaiprices"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -60,24 +58,12 @@ func (k book) price(provider, model, tokenType string, at pcommon.Timestamp) (fl
 
 const inputType = "input"
 
-// books are the price books loaded, by path: the collector makes one connector per pair
-// of pipelines (metrics, traces and logs to metrics), and they share one book.
-var books = struct {
-	sync.Mutex
-	byPath map[string]*genaiprices.Book
-}{byPath: map[string]*genaiprices.Book{}}
-
-// loadPrices reads genai-prices' data file once, at start.
+// loadPrices reads genai-prices' data file once per process, at start: the collector
+// makes one connector per pair of pipelines, and agent_sums prices from the same book.
 func loadPrices(path string) (pricer, error) {
-	books.Lock()
-	defer books.Unlock()
-	if b, ok := books.byPath[path]; ok {
-		return book{b}, nil
-	}
-	b, err := genaiprices.LoadFile(path)
+	b, err := genaiprices.Shared(path)
 	if err != nil {
 		return nil, err
 	}
-	books.byPath[path] = b
 	return book{b}, nil
 }

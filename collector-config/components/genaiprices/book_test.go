@@ -386,3 +386,17 @@ func TestTokenPriceIsTheBaseTierPerMillion(t *testing.T) {
 		t.Errorf("sonar input: %v %v, want 1 USD per million tokens", price, ok)
 	}
 }
+
+func TestSharedLoadsAFileOnce(t *testing.T) {
+	a, err := Shared("../../generated/genai-prices.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Shared("../../generated/genai-prices.json")
+	if err != nil || a != b {
+		t.Fatalf("the same book twice: %p %p %v", a, b, err)
+	}
+	if _, err := Shared("missing.json"); err == nil || !strings.Contains(err.Error(), "missing.json") {
+		t.Fatalf("a missing file is an error naming it: %v", err)
+	}
+}

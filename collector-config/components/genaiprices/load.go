@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -410,4 +411,28 @@ func parsePrice(raw json.RawMessage) (float64, error) {
 		return 0, fmt.Errorf("price %s is not a finite non-negative number", text)
 	}
 	return price, nil
+}
+
+// shared are the books Shared has loaded, by path.
+var shared = struct {
+	sync.Mutex
+	byPath map[string]*Book
+}{byPath: map[string]*Book{}}
+
+// Shared is LoadFile's book of path, loaded once per process: every component of a
+// collector that prices reads the same file, and they share one book (about 2 MiB of
+// heap). A Book is safe for concurrent use. A file that fails to load is read again by
+// the next call.
+func Shared(path string) (*Book, error) {
+	shared.Lock()
+	defer shared.Unlock()
+	if b, ok := shared.byPath[path]; ok {
+		return b, nil
+	}
+	b, err := LoadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	shared.byPath[path] = b
+	return b, nil
 }

@@ -57,7 +57,7 @@ _NODE_MIN = (20, 19)
 #: instead: the newest older one it serves (the UI type-checks and builds against it). An
 #: entry applies only when the lockfile pins exactly that version; the install then checks
 #: that no other locked version changed.
-_UI_SUBSTITUTES = {"@mantine/code-highlight@9.7.2": "9.6.2"}
+UI_SUBSTITUTES = {"@mantine/code-highlight@9.7.2": "9.6.2"}
 #: A bound on each npm or pnpm command: a stalled registry fails the build in time.
 _NODE_STEP_TIMEOUT = 20 * 60.0
 _REGISTRY_HINT = (
@@ -65,7 +65,7 @@ _REGISTRY_HINT = (
     "(`npm ping`; `npm config get registry` says which), then run `hypertool stack build` "
     "again: finished downloads are kept. A registry that refuses a version the lockfile "
     'pins (E404, or ERR_PNPM_MINIMUM_RELEASE_AGE_VIOLATION "not present in registry '
-    'manifest") no longer serves it: add a substitute to _UI_SUBSTITUTES in '
+    'manifest") no longer serves it: add a substitute to UI_SUBSTITUTES in '
     "hypertool_tools/stack/build.py."
 )
 #: Seconds between the "still building" lines that show a long build is alive.
@@ -395,26 +395,26 @@ def build_prometheus(root: Path) -> Path:
         go = go_binary()
         if final.is_dir():
             _log(f"{final} is incomplete or has no web UI built in; building it again")
-        pnpm = _pnpm()
+        pnpm = pnpm_binary()
         with _progress(f"prometheus and promtool {tag} with the web UI (module {module_version})"):
             _install_into(
-                final, lambda scratch: _prometheus_into(scratch, go, pnpm, tag, module_version)
+                final, lambda scratch: prometheus_into(scratch, go, pnpm, tag, module_version)
             )
     _log(f"prometheus: {final} (web UI built in)")
     return final
 
 
-def _prometheus_into(scratch: Path, go: str, pnpm: Path, tag: str, module_version: str) -> None:
+def prometheus_into(scratch: Path, go: str, pnpm: Path, tag: str, module_version: str) -> None:
     """Build the release's module source, UI included, into ``scratch``."""
     src = scratch / "src"
     _copy_module(go, f"github.com/prometheus/prometheus@{module_version}", src)
     ui = src / "web" / "ui"
-    shipped = _locked_packages(ui / _PNPM_LOCKFILE)
-    substitutes = _substitute_missing_packages(ui)
+    shipped = locked_packages(ui / _PNPM_LOCKFILE)
+    substitutes = substitute_missing_packages(ui)
     _log(f"installing the web UI's npm packages with pnpm {_PNPM_VERSION} ({_PNPM_LOCKFILE})")
     _pnpm_install(pnpm, ui, frozen=not substitutes)
     if substitutes:
-        _check_only_substituted(shipped, ui, substitutes)
+        check_only_substituted(shipped, ui, substitutes)
     # `make ui-build` with BUILD_UI=mantine: the PromQL modules, then the UI the stack
     # serves. The old React app is served only with --enable-feature=old-ui.
     _log("building the web UI (web/ui: pnpm run build:mantine-ui)")
@@ -426,7 +426,7 @@ def _prometheus_into(scratch: Path, go: str, pnpm: Path, tag: str, module_versio
         # Its scripts call pnpm by name. CI="" as the Makefile runs it.
         env={"CI": "", "PATH": f"{pnpm.parent}{os.pathsep}{os.environ.get('PATH', '')}"},
     )
-    assets = _embed_assets(ui)
+    assets = embed_assets(ui)
     _log(f"compiling prometheus and promtool with {len(assets)} embedded UI files")
     flags = _version_ldflags(tag.lstrip("v"), f"module-{module_version}")
     run_command(
@@ -461,7 +461,7 @@ def _copy_module(go: str, module: str, dest: Path) -> None:
         path.chmod(path.stat().st_mode | 0o200)
 
 
-def _substitute_missing_packages(ui: Path) -> dict[str, str]:
+def substitute_missing_packages(ui: Path) -> dict[str, str]:
     """Replace the lockfile entries the npm registry does not serve; return what was replaced.
 
     The replacements go into the workspace's pnpm-workspace.yaml as overrides (and are
@@ -473,7 +473,7 @@ def _substitute_missing_packages(ui: Path) -> dict[str, str]:
     lock = (ui / _PNPM_LOCKFILE).read_text()
     substitutes = {
         entry: version
-        for entry, version in _UI_SUBSTITUTES.items()
+        for entry, version in UI_SUBSTITUTES.items()
         if re.search(rf"^  '?{re.escape(entry)}'?:", lock, re.MULTILINE)
     }
     if substitutes:
@@ -491,16 +491,16 @@ def _substitute_missing_packages(ui: Path) -> dict[str, str]:
     return substitutes
 
 
-def _locked_packages(lockfile: Path) -> set[str]:
+def locked_packages(lockfile: Path) -> set[str]:
     """The name@version keys of a pnpm lockfile's ``packages:`` section."""
     text = lockfile.read_text()
     section = text.partition("\npackages:\n")[2].partition("\nsnapshots:\n")[0]
     return set(re.findall(r"^  '?([^\s':]+@[^\s':]+)'?:", section, re.MULTILINE))
 
 
-def _check_only_substituted(shipped: set[str], ui: Path, substitutes: dict[str, str]) -> None:
+def check_only_substituted(shipped: set[str], ui: Path, substitutes: dict[str, str]) -> None:
     """Fail unless the install kept every locked version other than the substituted ones."""
-    installed = _locked_packages(ui / _PNPM_LOCKFILE)
+    installed = locked_packages(ui / _PNPM_LOCKFILE)
     expected = (shipped - substitutes.keys()) | {
         f"{entry.rsplit('@', 1)[0]}@{version}" for entry, version in substitutes.items()
     }
@@ -560,7 +560,7 @@ def _node_step(
         raise StackError(f"{what} failed with exit code {code} ({' '.join(args)}). {retry}")
 
 
-def _embed_assets(ui: Path) -> list[str]:
+def embed_assets(ui: Path) -> list[str]:
     """Gzip the built UI and write web/ui/embed.go, as scripts/compress_assets.sh does."""
     static = ui / "static"
     for old in static.rglob("*.gz"):
@@ -589,7 +589,7 @@ def _node_version() -> tuple[int, ...] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def _pnpm() -> Path:
+def pnpm_binary() -> Path:
     """The pinned pnpm, installed once with npm into the cache."""
     npm = shutil.which("npm")
     version = _node_version()
