@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +31,7 @@ type agentSums struct {
 	sums     consumer.Metrics
 	others   consumer.Metrics // nil: foreign metrics are counted as not used
 	book     *genaiprices.Book
+	priced   pricedCounters // indexes into cfg.Counters, looked up once
 }
 
 func newConnector(cfg *Config, router connector.MetricsRouterAndConsumer) (*agentSums, error) {
@@ -48,6 +48,7 @@ func newConnector(cfg *Config, router connector.MetricsRouterAndConsumer) (*agen
 	for i, counter := range cfg.Counters {
 		c.counters[counter.Name] = i
 	}
+	c.priced = pricedCounters{c.counters[cfg.Prices.Tokens], c.counters[cfg.Prices.Cost], c.counters[cfg.Prices.Unpriced]}
 	return c, nil
 }
 
@@ -235,16 +236,8 @@ func (t *tally) points(m pmetric.Metric, producer, reason string) {
 
 // badValue is the reason a value cannot be summed, or "": no agent sends these.
 func (t *tally) badValue(v float64) string {
-	reasons := t.c.cfg.Unused.Reasons
-	switch {
-	case math.IsNaN(v):
-		return reasons.NotANumber
-	case v < 0:
-		return reasons.Negative
-	case v > t.c.cfg.MaxValue:
-		return reasons.TooLarge
-	}
-	return ""
+	r := t.c.cfg.Unused.Reasons
+	return unused.BadValue(v, t.c.cfg.MaxValue, r.NotANumber, r.Negative, r.TooLarge)
 }
 
 // add sums value into its counter's stream, keyed by the counter's labels only; false

@@ -54,6 +54,9 @@ func (p *Prices) validate(counters map[string]int) error {
 	return errors.Join(errs...)
 }
 
+// pricedCounters are Prices' three counters, as indexes into Config.Counters.
+type pricedCounters struct{ tokens, cost, unpriced int }
+
 // Start loads the price book: a file that cannot be read stops the collector at start.
 func (c *agentSums) Start(context.Context, component.Host) error {
 	if c.cfg.Prices.File == "" {
@@ -70,7 +73,7 @@ func (c *agentSums) Start(context.Context, component.Host) error {
 // price adds the cost of a tokens point (or its tokens as unpriced) to the tally.
 func (t *tally) price(counter int, dp pmetric.NumberDataPoint, tokens float64) {
 	p := &t.c.cfg.Prices
-	if t.c.book == nil || counter != t.c.counters[p.Tokens] {
+	if t.c.book == nil || counter != t.c.priced.tokens {
 		return
 	}
 	attrs := dp.Attributes()
@@ -80,9 +83,9 @@ func (t *tally) price(counter int, dp pmetric.NumberDataPoint, tokens float64) {
 	model, _ := attrs.Get(p.ModelLabel)
 	tokenType, _ := attrs.Get(p.TokenTypeLabel)
 	usd, ok := t.c.book.TokenPrice("", model.AsString(), dp.Timestamp().AsTime(), tokenType.AsString() == p.Output)
-	target, value := t.c.counters[p.Unpriced], tokens
+	target, value := t.c.priced.unpriced, tokens
 	if ok {
-		target, value = t.c.counters[p.Cost], tokens*usd/1e6
+		target, value = t.c.priced.cost, tokens*usd/1e6
 	}
 	t.values = t.values[:0]
 	for _, label := range t.c.cfg.Counters[target].Labels {

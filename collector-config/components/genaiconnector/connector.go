@@ -6,13 +6,13 @@ package genaiconnector
 import (
 	"context"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/hypertool-observability/hypertool/collector/genaiconnector/internal/metadata"
 	"github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
+	"github.com/hypertool-observability/hypertool/collector/internal/unused"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -224,15 +224,7 @@ func (g *genai) resolve(item []string, point, resource pcommon.Map) {
 // badValue is the reason a value cannot be summed, or "": no real producer sends these.
 func (g *genai) badValue(v float64) string {
 	r := g.cfg.Unused.Reasons
-	switch {
-	case math.IsNaN(v):
-		return r.NotANumber
-	case v < 0:
-		return r.Negative
-	case v > g.cfg.MaxValue:
-		return r.TooLarge
-	}
-	return ""
+	return unused.BadValue(v, g.cfg.MaxValue, r.NotANumber, r.Negative, r.TooLarge)
 }
 
 // emit adds one item's tokens of one type to the token series, and its cost: estimated

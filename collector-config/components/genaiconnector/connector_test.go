@@ -25,11 +25,11 @@ import (
 // fakeBook prices gpt-4o-mini at 0.15 (input) and 0.6 (output) USD per million tokens.
 type fakeBook struct{}
 
-func (fakeBook) price(_, model, tokenType string, _ pcommon.Timestamp) (float64, bool) {
+func (fakeBook) price(_, model string, output bool, _ pcommon.Timestamp) (float64, bool) {
 	if strings.ToLower(model) != "gpt-4o-mini" {
 		return 0, false
 	}
-	if tokenType == "input" {
+	if !output {
 		return 0.15, true
 	}
 	return 0.6, true
@@ -65,7 +65,7 @@ func testConfig() *Config {
 		Cost:           Sum{Metric: Metric{Name: "cost"}, Labels: []string{"persona", "model", "cost_source"}},
 		Unpriced:       Sum{Metric: Metric{Name: "unpriced"}, Labels: []string{"persona", "model"}},
 		Switches:       Sum{Metric: Metric{Name: "switches"}, Labels: []string{"from_persona", "to_persona", "chatmode"}},
-		TokenType:      "token_type", CostSource: "cost_source", From: "from_persona", To: "to_persona", Chatmode: "chatmode", Model: "model",
+		TokenType:      "token_type", CostSource: "cost_source", From: "from_persona", To: "to_persona", Model: "model",
 		Input: "input", Output: "output", Reported: "reported", Estimated: "estimated",
 	}
 	cfg.Unused = Unused{Config: unused.Config{Name: "unused", SignalLabel: "signal", ReasonLabel: "reason", ProducerLabel: "producer", Signal: "metrics", UnknownProducer: "unknown"}, Traces: "traces", Logs: "logs", Reasons: Reasons{

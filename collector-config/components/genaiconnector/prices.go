@@ -8,10 +8,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// pricer is the price book: USD per million tokens of one token type ("input" or
-// "output", the contract's), for a model at a time; false where there is none.
+// pricer is the price book: USD per million input (or output) tokens of a model at a
+// time; false where there is none.
 type pricer interface {
-	price(provider, model, tokenType string, at pcommon.Timestamp) (float64, bool)
+	price(provider, model string, output bool, at pcommon.Timestamp) (float64, bool)
 }
 
 // price is the list price of an item's tokens of one type, at the usage's time.
@@ -45,18 +45,16 @@ func (g *genai) priceFrom(provider string, item []string, tokenType string, at p
 	if model == "" || model == g.cfg.Unknown {
 		return 0, false
 	}
-	return g.book.price(provider, model, tokenType, at)
+	return g.book.price(provider, model, tokenType == g.cfg.Series.Output, at)
 }
 
 // book prices a model's tokens from genai-prices' data: the price in force at the
 // usage's time, matched as genai-prices matches (provider, then model).
 type book struct{ b *genaiprices.Book }
 
-func (k book) price(provider, model, tokenType string, at pcommon.Timestamp) (float64, bool) {
-	return k.b.TokenPrice(provider, model, at.AsTime(), tokenType != inputType)
+func (k book) price(provider, model string, output bool, at pcommon.Timestamp) (float64, bool) {
+	return k.b.TokenPrice(provider, model, at.AsTime(), output)
 }
-
-const inputType = "input"
 
 // loadPrices reads genai-prices' data file once per process, at start: the collector
 // makes one connector per pair of pipelines, and agent_sums prices from the same book.

@@ -5,7 +5,6 @@ package genaiconnector
 
 import (
 	"context"
-	"math"
 
 	"github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -102,10 +101,7 @@ func (g *genai) tokenValue(v pcommon.Value) (float64, string) {
 	default:
 		return 0, g.cfg.Unused.Reasons.NotANumber
 	}
-	if math.IsInf(f, 1) {
-		return 0, g.cfg.Unused.Reasons.TooLarge
-	}
-	return f, g.badValue(f)
+	return f, g.badValue(f) // +Inf is above any ceiling: too large
 }
 
 // librarySpan observes one of the library's spans into its series; false if it has none.

@@ -35,6 +35,7 @@ package unused // import "github.com/hypertool-observability/hypertool/collector
 
 import (
 	"errors"
+	"math"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -176,4 +177,19 @@ func (c *Counts) AppendTo(sm pmetric.ScopeMetrics, ts pcommon.Timestamp) {
 		dp.SetTimestamp(ts)
 		c.cfg.PutLabels(dp.Attributes(), k.Reason, k.Producer)
 	}
+}
+
+// BadValue is the reason a point's value (or a histogram's sum) cannot be summed, or ""
+// if it can: not a number, negative, or above max. No real producer sends these; every
+// hypertool component that sums guards its values with this one check.
+func BadValue(v, max float64, notANumber, negative, tooLarge string) string {
+	switch {
+	case math.IsNaN(v):
+		return notANumber
+	case v < 0:
+		return negative
+	case v > max:
+		return tooLarge
+	}
+	return ""
 }

@@ -4,6 +4,7 @@
 package unused
 
 import (
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -95,5 +96,15 @@ func TestCountsAppendOneDeltaSumByReasonAndProducer(t *testing.T) {
 	})
 	if !reflect.DeepEqual(ranged, want) {
 		t.Errorf("Range %v, want %v", ranged, want)
+	}
+}
+
+func TestBadValueNamesTheReason(t *testing.T) {
+	for v, want := range map[float64]string{
+		math.NaN(): "nan", -1: "neg", 11: "big", math.Inf(1): "big", 10: "", 0: "",
+	} {
+		if got := BadValue(v, 10, "nan", "neg", "big"); got != want {
+			t.Errorf("BadValue(%v) = %q, want %q", v, got, want)
+		}
 	}
 }
