@@ -140,7 +140,6 @@ type Series struct {
 	CostSource string `mapstructure:"cost_source_label"`
 	From       string `mapstructure:"from_label"`
 	To         string `mapstructure:"to_label"`
-	Chatmode   string `mapstructure:"chatmode_label"`
 	Model      string `mapstructure:"model_label"`
 	// Token types and cost sources, as label values.
 	Input     string `mapstructure:"input"`

@@ -119,7 +119,7 @@ func rendered() *Config {
 			Unpriced:       sum("hypertool.llm.unpriced_tokens", "LLM tokens of models with no known price: in no cost, never priced at 0.", "{token}", "persona", "model"),
 			Switches:       sum("hypertool.persona.switches", "Persona switches.", "{switch}", "from_persona", "to_persona", "chatmode"),
 			TokenType:      "token_type", CostSource: "cost_source", From: "from_persona", To: "to_persona",
-			Chatmode: "chatmode", Model: "model",
+			Model: "model",
 			Input: "input", Output: "output", Reported: "reported", Estimated: "estimated",
 		},
 		Prices: Prices{

@@ -54,6 +54,8 @@ def _env(name: str, default: object) -> str:
 
 
 _MAX: Final = _env(c.MAX_POINT_VALUE_ENV, c.DEFAULT_MAX_POINT_VALUE)
+#: Both connectors that price read the one book (genaiprices.Shared).
+_PRICES_FILE: Final = _env(c.PRICES_FILE_ENV, DEFAULT_PRICES_PATH)
 
 
 def _named(series: c.Series) -> dict[str, str]:
@@ -181,7 +183,7 @@ def agent_sums() -> dict[str, Any]:
         "counters": [_sum(series) for series in c.FLEET_COUNTERS],
         # The library's tokens by type, priced at list price in the batch that sums them.
         "prices": {
-            "file": _env(c.PRICES_FILE_ENV, DEFAULT_PRICES_PATH),
+            "file": _PRICES_FILE,
             "tokens": c.LLM_TOKENS.otel_name,
             "cost": c.LLM_COST.otel_name,
             "unpriced": c.LLM_UNPRICED_TOKENS.otel_name,
@@ -255,7 +257,6 @@ def _series() -> dict[str, Any]:
         "cost_source_label": n.COST_SOURCE,
         "from_label": n.FROM_PERSONA,
         "to_label": n.TO_PERSONA,
-        "chatmode_label": n.CHATMODE,
         "model_label": n.MODEL,
         "input": n.TOKEN_TYPE_INPUT,
         "output": n.TOKEN_TYPE_OUTPUT,
@@ -320,7 +321,7 @@ def genai() -> dict[str, Any]:
         "span_series": _span_series(),
         "series": _series(),
         "prices": {
-            "file": _env(c.PRICES_FILE_ENV, DEFAULT_PRICES_PATH),
+            "file": _PRICES_FILE,
             "provider_from": list(c.PROVIDER_ATTRIBUTES),
         },
         "cumulative": {

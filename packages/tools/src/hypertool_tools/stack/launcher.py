@@ -24,6 +24,8 @@ from typing import Any
 
 from hypertool_agent import load_budgets
 from hypertool_tools import contract as c
+from hypertool_tools.render.collector import COMPONENTS_FILE
+from hypertool_tools.render.pricebook import PRICE_DATA
 from hypertool_tools.render.rules import RULES_FILE, load_alerts, render_rules
 from hypertool_tools.stack.build import (
     Binaries,
@@ -34,9 +36,9 @@ from hypertool_tools.stack.build import (
 
 COLLECTOR_CONFIG = Path("collector-config") / "otelcol.yaml"
 #: Merged over COLLECTOR_CONFIG: our components' settings, rendered from the contract.
-COLLECTOR_COMPONENTS = Path("collector-config") / "generated" / "components.yaml"
-#: The genai connector's price book: genai-prices' data, rendered from the pinned package.
-COLLECTOR_PRICES = Path("collector-config") / "generated" / "genai-prices.json"
+COLLECTOR_COMPONENTS = COMPONENTS_FILE
+#: The collector's price book: genai-prices' data, rendered from the pinned package.
+COLLECTOR_PRICES = PRICE_DATA
 #: Loaded when HYPERTOOL_TRACES_ENDPOINT names a traces backend: spans go there too.
 TRACES_BACKEND = Path("collector-config") / "traces-backend.yaml"
 #: As in compose: silences and the notification log are written to the data directory
