@@ -27,6 +27,7 @@ func reasons() Reasons {
 		NotSummable: "not_summable", NotUsage: "not_usage", UnknownTokenType: "unknown_token_type",
 		SpanUsageIgnored: "span_usage_ignored", TracesOnly: "traces_only", NotKept: "not_kept",
 		OutOfOrder: "out_of_order", TooManyStreams: "too_many_streams", MissingLabel: "missing_label",
+		CountedFromSpans: "counted_from_spans",
 	}
 }
 
@@ -84,6 +85,19 @@ func rendered() *Config {
 		Handoff: Handoff{
 			OperationAttribute: "gen_ai.operation.name", Operation: "agent_handoff",
 			From: "gen_ai.handoff.from_agent", To: "gen_ai.handoff.to_agent", NoFrom: "none",
+		},
+		Attribution: Attribution{
+			AgentSpans: []AgentSpan{{Attribute: "gen_ai.operation.name", Value: "invoke_agent", Name: []string{"gen_ai.agent.name"}}},
+			Label:      "persona", Wait: 30 * time.Second, MaxPending: 100_000, MaxTraces: 20_000,
+			Duration: Sum{
+				Metric: Metric{Name: "hypertool.persona.duration", Description: "Time spent in a persona, observed when the persona is left.", Unit: "s"},
+				Labels: []string{"persona", "chatmode"},
+			},
+			Fallback: Fallback{
+				Metric:      Metric{Name: "hypertool.pipeline.unattributed", Description: "LLM calls counted from spans under their own persona: no agent span named them.", Unit: "{call}"},
+				ReasonLabel: "reason", ProducerLabel: "producer",
+			},
+			Reasons: AttributionReasons{NoAgentSpan: "no_agent_span", WaitExpired: "wait_expired", OverCapacity: "over_capacity", Shutdown: "shutdown"},
 		},
 		SpanSeries: SpanSeries{
 			TypeAttribute: "hypertool.span.type",
@@ -159,6 +173,7 @@ func TestLoadConfig(t *testing.T) {
 				MaxLabelBytes: 128,
 				Unknown:       "unknown",
 				Cumulative:    Cumulative{MaxStaleness: time.Hour, MaxStreams: 100_000},
+				Attribution:   Attribution{Wait: 30 * time.Second, MaxPending: 100_000, MaxTraces: 20_000},
 				Unused:        unusedConfig("unused", "", ""),
 			},
 		},
@@ -169,7 +184,7 @@ func TestLoadConfig(t *testing.T) {
 				"unused: needs name, signal_label, reason_label, producer_label, signal, unknown_producer",
 				"unused.traces must be set", "unused.logs must be set",
 				"unused: needs every reason (not_a_number, negative, too_large, not_summable, not_usage, " +
-					"unknown_token_type, span_usage_ignored, traces_only, not_kept, out_of_order, too_many_streams, missing_label unset)",
+					"unknown_token_type, span_usage_ignored, counted_from_spans, traces_only, not_kept, out_of_order, too_many_streams, missing_label unset)",
 			},
 		},
 		{
@@ -204,7 +219,7 @@ func TestLoadConfig(t *testing.T) {
 				"unused: needs signal_label, reason_label, producer_label",
 				"unused.traces must be set", "unused.logs must be set",
 				"unused: needs every reason (too_large, not_summable, not_usage, unknown_token_type, " +
-					"span_usage_ignored, traces_only, not_kept, out_of_order, too_many_streams, missing_label unset)",
+					"span_usage_ignored, counted_from_spans, traces_only, not_kept, out_of_order, too_many_streams, missing_label unset)",
 			},
 		},
 	}

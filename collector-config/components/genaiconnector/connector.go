@@ -43,6 +43,12 @@ type genai struct {
 
 	tokens, workflowTokens, tokensByType, cost, unpriced, switches *output
 	unused                                                         *output
+
+	// Attribution (attribution.go): only the traces instance waits for agent spans.
+	persona       int
+	agentDuration *output
+	fallback      *output
+	tracker       *tracker
 }
 
 type labelRule struct {
@@ -104,6 +110,7 @@ func newGenai(cfg *Config, logger *zap.Logger, sums consumer.Metrics) *genai {
 		g.costs[c.Name] = true
 	}
 	g.spanUsage = cfg.SpanUsage.Producers
+	g.newAttribution()
 	g.spanSeries = map[string][]*spanOutput{}
 	for _, e := range cfg.SpanSeries.Series {
 		out := &spanOutput{output: output{Metric: e.Metric, histogram: e.Kind == "histogram"}}
@@ -142,6 +149,9 @@ func (g *genai) output(s Sum) *output {
 
 func (g *genai) Start(context.Context, component.Host) error {
 	g.state = newCumulative(g.cfg.Cumulative, g.cfg.Unused.Reasons, time.Now())
+	if g.tracker != nil {
+		g.startTracker()
+	}
 	if g.cfg.Prices.File == "" {
 		g.logger.Warn("no price file: usage that reports no cost counts as unpriced")
 		return nil
@@ -154,7 +164,11 @@ func (g *genai) Start(context.Context, component.Host) error {
 	return nil
 }
 
-func (g *genai) Shutdown(context.Context) error { return nil }
+// Shutdown counts the usage still waiting for its agent span.
+func (g *genai) Shutdown(context.Context) error {
+	g.stopTracker()
+	return nil
+}
 
 // Capabilities: the connector reads what it receives and writes new sums.
 func (g *genai) Capabilities() consumer.Capabilities {

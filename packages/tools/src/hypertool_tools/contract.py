@@ -265,6 +265,59 @@ SPAN_USAGE: Final = SpanUsage(
     ),
 )
 
+@dataclass(frozen=True)
+class AgentSpan:
+    """One shape of an agent's span, and where it names its agent.
+
+    A span is an agent's when ``attribute`` equals ``value``; the agent's name is the first
+    of ``names`` that is set.
+    """
+
+    attribute: str
+    value: str
+    names: tuple[str, ...]
+
+
+#: The spans that stand for an agent (docs/accounting.md, "Which agent spent it"): usage
+#: counted from a span goes to the nearest of these above it in its trace, as the agent's
+#: persona; one agent span below another is a switch from the caller to the called; each
+#: is one observation of time in its persona (PERSONA_DURATION).
+AGENT_SPANS: Final = (
+    # The GenAI conventions' (Strands, Google ADK, the OpenAI Agents SDK's contrib
+    # instrumentation, ...).
+    AgentSpan(n.GEN_AI_OPERATION_NAME, n.GEN_AI_OPERATION_INVOKE_AGENT, (n.GEN_AI_AGENT_NAME,)),
+)
+#: How long span usage waits for its agent span (an SDK exports a span when it ends, so an
+#: agent's span arrives after its calls'), and how long a trace's links are kept after its
+#: last span. Longer: long agent runs keep their agent; shorter: counted sooner.
+ATTRIBUTION_WAIT_ENV: Final = "HYPERTOOL_ATTRIBUTION_WAIT"
+ATTRIBUTION_WAIT: Final = "30s"
+#: Usage waiting, and traces whose links are kept: beyond either, the oldest counts at once
+#: as its own persona's (REASON_OVER_CAPACITY).
+ATTRIBUTION_MAX_PENDING: Final = 100_000
+ATTRIBUTION_MAX_TRACES: Final = 20_000
+
+#: Made by the collector: calls counted from spans that no agent span named, by why; they
+#: count as their resource's persona (then service.name), never lost.
+PIPELINE_UNATTRIBUTED: Final = Series(
+    otel_name="hypertool.pipeline.unattributed",
+    unit="{call}",
+    kind="counter",
+    labels=(n.REASON, "producer"),
+    source="metric",
+    description="LLM calls counted from spans under their own persona: no agent span named them.",
+)
+#: PIPELINE_UNATTRIBUTED reasons.
+#: The trace up to its root holds no agent span (an app that is no agent).
+REASON_NO_AGENT_SPAN: Final = "no_agent_span"
+#: A span between the call and its trace's root had not arrived when the wait ended.
+REASON_WAIT_EXPIRED: Final = "wait_expired"
+#: More calls waited, or more traces were followed, than the bounds allow.
+REASON_OVER_CAPACITY: Final = "over_capacity"
+#: The collector stopped while the call waited.
+REASON_SHUTDOWN: Final = "shutdown"
+
+
 #: Cost a producer reports itself, in US dollars; summed into LLM_COST as it is.
 CLAUDE_CODE_COST: Final = "claude_code.cost.usage"
 
@@ -339,6 +392,8 @@ REASON_NOT_USAGE: Final = "not_usage"
 REASON_UNKNOWN_TOKEN_TYPE: Final = "unknown_token_type"  # noqa: S105 - a label value
 #: Usage on the spans of a producer counted from its usage metric (the same calls).
 REASON_SPAN_USAGE_IGNORED: Final = "span_usage_ignored"
+#: A usage metric of a producer counted from its spans (SPAN_USAGE.producers).
+REASON_COUNTED_FROM_SPANS: Final = "counted_from_spans"
 #: A span that makes no series: kept only as a trace, where a traces backend is set.
 REASON_TRACES_ONLY: Final = "traces_only"
 #: A log record: usage is read from metrics and spans, which the events repeat.
@@ -404,6 +459,7 @@ COLLECTOR_METRICS: Final = (
     *SPAN_SERIES,
     PIPELINE_REJECTED_POINTS,
     PIPELINE_UNUSED,
+    PIPELINE_UNATTRIBUTED,
     PIPELINE_FOLDED_POINTS,
 )
 

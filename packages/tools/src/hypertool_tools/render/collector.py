@@ -275,6 +275,7 @@ def _genai_unused() -> dict[str, Any]:
         c.REASON_NOT_USAGE,
         c.REASON_UNKNOWN_TOKEN_TYPE,
         c.REASON_SPAN_USAGE_IGNORED,
+        c.REASON_COUNTED_FROM_SPANS,
         c.REASON_TRACES_ONLY,
         c.REASON_NOT_KEPT,
         c.REASON_OUT_OF_ORDER,
@@ -282,6 +283,32 @@ def _genai_unused() -> dict[str, Any]:
         c.REASON_MISSING_LABEL,
     )
     return {**_unused_counter(reasons), "traces": "traces", "logs": "logs"}
+
+
+def _attribution() -> dict[str, Any]:
+    unattributed = c.PIPELINE_UNATTRIBUTED
+    return {
+        "agent_spans": [
+            {"attribute": shape.attribute, "value": shape.value, "name": list(shape.names)}
+            for shape in c.AGENT_SPANS
+        ],
+        "label": n.PERSONA,
+        "wait": _env(c.ATTRIBUTION_WAIT_ENV, c.ATTRIBUTION_WAIT),
+        "max_pending": c.ATTRIBUTION_MAX_PENDING,
+        "max_traces": c.ATTRIBUTION_MAX_TRACES,
+        "duration": _sum(c.PERSONA_DURATION),
+        "fallback": {
+            **_named(unattributed),
+            "reason_label": unattributed.labels[0],
+            "producer_label": unattributed.labels[1],
+        },
+        "reasons": {
+            "no_agent_span": c.REASON_NO_AGENT_SPAN,
+            "wait_expired": c.REASON_WAIT_EXPIRED,
+            "over_capacity": c.REASON_OVER_CAPACITY,
+            "shutdown": c.REASON_SHUTDOWN,
+        },
+    }
 
 
 def genai() -> dict[str, Any]:
@@ -318,6 +345,7 @@ def genai() -> dict[str, Any]:
             "to": handoff.to_attribute,
             "no_from": "none",
         },
+        "attribution": _attribution(),
         "span_series": _span_series(),
         "series": _series(),
         "prices": {
