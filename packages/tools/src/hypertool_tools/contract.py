@@ -265,6 +265,7 @@ SPAN_USAGE: Final = SpanUsage(
     ),
 )
 
+
 @dataclass(frozen=True)
 class AgentSpan:
     """One shape of an agent's span, and where it names its agent.
