@@ -207,6 +207,10 @@ type Series struct {
 	Cost           Sum `mapstructure:"cost"`
 	Unpriced       Sum `mapstructure:"unpriced"`
 	Switches       Sum `mapstructure:"switches"`
+	// UserTokens and UserCost: the same usage per user, for usage that names one; not
+	// written when unnamed.
+	UserTokens Sum `mapstructure:"user_tokens"`
+	UserCost   Sum `mapstructure:"user_cost"`
 	// LabelKeys: the names of the labels the connector sets itself.
 	TokenType  string `mapstructure:"token_type_label"`
 	CostSource string `mapstructure:"cost_source_label"`

@@ -63,6 +63,7 @@ func rendered() *Config {
 			"persona":  {"point:gen_ai.agent.name", "point:hypertool.persona.name", "resource:hypertool.persona.name", "resource:service.name"},
 			"chatmode": {"point:hypertool.persona.chatmode", "resource:hypertool.persona.chatmode", "value:unknown"},
 			"workflow": {"point:hypertool.workflow.name", "resource:hypertool.workflow.name"},
+			"user":     {"point:user.email", "resource:user.email", "point:user.id", "resource:user.id", "point:enduser.id", "resource:enduser.id"},
 			"model":    {"point:model", "point:gen_ai.response.model", "point:gen_ai.request.model", "point:llm.model_name", "value:unknown"},
 		},
 		Usage: []UsageMetric{
@@ -132,6 +133,8 @@ func rendered() *Config {
 			Cost:           sum("hypertool.llm.cost_usd", "LLM cost in US dollars: reported by the producer, or estimated from list prices.", "{USD}", "persona", "model", "cost_source"),
 			Unpriced:       sum("hypertool.llm.unpriced_tokens", "LLM tokens of models with no known price: in no cost, never priced at 0.", "{token}", "persona", "model"),
 			Switches:       sum("hypertool.persona.switches", "Persona switches.", "{switch}", "from_persona", "to_persona", "chatmode"),
+			UserTokens:     sum("hypertool.user.tokens_used", "LLM tokens used, per user, of producers that name one.", "{token}", "user", "persona", "model"),
+			UserCost:       sum("hypertool.user.cost_usd", "LLM cost in US dollars, per user, of producers that name one.", "{USD}", "user", "persona", "model", "cost_source"),
 			TokenType:      "token_type", CostSource: "cost_source", From: "from_persona", To: "to_persona",
 			Model: "model",
 			Input: "input", Output: "output", Reported: "reported", Estimated: "estimated",

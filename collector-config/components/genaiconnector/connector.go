@@ -43,6 +43,7 @@ type genai struct {
 
 	tokens, workflowTokens, tokensByType, cost, unpriced, switches *output
 	unused                                                         *output
+	userTokens, userCost                                           *output // nil: not written
 
 	// Attribution (attribution.go): only the traces instance waits for agent spans.
 	persona       int
@@ -90,6 +91,9 @@ func newGenai(cfg *Config, logger *zap.Logger, sums consumer.Metrics) *genai {
 	s := cfg.Series
 	g.tokens, g.workflowTokens, g.tokensByType = g.output(s.Tokens), g.output(s.WorkflowTokens), g.output(s.TokensByType)
 	g.cost, g.unpriced, g.switches = g.output(s.Cost), g.output(s.Unpriced), g.output(s.Switches)
+	if s.UserTokens.Name != "" {
+		g.userTokens, g.userCost = g.output(s.UserTokens), g.output(s.UserCost)
+	}
 	u := cfg.Unused
 	g.unused = &output{
 		Metric: Metric{Name: u.Name, Description: u.Description, Unit: u.Unit},
@@ -248,6 +252,10 @@ func (g *genai) emit(b *batch, o origin, item []string, tokens float64, tokenTyp
 	if g.needsAll(g.workflowTokens, item) {
 		b.add(o, g.workflowTokens, item, tokens)
 	}
+	named := g.userTokens != nil && g.needsAll(g.userTokens, item)
+	if named {
+		b.add(o, g.userTokens, item, tokens)
+	}
 	item[g.tokenType] = tokenType
 	b.add(o, g.tokensByType, item, tokens)
 	if reportsCost {
@@ -255,10 +263,18 @@ func (g *genai) emit(b *batch, o origin, item []string, tokens float64, tokenTyp
 	}
 	if priced {
 		item[g.costSource] = g.cfg.Series.Estimated
-		b.add(o, g.cost, item, tokens*price/1e6)
+		g.addCost(b, o, item, tokens*price/1e6)
 		return
 	}
 	b.add(o, g.unpriced, item, tokens)
+}
+
+// addCost adds a cost (its item's cost_source set), per user too when the item names one.
+func (g *genai) addCost(b *batch, o origin, item []string, usd float64) {
+	b.add(o, g.cost, item, usd)
+	if g.userCost != nil && g.needsAll(g.userCost, item) {
+		b.add(o, g.userCost, item, usd)
+	}
 }
 
 // needsAll: a series is written only for items that have every one of its labels (the

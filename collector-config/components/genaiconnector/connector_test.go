@@ -425,3 +425,31 @@ func TestAnInvalidTableIsRefusedAtStart(t *testing.T) {
 		}
 	}
 }
+
+func TestUsageThatNamesAUserIsCountedPerUserToo(t *testing.T) {
+	cfg := testConfig()
+	cfg.Labels["user"] = []string{"point:user.email", "resource:user.email", "resource:user.id"}
+	cfg.Series.UserTokens = Sum{Metric: Metric{Name: "user_tokens"}, Labels: []string{"user", "persona", "model"}}
+	cfg.Series.UserCost = Sum{Metric: Metric{Name: "user_cost"}, Labels: []string{"user", "persona", "model", "cost_source"}}
+	g, sink := started(t, cfg)
+	now := time.Now()
+	named := claudeExport(pmetric.AggregationTemporalityDelta, now, now, 100, 20, 0.5)
+	named.ResourceMetrics().At(0).Resource().Attributes().PutStr("user.email", "ana@example.com")
+	for _, md := range []pmetric.Metrics{named, claudeExport(pmetric.AggregationTemporalityDelta, now, now, 7, 1, 0.25)} {
+		if err := g.ConsumeMetrics(context.Background(), md); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := totals(sink)
+	expect(t, got, map[string]float64{
+		"tokens{chatmode=unknown,model=claude-sonnet-4-5,persona=backend-engineer}":                             128,
+		"user_tokens{model=claude-sonnet-4-5,persona=backend-engineer,user=ana@example.com}":                    120,
+		"user_cost{cost_source=reported,model=claude-sonnet-4-5,persona=backend-engineer,user=ana@example.com}": 0.5,
+		"cost{cost_source=reported,model=claude-sonnet-4-5,persona=backend-engineer}":                           0.75,
+	})
+	for key := range got {
+		if strings.HasPrefix(key, "user_") && !strings.Contains(key, "ana@example.com") {
+			t.Errorf("usage naming no user is in no per-user series: %s", key)
+		}
+	}
+}

@@ -137,6 +137,6 @@ func (g *genai) costPoints(b *batch, o origin, item []string, res pcommon.Map, s
 		}
 		g.resolve(item, r.attrs, res)
 		item[g.costSource] = g.cfg.Series.Reported
-		b.add(o, g.cost, item, usd)
+		g.addCost(b, o, item, usd)
 	}
 }

@@ -119,6 +119,26 @@ LLM_CALL_DURATION: Final = Series(
     description="LLM call duration.",
     span_type=n.SPAN_TYPE_LLM_CALL,
 )
+#: Made by the collector for usage that names its person (coding agents name a user):
+#: the same tokens and cost as TOKENS_USED and LLM_COST, per user, bounded like every
+#: label. Usage that names no user is in these series not at all (as WORKFLOW_TOKENS
+#: holds only usage inside a workflow run).
+USER_TOKENS: Final = Series(
+    otel_name="hypertool.user.tokens_used",
+    unit="{token}",
+    kind="counter",
+    labels=(n.USER, n.PERSONA, n.MODEL),
+    source="metric",
+    description="LLM tokens used, per user, of producers that name one.",
+)
+USER_COST: Final = Series(
+    otel_name="hypertool.user.cost_usd",
+    unit="{USD}",
+    kind="counter",
+    labels=(n.USER, n.PERSONA, n.MODEL, n.COST_SOURCE),
+    source="metric",
+    description="LLM cost in US dollars, per user, of producers that name one.",
+)
 #: Fleet-wide: the persona-wide budget minus the whole fleet's usage in the budget's
 #: period, a recording rule. Not the per-process ``get_remaining_budget`` of the library,
 #: which counts only its own process's usage since it started.
@@ -164,6 +184,17 @@ FOREIGN_LABEL_SOURCES: Final = {
     ),
     n.CHATMODE: (f"point:{n.ATTR_CHATMODE}", f"resource:{n.ATTR_CHATMODE}", f'"{n.UNKNOWN}"'),
     n.WORKFLOW: (f"point:{n.ATTR_WORKFLOW}", f"resource:{n.ATTR_WORKFLOW}"),
+    # The person: an e-mail where the producer knows one (Claude Code with a login, Gemini
+    # CLI, Codex), else its user id (Claude Code's is an anonymous id of the install), else
+    # the general conventions' end user.
+    n.USER: (
+        "point:user.email",
+        "resource:user.email",
+        "point:user.id",
+        "resource:user.id",
+        "point:enduser.id",
+        "resource:enduser.id",
+    ),
     n.MODEL: (
         "point:model",
         f"point:{n.GEN_AI_RESPONSE_MODEL}",
@@ -444,6 +475,8 @@ EXTRA_METRICS: Final = (
     LLM_UNPRICED_TOKENS,
     LLM_CALL_DURATION,
     DROPPED_MEASUREMENTS,
+    USER_TOKENS,
+    USER_COST,
 )
 
 #: The fleet sums of the agent counters, in the order the collector config lists them.
@@ -458,6 +491,8 @@ LEDGER_METRICS: Final = (PIPELINE_FOLDED_POINTS,)
 COLLECTOR_METRICS: Final = (
     *FLEET_COUNTERS,
     *SPAN_SERIES,
+    USER_TOKENS,
+    USER_COST,
     PIPELINE_REJECTED_POINTS,
     PIPELINE_UNUSED,
     PIPELINE_UNATTRIBUTED,

@@ -253,6 +253,8 @@ def _series() -> dict[str, Any]:
         "cost": _sum(c.LLM_COST),
         "unpriced": _sum(c.LLM_UNPRICED_TOKENS),
         "switches": _sum(c.PERSONA_SWITCHES),
+        "user_tokens": _sum(c.USER_TOKENS),
+        "user_cost": _sum(c.USER_COST),
         "token_type_label": n.TOKEN_TYPE,
         "cost_source_label": n.COST_SOURCE,
         "from_label": n.FROM_PERSONA,
