@@ -37,6 +37,10 @@ type Config struct {
 	// Usage are the foreign token metrics; Costs the metrics of cost producers report.
 	Usage []UsageMetric `mapstructure:"usage"`
 	Costs []CostMetric  `mapstructure:"costs"`
+	// LogUsage: producers that report usage in log events only (one event per call).
+	LogUsage []LogUsage `mapstructure:"log_usage"`
+	// EventNameAttribute names a record's event where its EventName field is empty.
+	EventNameAttribute string `mapstructure:"event_name_attribute"`
 	// SpanUsage: producers that report usage on their spans only.
 	SpanUsage SpanUsage `mapstructure:"span_usage"`
 	// Handoff: a span recording a handoff between two agents is a persona switch.
@@ -74,6 +78,20 @@ type UsageMetric struct {
 	// ReportsCost: the producer reports what the usage cost (a Costs metric), so it is
 	// not estimated here.
 	ReportsCost bool `mapstructure:"reports_cost"`
+}
+
+// LogUsage is one producer's usage event: input and output are each the sum of the
+// attributes listed (the producer may report parts apart, as cache or reasoning tokens).
+type LogUsage struct {
+	// Event: the record's event name (EventName, else EventNameAttribute).
+	Event string `mapstructure:"event"`
+	// Where: attribute values the record must also have.
+	Where  map[string]string `mapstructure:"where"`
+	Input  []string          `mapstructure:"input"`
+	Output []string          `mapstructure:"output"`
+	// Cost: the attribute with what the call cost in US dollars, when the producer
+	// reports it; then the tokens are not priced here.
+	Cost string `mapstructure:"cost"`
 }
 
 // CostMetric is a metric of US dollars a producer reports: summed as it is.
@@ -318,6 +336,14 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("usage %q: shape must be sum or histogram, not %q", u.Name, u.Shape))
 		}
 		need("usage "+u.Name+": type_attribute", u.TypeAttribute)
+	}
+	for _, u := range c.LogUsage {
+		if u.Event == "" || len(u.Input)+len(u.Output) == 0 {
+			errs = append(errs, fmt.Errorf("log_usage %q: event and input or output must be set", u.Event))
+		}
+	}
+	if len(c.LogUsage) > 0 {
+		need("event_name_attribute", c.EventNameAttribute)
 	}
 	for _, s := range c.SpanSeries.Series {
 		if s.Kind != "histogram" && s.Kind != "counter" {

@@ -16,7 +16,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 )
 
@@ -297,17 +296,4 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
-}
-
-// ConsumeLogs counts every log record: usage is read from metrics and spans, and a log
-// event repeating it (Claude Code's api_request) would count it twice.
-func (g *genai) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	b := g.newBatch()
-	for _, rl := range ld.ResourceLogs().All() {
-		o := g.origin(rl.Resource().Attributes())
-		for _, sl := range rl.ScopeLogs().All() {
-			b.unused(o, g.cfg.Unused.Logs, g.cfg.Unused.Reasons.NotKept, sl.Scope().Name(), sl.LogRecords().Len())
-		}
-	}
-	return g.flush(ctx, b)
 }
