@@ -40,6 +40,11 @@ type pendingUse struct {
 	agent    string // an agent span's own name: this waits to count a switch to it
 }
 
+type source struct {
+	kind sourceKind
+	key  string
+}
+
 type spanLink struct {
 	parent pcommon.SpanID
 	agent  string // set on agent spans
@@ -94,6 +99,20 @@ func (tl *traceLinks) nearestAgent(parent pcommon.SpanID) (string, walkEnd) {
 		parent = l.parent
 	}
 	return "", rooted
+}
+
+// explicit: the span or its resource names its persona explicitly (attribution.explicit).
+func (g *genai) explicit(attrs, res pcommon.Map) bool {
+	for _, src := range g.explicitSources {
+		m := attrs
+		if src.kind == fromResource {
+			m = res
+		}
+		if _, ok := m.Get(src.key); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // agentName is the agent a span is the span of, or "" when it is none.
@@ -341,6 +360,10 @@ func (g *genai) newAttribution() {
 		return
 	}
 	g.persona = g.slot(a.Label)
+	for _, src := range a.Explicit {
+		kind, key, _ := parseSource(src) // Validate has checked them
+		g.explicitSources = append(g.explicitSources, source{kind, key})
+	}
 	g.agentDuration = g.output(a.Duration)
 	g.agentDuration.histogram = true
 	g.fallback = &output{

@@ -5,6 +5,7 @@ package genaiconnector
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +22,7 @@ func attributionConfig() *Config {
 			{Attribute: "gen_ai.operation.name", Value: "invoke_agent", Name: []string{"gen_ai.agent.name"}},
 			{Attribute: "openinference.span.kind", Value: "AGENT", Name: []string{"agent.name", "graph.node.id"}},
 		},
-		Label: "persona", Wait: time.Hour, MaxPending: 100, MaxTraces: 100,
+		Label: "persona", Explicit: []string{"point:hypertool.persona.name", "resource:hypertool.persona.name"}, Wait: time.Hour, MaxPending: 100, MaxTraces: 100,
 		Duration: Sum{Metric: Metric{Name: "persona_duration", Unit: "s"}, Labels: []string{"persona", "chatmode"}},
 		Fallback: Fallback{Metric: Metric{Name: "unattributed"}, ReasonLabel: "reason", ProducerLabel: "producer"},
 		Reasons:  AttributionReasons{NoAgentSpan: "no_agent_span", WaitExpired: "wait_expired", OverCapacity: "over_capacity", Shutdown: "shutdown"},
@@ -236,4 +237,21 @@ func TestAttributionTableIsChecked(t *testing.T) {
 
 func contains2(s, sub string) bool {
 	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains2(s[1:], sub)))
+}
+
+func TestAResourceThatNamesItsPersonaIsOnePersona(t *testing.T) {
+	g, sink := tracked(t, attributionConfig())
+	td := trace(10, workflow)
+	td.ResourceSpans().At(0).Resource().Attributes().PutStr("hypertool.persona.name", "reviewer")
+	consume(t, g, td)
+	got := totals(sink)
+	expect(t, got, map[string]float64{"tokens{chatmode=unknown,model=gpt-4o-mini,persona=reviewer}": 74})
+	for key := range got {
+		if strings.HasPrefix(key, "switches") || strings.HasPrefix(key, "persona_duration") || strings.HasPrefix(key, "unattributed") {
+			t.Errorf("its agent spans count as nothing: %s", key)
+		}
+	}
+	if g.tracker.pending != 0 {
+		t.Errorf("nothing waits: %d", g.tracker.pending)
+	}
 }

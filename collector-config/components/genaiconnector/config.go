@@ -92,6 +92,9 @@ type LogUsage struct {
 	// Cost: the attribute with what the call cost in US dollars, when the producer
 	// reports it; then the tokens are not priced here.
 	Cost string `mapstructure:"cost"`
+	// Producers: the instrumentation scope name prefixes of the producer, whose usage
+	// metrics repeat these events and are not counted (counted_from_logs).
+	Producers []string `mapstructure:"producers"`
 }
 
 // CostMetric is a metric of US dollars a producer reports: summed as it is.
@@ -123,6 +126,9 @@ type Attribution struct {
 	AgentSpans []AgentSpan `mapstructure:"agent_spans"`
 	// Label is the label an agent's name fills (the persona).
 	Label string `mapstructure:"label"`
+	// Explicit: sources (as in labels) that name the persona explicitly. A span or
+	// resource with one set is one persona: no wait, its agent spans count as nothing.
+	Explicit []string `mapstructure:"explicit"`
 	// Wait: how long usage waits for its agent span after it arrives, and a trace's
 	// links are kept after its last span.
 	Wait time.Duration `mapstructure:"wait"`
@@ -169,6 +175,11 @@ func (a Attribution) check(labels map[string][]string) []error {
 	var errs []error
 	if _, ok := labels[a.Label]; !ok {
 		errs = append(errs, fmt.Errorf("attribution.label %q must be one of labels", a.Label))
+	}
+	for _, src := range a.Explicit {
+		if kind, _, err := parseSource(src); err != nil || kind == fromValue {
+			errs = append(errs, fmt.Errorf("attribution.explicit: %q is not point:KEY or resource:KEY", src))
+		}
 	}
 	if a.Wait <= 0 || a.MaxPending <= 0 || a.MaxTraces <= 0 {
 		errs = append(errs, errors.New("attribution: wait, max_pending and max_traces must be positive"))
@@ -275,8 +286,10 @@ type Reasons struct {
 	NotUsage         string `mapstructure:"not_usage"`
 	UnknownTokenType string `mapstructure:"unknown_token_type"`
 	SpanUsageIgnored string `mapstructure:"span_usage_ignored"`
-	// A usage metric of a producer counted from its spans (span_usage.producers).
+	// A usage metric of a producer counted from its spans (span_usage.producers), or
+	// from its log events (log_usage producers).
 	CountedFromSpans string `mapstructure:"counted_from_spans"`
+	CountedFromLogs  string `mapstructure:"counted_from_logs"`
 	TracesOnly       string `mapstructure:"traces_only"`
 	NotKept          string `mapstructure:"not_kept"`
 	// A cumulative point older than the last one seen of its stream.
@@ -365,6 +378,7 @@ func (r Reasons) missing() []string {
 		{"unknown_token_type", r.UnknownTokenType},
 		{"span_usage_ignored", r.SpanUsageIgnored},
 		{"counted_from_spans", r.CountedFromSpans},
+		{"counted_from_logs", r.CountedFromLogs},
 		{"traces_only", r.TracesOnly},
 		{"not_kept", r.NotKept},
 		{"out_of_order", r.OutOfOrder},

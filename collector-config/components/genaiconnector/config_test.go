@@ -27,7 +27,7 @@ func reasons() Reasons {
 		NotSummable: "not_summable", NotUsage: "not_usage", UnknownTokenType: "unknown_token_type",
 		SpanUsageIgnored: "span_usage_ignored", TracesOnly: "traces_only", NotKept: "not_kept",
 		OutOfOrder: "out_of_order", TooManyStreams: "too_many_streams", MissingLabel: "missing_label",
-		CountedFromSpans: "counted_from_spans",
+		CountedFromSpans: "counted_from_spans", CountedFromLogs: "counted_from_logs",
 	}
 }
 
@@ -63,7 +63,7 @@ func rendered() *Config {
 			"persona":  {"point:gen_ai.agent.name", "point:hypertool.persona.name", "resource:hypertool.persona.name", "resource:service.name"},
 			"chatmode": {"point:hypertool.persona.chatmode", "resource:hypertool.persona.chatmode", "value:unknown"},
 			"workflow": {"point:hypertool.workflow.name", "resource:hypertool.workflow.name"},
-			"user":     {"point:user.email", "resource:user.email", "point:user.id", "resource:user.id", "point:enduser.id", "resource:enduser.id"},
+			"user":     {"point:user.email", "resource:user.email", "point:user.id", "resource:user.id", "point:enduser.id", "resource:enduser.id", "point:gen_ai.user.id"},
 			"model":    {"point:model", "point:gen_ai.response.model", "point:gen_ai.request.model", "point:llm.model_name", "value:unknown"},
 		},
 		Usage: []UsageMetric{
@@ -78,8 +78,14 @@ func rendered() *Config {
 			},
 		},
 		Costs: []CostMetric{{Name: "claude_code.cost.usage"}},
+		LogUsage: []LogUsage{{
+			Event: "gemini_cli.api_response", Where: map[string]string{},
+			Input: []string{"input_token_count", "tool_token_count"}, Output: []string{"output_token_count", "thoughts_token_count"},
+			Producers: []string{"gemini-cli"},
+		}},
+		EventNameAttribute: "event.name",
 		SpanUsage: SpanUsage{
-			Producers: []string{"openinference.instrumentation."},
+			Producers: []string{"openinference.instrumentation.", "qwen-code"},
 			Input:     []string{"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"},
 			Output:    []string{"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"},
 		},
@@ -89,7 +95,8 @@ func rendered() *Config {
 		},
 		Attribution: Attribution{
 			AgentSpans: []AgentSpan{{Attribute: "gen_ai.operation.name", Value: "invoke_agent", Name: []string{"gen_ai.agent.name"}}},
-			Label:      "persona", Wait: 30 * time.Second, MaxPending: 100_000, MaxTraces: 20_000,
+			Label:      "persona", Explicit: []string{"point:hypertool.persona.name", "resource:hypertool.persona.name"},
+			Wait: 30 * time.Second, MaxPending: 100_000, MaxTraces: 20_000,
 			Duration: Sum{
 				Metric: Metric{Name: "hypertool.persona.duration", Description: "Time spent in a persona, observed when the persona is left.", Unit: "s"},
 				Labels: []string{"persona", "chatmode"},
@@ -187,7 +194,7 @@ func TestLoadConfig(t *testing.T) {
 				"unused: needs name, signal_label, reason_label, producer_label, signal, unknown_producer",
 				"unused.traces must be set", "unused.logs must be set",
 				"unused: needs every reason (not_a_number, negative, too_large, not_summable, not_usage, " +
-					"unknown_token_type, span_usage_ignored, counted_from_spans, traces_only, not_kept, out_of_order, too_many_streams, missing_label unset)",
+					"unknown_token_type, span_usage_ignored, counted_from_spans, counted_from_logs, traces_only, not_kept, out_of_order, too_many_streams, missing_label unset)",
 			},
 		},
 		{
@@ -222,7 +229,7 @@ func TestLoadConfig(t *testing.T) {
 				"unused: needs signal_label, reason_label, producer_label",
 				"unused.traces must be set", "unused.logs must be set",
 				"unused: needs every reason (too_large, not_summable, not_usage, unknown_token_type, " +
-					"span_usage_ignored, counted_from_spans, traces_only, not_kept, out_of_order, too_many_streams, missing_label unset)",
+					"span_usage_ignored, counted_from_spans, counted_from_logs, traces_only, not_kept, out_of_order, too_many_streams, missing_label unset)",
 			},
 		},
 	}

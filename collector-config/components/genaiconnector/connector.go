@@ -38,17 +38,20 @@ type genai struct {
 	usage      map[string]*usage
 	costs      map[string]bool
 	spanUsage  []string
-	spanSeries map[string][]*spanOutput
+	// logProducers: scopes counted from their log events (log_usage).
+	logProducers []string
+	spanSeries   map[string][]*spanOutput
 
 	tokens, workflowTokens, tokensByType, cost, unpriced, switches *output
 	unused                                                         *output
 	userTokens, userCost                                           *output // nil: not written
 
 	// Attribution (attribution.go): only the traces instance waits for agent spans.
-	persona       int
-	agentDuration *output
-	fallback      *output
-	tracker       *tracker
+	persona         int
+	explicitSources []source
+	agentDuration   *output
+	fallback        *output
+	tracker         *tracker
 }
 
 type labelRule struct {
@@ -113,6 +116,9 @@ func newGenai(cfg *Config, logger *zap.Logger, sums consumer.Metrics) *genai {
 		g.costs[c.Name] = true
 	}
 	g.spanUsage = cfg.SpanUsage.Producers
+	for _, u := range cfg.LogUsage {
+		g.logProducers = append(g.logProducers, u.Producers...)
+	}
 	g.newAttribution()
 	g.spanSeries = map[string][]*spanOutput{}
 	for _, e := range cfg.SpanSeries.Series {

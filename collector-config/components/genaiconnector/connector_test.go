@@ -71,7 +71,7 @@ func testConfig() *Config {
 	cfg.Unused = Unused{Config: unused.Config{Name: "unused", SignalLabel: "signal", ReasonLabel: "reason", ProducerLabel: "producer", Signal: "metrics", UnknownProducer: "unknown"}, Traces: "traces", Logs: "logs", Reasons: Reasons{
 		NotANumber: "not_a_number", Negative: "negative", TooLarge: "too_large", NotSummable: "not_summable", NotUsage: "not_usage",
 		UnknownTokenType: "unknown_token_type", SpanUsageIgnored: "span_usage_ignored", TracesOnly: "traces_only", NotKept: "not_kept",
-		OutOfOrder: "out_of_order", TooManyStreams: "too_many_streams", MissingLabel: "missing_label", CountedFromSpans: "counted_from_spans",
+		OutOfOrder: "out_of_order", TooManyStreams: "too_many_streams", MissingLabel: "missing_label", CountedFromSpans: "counted_from_spans", CountedFromLogs: "counted_from_logs",
 	}}
 	return cfg
 }

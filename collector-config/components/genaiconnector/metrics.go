@@ -30,6 +30,8 @@ func (g *genai) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 				case g.cfg.SkipPrefix != "" && strings.HasPrefix(name, g.cfg.SkipPrefix):
 				case g.usage[name] != nil && hasAnyPrefix(scope, g.spanUsage):
 					b.unused(o, g.cfg.Unused.Signal, g.cfg.Unused.Reasons.CountedFromSpans, scope, pdatautil.PointCount(m))
+				case g.usage[name] != nil && hasAnyPrefix(scope, g.logProducers):
+					b.unused(o, g.cfg.Unused.Signal, g.cfg.Unused.Reasons.CountedFromLogs, scope, pdatautil.PointCount(m))
 				case g.usage[name] != nil:
 					g.usagePoints(b, o, item, res, scope, m, g.usage[name])
 				case g.costs[name]:

@@ -55,7 +55,8 @@ func (g *genai) span(b *batch, a *arrivals, from spanFrom, item []string, span p
 		}
 		return
 	}
-	if g.tracker != nil {
+	tracking := g.tracker != nil && !g.explicit(attrs, res)
+	if tracking {
 		agent := g.agentName(attrs)
 		a.link(span, agent)
 		if agent != "" {
@@ -83,7 +84,7 @@ func (g *genai) span(b *batch, a *arrivals, from spanFrom, item []string, span p
 		// Counted from the producer's usage metric: the same calls.
 		b.unused(o, g.cfg.Unused.Traces, reasons.SpanUsageIgnored, scope, 1)
 	default:
-		g.spanTokens(b, a, from, item, span, input, output)
+		g.spanTokens(b, a, from, item, span, input, output, tracking)
 	}
 }
 
@@ -101,7 +102,7 @@ func (g *genai) agentSpan(b *batch, a *arrivals, from spanFrom, item []string, s
 
 // spanTokens counts a usage span's input and output tokens, priced at the span's end,
 // as its agent's: named on the span itself, else found up its trace (attribution.go).
-func (g *genai) spanTokens(b *batch, a *arrivals, from spanFrom, item []string, span ptrace.Span, input, output pcommon.Value) {
+func (g *genai) spanTokens(b *batch, a *arrivals, from spanFrom, item []string, span ptrace.Span, input, output pcommon.Value, tracking bool) {
 	in, reason := g.tokenValue(input)
 	out, outReason := g.tokenValue(output)
 	if reason == "" {
@@ -118,7 +119,7 @@ func (g *genai) spanTokens(b *batch, a *arrivals, from spanFrom, item []string, 
 		provider: g.provider(attrs, from.res), // both parts are one call's
 		end:      span.EndTimestamp(), parent: span.ParentSpanID(),
 	}
-	if g.tracker == nil || g.namesPersona(attrs) {
+	if !tracking || g.namesPersona(attrs) {
 		g.countUse(b, &use)
 		return
 	}

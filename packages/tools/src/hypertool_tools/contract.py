@@ -194,6 +194,7 @@ FOREIGN_LABEL_SOURCES: Final = {
         "resource:user.id",
         "point:enduser.id",
         "resource:enduser.id",
+        "point:gen_ai.user.id",  # proposed in the GenAI conventions; Qwen Code sends it
     ),
     n.MODEL: (
         "point:model",
@@ -283,7 +284,12 @@ class SpanUsage:
 #: tokens: the first that is set is read, never both). The older `prompt_tokens` and
 #: `completion_tokens` names count where a producer still sends them.
 SPAN_USAGE: Final = SpanUsage(
-    producers=("openinference.instrumentation.",),
+    producers=(
+        "openinference.instrumentation.",
+        # Qwen Code: usage on each qwen-code.llm_request span, below its invoke_agent
+        # spans (the main agent, its subagents); its qwen-code.token.usage names no agent.
+        "qwen-code",
+    ),
     input_attributes=(
         n.GEN_AI_USAGE_INPUT_TOKENS,
         "gen_ai.usage.prompt_tokens",
@@ -319,6 +325,9 @@ AGENT_SPANS: Final = (
     # instrumentation, ...).
     AgentSpan(n.GEN_AI_OPERATION_NAME, n.GEN_AI_OPERATION_INVOKE_AGENT, (n.GEN_AI_AGENT_NAME,)),
 )
+#: Sources that name a persona explicitly: a span or resource with one set is that one
+#: persona, its agent spans no others (no wait, no switches).
+EXPLICIT_PERSONA: Final = (f"point:{n.ATTR_PERSONA}", f"resource:{n.ATTR_PERSONA}")
 #: How long span usage waits for its agent span (an SDK exports a span when it ends, so an
 #: agent's span arrives after its calls'), and how long a trace's links are kept after its
 #: last span. Longer: long agent runs keep their agent; shorter: counted sooner.
@@ -349,6 +358,40 @@ REASON_OVER_CAPACITY: Final = "over_capacity"
 #: The collector stopped while the call waited.
 REASON_SHUTDOWN: Final = "shutdown"
 
+
+@dataclass(frozen=True)
+class LogUsage:
+    """A producer that reports each call's usage in a log event: how to read it."""
+
+    #: The event's name (the record's EventName, else its ``event.name`` attribute).
+    event: str
+    #: The producer's instrumentation scope name prefixes: its usage metrics repeat the
+    #: events and are not counted (REASON_COUNTED_FROM_LOGS).
+    producers: tuple[str, ...]
+    #: Attributes summed into input and into output tokens (a producer may report parts
+    #: apart, as thinking tokens beside the answer's).
+    input_attributes: tuple[str, ...]
+    output_attributes: tuple[str, ...]
+    #: Attribute values the event must also have.
+    where: tuple[tuple[str, str], ...] = ()
+    #: The attribute holding what the call cost in US dollars, when the producer says.
+    cost_attribute: str = ""
+
+
+#: Where a log record names its event when its EventName field is empty (the older way).
+EVENT_NAME_ATTRIBUTE: Final = "event.name"
+
+#: Gemini CLI: each call's usage is in four signals, always equal; its api_response event
+#: alone has every part and the user's e-mail on each record. Input includes the cached
+#: part (cached_content_token_count repeats it) and the tool-use prompt; the thinking
+#: tokens are apart from the answer's and billed as output.
+GEMINI_CLI_EVENTS: Final = LogUsage(
+    event="gemini_cli.api_response",
+    producers=("gemini-cli",),
+    input_attributes=("input_token_count", "tool_token_count"),
+    output_attributes=("output_token_count", "thoughts_token_count"),
+)
+LOG_USAGE: Final = (GEMINI_CLI_EVENTS,)
 
 #: Cost a producer reports itself, in US dollars; summed into LLM_COST as it is.
 CLAUDE_CODE_COST: Final = "claude_code.cost.usage"
@@ -424,8 +467,10 @@ REASON_NOT_USAGE: Final = "not_usage"
 REASON_UNKNOWN_TOKEN_TYPE: Final = "unknown_token_type"  # noqa: S105 - a label value
 #: Usage on the spans of a producer counted from its usage metric (the same calls).
 REASON_SPAN_USAGE_IGNORED: Final = "span_usage_ignored"
-#: A usage metric of a producer counted from its spans (SPAN_USAGE.producers).
+#: A usage metric of a producer counted from its spans (SPAN_USAGE.producers), or from
+#: its log events (LOG_USAGE producers): the same calls.
 REASON_COUNTED_FROM_SPANS: Final = "counted_from_spans"
+REASON_COUNTED_FROM_LOGS: Final = "counted_from_logs"
 #: A span that makes no series: kept only as a trace, where a traces backend is set.
 REASON_TRACES_ONLY: Final = "traces_only"
 #: A log record: usage is read from metrics and spans, which the events repeat.

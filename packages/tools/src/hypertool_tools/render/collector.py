@@ -245,6 +245,20 @@ def _usage() -> list[dict[str, Any]]:
     ]
 
 
+def _log_usage() -> list[dict[str, Any]]:
+    return [
+        {
+            "event": usage.event,
+            "where": dict(usage.where),
+            "input": list(usage.input_attributes),
+            "output": list(usage.output_attributes),
+            "cost": usage.cost_attribute,
+            "producers": list(usage.producers),
+        }
+        for usage in c.LOG_USAGE
+    ]
+
+
 def _series() -> dict[str, Any]:
     return {
         "tokens": _sum(c.TOKENS_USED),
@@ -278,6 +292,7 @@ def _genai_unused() -> dict[str, Any]:
         c.REASON_UNKNOWN_TOKEN_TYPE,
         c.REASON_SPAN_USAGE_IGNORED,
         c.REASON_COUNTED_FROM_SPANS,
+        c.REASON_COUNTED_FROM_LOGS,
         c.REASON_TRACES_ONLY,
         c.REASON_NOT_KEPT,
         c.REASON_OUT_OF_ORDER,
@@ -295,6 +310,7 @@ def _attribution() -> dict[str, Any]:
             for shape in c.AGENT_SPANS
         ],
         "label": n.PERSONA,
+        "explicit": list(c.EXPLICIT_PERSONA),
         "wait": _env(c.ATTRIBUTION_WAIT_ENV, c.ATTRIBUTION_WAIT),
         "max_pending": c.ATTRIBUTION_MAX_PENDING,
         "max_traces": c.ATTRIBUTION_MAX_TRACES,
@@ -335,6 +351,8 @@ def genai() -> dict[str, Any]:
         },
         "usage": _usage(),
         "costs": [{"name": c.CLAUDE_CODE_COST}],
+        "log_usage": _log_usage(),
+        "event_name_attribute": c.EVENT_NAME_ATTRIBUTE,
         "span_usage": {
             "producers": list(c.SPAN_USAGE.producers),
             "input": list(c.SPAN_USAGE.input_attributes),
