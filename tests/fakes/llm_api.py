@@ -14,7 +14,10 @@ Served:
   result, it answers with that tool call instead of text, so agent A hands off to B;
 - ``POST /v1/messages`` (Anthropic; Claude Code adds ``?beta=true``), streaming or not;
 - ``POST /v1beta/models/<model>:generateContent`` and ``:streamGenerateContent`` (Gemini;
-  ``?alt=sse`` as google-genai and Gemini CLI ask, else one JSON array of chunks);
+  ``?alt=sse`` as google-genai and Gemini CLI ask, else one JSON array of chunks); JSON
+  that fits the schema when the request asks for JSON; given ``gemini_calls``, a request
+  that declares one of those functions, before any function response, is answered with a
+  call to it (a Gemini CLI subagent, a Google ADK ``transfer_to_agent``);
 - ``POST /v1/messages/count_tokens``, Gemini's ``:countTokens`` and ``:embedContent``,
   ``GET`` model listings and any other ``POST``: a small valid JSON answer, no usage recorded.
 """
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -98,12 +101,16 @@ class FakeLLM:
         cache_read_tokens: int = 0,
         cache_creation_tokens: int = 0,
         thoughts_tokens: int = 0,
+        gemini_calls: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """Answer every call with this usage (Anthropic reports cache tokens apart).
 
         Gemini reports the cache reads inside its prompt count, has no cache writes (they
         are not served, nor recorded, for it), and alone reports thoughts tokens.
+        ``gemini_calls`` maps function names, by priority, to arguments that override the
+        ones made up from the function's declared parameters.
         """
+        self.gemini_calls = dict(gemini_calls or {})
         self.usage = Call("", "", input_tokens, output_tokens)
         self.usage.cache_read_tokens = cache_read_tokens
         self.usage.cache_creation_tokens = cache_creation_tokens
@@ -280,8 +287,74 @@ def _gemini_usage(call: Call) -> dict[str, int]:
     return usage
 
 
-def _gemini_body(call: Call) -> dict[str, Any]:
-    content = {"role": "model", "parts": [{"text": COMPLETION_TEXT}]}
+#: What ``_schema_example`` answers for each scalar type (JSON Schema's or OpenAPI's).
+_SCALAR_EXAMPLES: dict[str, Any] = {"integer": 1, "number": 1, "boolean": False}
+
+
+def _schema_example(schema: Any) -> Any:  # noqa: ANN401 - any JSON value
+    """A smallest value that a (JSON or OpenAPI) response schema accepts."""
+    if not isinstance(schema, dict):
+        return COMPLETION_TEXT
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = str(schema.get("type") or "string").lower()
+    if kind == "object":
+        properties = schema.get("properties") or {}
+        return {name: _schema_example(sub) for name, sub in properties.items()}
+    if kind == "array":
+        return []
+    return schema.get("minimum", _SCALAR_EXAMPLES.get(kind, COMPLETION_TEXT))
+
+
+def _gemini_text(request: dict[str, Any]) -> str:
+    """Plain text, or JSON fitting the schema when the request asks for JSON.
+
+    Gemini CLI asks its model router and other helpers for JSON, and retries (with
+    backoff) until the text parses.
+    """
+    config = request.get("generationConfig") or {}
+    if config.get("responseMimeType") != "application/json":
+        return COMPLETION_TEXT
+    schema = config.get("responseJsonSchema") or config.get("responseSchema")
+    return json.dumps(_schema_example(schema) if schema else {})
+
+
+def _gemini_function_call(
+    request: dict[str, Any], calls: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any] | None:
+    """The first of ``calls`` that the request declares, while no function has answered.
+
+    Stateless like the OpenAI handoff: once the contents hold a ``functionResponse`` (the
+    call's result), or none of the functions is declared, the answer is text again.
+    """
+    contents = request.get("contents") or []
+    parts = [p for c in contents if isinstance(c, dict) for p in c.get("parts") or []]
+    if any(isinstance(p, dict) and "functionResponse" in p for p in parts):
+        return None
+    declared = {
+        str(f.get("name")): f
+        for tool in request.get("tools") or []
+        for f in tool.get("functionDeclarations") or []
+    }
+    for name, args in calls.items():
+        if name in declared:
+            schema = declared[name].get("parametersJsonSchema") or declared[name].get("parameters")
+            made_up = _schema_example(schema) if schema else {}
+            return {
+                "name": name,
+                "args": (made_up if isinstance(made_up, dict) else {}) | dict(args),
+            }
+    return None
+
+
+def _gemini_parts(text: str, function_call: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [{"functionCall": function_call}] if function_call else [{"text": text}]
+
+
+def _gemini_body(
+    call: Call, text: str = COMPLETION_TEXT, function_call: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    content = {"role": "model", "parts": _gemini_parts(text, function_call)}
     return {
         "candidates": [{"content": content, "finishReason": "STOP", "index": 0}],
         "usageMetadata": _gemini_usage(call),
@@ -290,10 +363,12 @@ def _gemini_body(call: Call) -> dict[str, Any]:
     }
 
 
-def _gemini_stream(call: Call) -> list[dict[str, Any]]:
+def _gemini_stream(
+    call: Call, text: str = COMPLETION_TEXT, function_call: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Text first, then the finish reason with the usage, as the last chunk carries it."""
-    body = _gemini_body(call)
-    content = {"role": "model", "parts": [{"text": COMPLETION_TEXT}]}
+    body = _gemini_body(call, text, function_call)
+    content = {"role": "model", "parts": _gemini_parts(text, function_call)}
     first = {"candidates": [{"content": content, "index": 0}]}
     last_content = {"role": "model", "parts": [{"text": ""}]}
     last = body | {"candidates": [{"content": last_content, "finishReason": "STOP", "index": 0}]}
@@ -353,12 +428,15 @@ class _Handler(BaseHTTPRequestHandler):
         if method in ("generateContent", "streamGenerateContent"):
             streamed = method == "streamGenerateContent"
             call = self.fake.answered("gemini", model, streamed)
+            text = _gemini_text(request)
+            function = _gemini_function_call(request, self.fake.gemini_calls)
+            chunks = _gemini_stream(call, text, function)
             if not streamed:
-                self._json(200, _gemini_body(call))
+                self._json(200, _gemini_body(call, text, function))
             elif "alt=sse" in self.path:
-                self._stream(_sse((None, chunk) for chunk in _gemini_stream(call)))
+                self._stream(_sse((None, chunk) for chunk in chunks))
             else:
-                self._json(200, _gemini_stream(call))
+                self._json(200, chunks)
         elif method == "countTokens":
             self._json(200, {"totalTokens": self.fake.usage.input_tokens})
         elif method == "embedContent":

@@ -94,3 +94,45 @@ def test_anthropic_does_not_report_thoughts_and_gemini_no_cache_writes() -> None
     anthropic, gemini = llm.ledger.snapshot()
     assert (anthropic.cache_creation_tokens, anthropic.thoughts_tokens) == (3, 0)
     assert (gemini.cache_creation_tokens, gemini.thoughts_tokens) == (0, 2)
+
+
+def test_gemini_json_mode_answers_json_that_fits_the_schema() -> None:
+    """A request for JSON gets JSON with every property of its schema (enums' first value)."""
+    schema = {
+        "type": "OBJECT",
+        "properties": {
+            "reasoning": {"type": "STRING"},
+            "model_choice": {"type": "STRING", "enum": ["flash", "pro"]},
+            "score": {"type": "INTEGER"},
+        },
+    }
+    config = {"responseMimeType": "application/json", "responseSchema": schema}
+    with FakeLLM() as llm:
+        _, body = post(
+            f"{llm.url}/v1beta/models/{MODEL}:generateContent",
+            REQUEST | {"generationConfig": config},
+        )
+    text = json.loads(body)["candidates"][0]["content"]["parts"][0]["text"]
+    assert json.loads(text) == {"reasoning": "ok", "model_choice": "flash", "score": 1}
+
+
+def test_gemini_calls_a_declared_function_until_it_has_answered() -> None:
+    """Given gemini_calls, a declared function is called once; its response ends the calls."""
+    params = {"type": "object", "properties": {"agent_name": {"type": "string"}}}
+    tools = [{"functionDeclarations": [{"name": "invoke_agent", "parametersJsonSchema": params}]}]
+    answered = {"role": "user", "parts": [{"functionResponse": {"name": "invoke_agent"}}]}
+    calls = {"invoke_agent": {"agent_name": "generalist", "prompt": "go"}}
+    with FakeLLM(gemini_calls=calls) as llm:
+        url = f"{llm.url}/v1beta/models/{MODEL}:generateContent"
+        _, first = post(url, REQUEST | {"tools": tools})
+        contents = [*REQUEST["contents"], answered]
+        _, second = post(url, {"contents": contents, "tools": tools})
+    [part] = json.loads(first)["candidates"][0]["content"]["parts"]
+    assert part == {
+        "functionCall": {
+            "name": "invoke_agent",
+            "args": {"agent_name": "generalist", "prompt": "go"},
+        }
+    }
+    assert json.loads(second)["candidates"][0]["content"]["parts"] == [{"text": "ok"}]
+    assert len(llm.ledger.snapshot()) == 2
