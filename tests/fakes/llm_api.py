@@ -1,8 +1,8 @@
-"""A fake LLM provider on loopback: OpenAI's and Anthropic's HTTP APIs, fixed usage.
+"""A fake LLM provider on loopback: OpenAI's, Anthropic's and Gemini's HTTP APIs, fixed usage.
 
-Real clients (the ``openai`` SDK, Claude Code) talk to it through their base-URL settings;
-it answers every request with the usage it was given and keeps a ledger of what it
-reported, the ground truth the end-to-end tests compare Prometheus against::
+Real clients (the ``openai`` SDK, Claude Code, Gemini CLI) talk to it through their
+base-URL settings; it answers every request with the usage it was given and keeps a ledger
+of what it reported, the ground truth the end-to-end tests compare Prometheus against::
 
     with FakeLLM(input_tokens=12, output_tokens=6) as llm:
         run_client(base_url=llm.url)
@@ -13,15 +13,20 @@ Served:
   offered a ``transfer_to_<agent>`` tool (an OpenAI Agents SDK handoff) before any tool
   result, it answers with that tool call instead of text, so agent A hands off to B;
 - ``POST /v1/messages`` (Anthropic; Claude Code adds ``?beta=true``), streaming or not;
-- ``POST /v1/messages/count_tokens`` and any other ``POST``: a small valid JSON answer, no
-  usage recorded.
+- ``POST /v1beta/models/<model>:generateContent`` and ``:streamGenerateContent`` (Gemini;
+  ``?alt=sse`` as google-genai and Gemini CLI ask, else one JSON array of chunks); JSON
+  that fits the schema when the request asks for JSON; given ``gemini_calls``, a request
+  that declares one of those functions, before any function response, is answered with a
+  call to it (a Gemini CLI subagent, a Google ADK ``transfer_to_agent``);
+- ``POST /v1/messages/count_tokens``, Gemini's ``:countTokens`` and ``:embedContent``,
+  ``GET`` model listings and any other ``POST``: a small valid JSON answer, no usage recorded.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -41,6 +46,8 @@ class Call:
     cache_read_tokens: int = 0
     cache_creation_tokens: int = 0
     streamed: bool = False
+    #: Gemini's thoughtsTokenCount: reported apart from (not inside) the output tokens.
+    thoughts_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -50,6 +57,7 @@ class Call:
             + self.output_tokens
             + self.cache_read_tokens
             + self.cache_creation_tokens
+            + self.thoughts_tokens
         )
 
 
@@ -92,11 +100,21 @@ class FakeLLM:
         output_tokens: int = 6,
         cache_read_tokens: int = 0,
         cache_creation_tokens: int = 0,
+        thoughts_tokens: int = 0,
+        gemini_calls: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """Answer every call with this usage (Anthropic reports cache tokens apart)."""
+        """Answer every call with this usage (Anthropic reports cache tokens apart).
+
+        Gemini reports the cache reads inside its prompt count, has no cache writes (they
+        are not served, nor recorded, for it), and alone reports thoughts tokens.
+        ``gemini_calls`` maps function names, by priority, to arguments that override the
+        ones made up from the function's declared parameters.
+        """
+        self.gemini_calls = dict(gemini_calls or {})
         self.usage = Call("", "", input_tokens, output_tokens)
         self.usage.cache_read_tokens = cache_read_tokens
         self.usage.cache_creation_tokens = cache_creation_tokens
+        self.usage.thoughts_tokens = thoughts_tokens
         self.ledger = Ledger()
         self.requests: list[tuple[str, str]] = []
         handler = type("Handler", (_Handler,), {"fake": self})
@@ -125,16 +143,18 @@ class FakeLLM:
         self._server.server_close()
 
     def answered(self, api: str, model: str, streamed: bool) -> Call:
-        """Record a call with the configured usage and return it."""
+        """Record a call with the configured usage (what this API can report) and return it."""
         u = self.usage
+        gemini = api == "gemini"
         call = Call(
             api,
             model,
             u.input_tokens,
             u.output_tokens,
             u.cache_read_tokens,
-            u.cache_creation_tokens,
+            0 if gemini else u.cache_creation_tokens,
             streamed,
+            u.thoughts_tokens if gemini else 0,
         )
         self.ledger.add(call)
         return call
@@ -252,6 +272,117 @@ def _anthropic_stream(call: Call) -> Iterator[tuple[str | None, dict[str, Any]]]
     yield "message_stop", {"type": "message_stop"}
 
 
+def _gemini_usage(call: Call) -> dict[str, int]:
+    """usageMetadata: the prompt count holds the cached tokens, the total the thoughts."""
+    prompt = call.input_tokens + call.cache_read_tokens
+    usage = {
+        "promptTokenCount": prompt,
+        "candidatesTokenCount": call.output_tokens,
+        "totalTokenCount": prompt + call.output_tokens + call.thoughts_tokens,
+    }
+    if call.cache_read_tokens:
+        usage["cachedContentTokenCount"] = call.cache_read_tokens
+    if call.thoughts_tokens:
+        usage["thoughtsTokenCount"] = call.thoughts_tokens
+    return usage
+
+
+#: What ``_schema_example`` answers for each scalar type (JSON Schema's or OpenAPI's).
+_SCALAR_EXAMPLES: dict[str, Any] = {"integer": 1, "number": 1, "boolean": False}
+
+
+def _schema_example(schema: Any) -> Any:  # noqa: ANN401 - any JSON value
+    """A smallest value that a (JSON or OpenAPI) response schema accepts."""
+    if not isinstance(schema, dict):
+        return COMPLETION_TEXT
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = str(schema.get("type") or "string").lower()
+    if kind == "object":
+        properties = schema.get("properties") or {}
+        return {name: _schema_example(sub) for name, sub in properties.items()}
+    if kind == "array":
+        return []
+    return schema.get("minimum", _SCALAR_EXAMPLES.get(kind, COMPLETION_TEXT))
+
+
+def _gemini_text(request: dict[str, Any]) -> str:
+    """Plain text, or JSON fitting the schema when the request asks for JSON.
+
+    Gemini CLI asks its model router and other helpers for JSON, and retries (with
+    backoff) until the text parses.
+    """
+    config = request.get("generationConfig") or {}
+    if config.get("responseMimeType") != "application/json":
+        return COMPLETION_TEXT
+    schema = config.get("responseJsonSchema") or config.get("responseSchema")
+    return json.dumps(_schema_example(schema) if schema else {})
+
+
+def _gemini_function_call(
+    request: dict[str, Any], calls: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any] | None:
+    """The first of ``calls`` that the request declares, while no function has answered.
+
+    Stateless like the OpenAI handoff: once the contents hold a ``functionResponse`` (the
+    call's result), or none of the functions is declared, the answer is text again.
+    """
+    contents = request.get("contents") or []
+    parts = [p for c in contents if isinstance(c, dict) for p in c.get("parts") or []]
+    if any(isinstance(p, dict) and "functionResponse" in p for p in parts):
+        return None
+    declared = {
+        str(f.get("name")): f
+        for tool in request.get("tools") or []
+        for f in tool.get("functionDeclarations") or []
+    }
+    for name, args in calls.items():
+        if name in declared:
+            schema = declared[name].get("parametersJsonSchema") or declared[name].get("parameters")
+            made_up = _schema_example(schema) if schema else {}
+            return {
+                "name": name,
+                "args": (made_up if isinstance(made_up, dict) else {}) | dict(args),
+            }
+    return None
+
+
+def _gemini_parts(text: str, function_call: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [{"functionCall": function_call}] if function_call else [{"text": text}]
+
+
+def _gemini_body(
+    call: Call, text: str = COMPLETION_TEXT, function_call: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    content = {"role": "model", "parts": _gemini_parts(text, function_call)}
+    return {
+        "candidates": [{"content": content, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": _gemini_usage(call),
+        "modelVersion": call.model,
+        "responseId": "fake-gemini",
+    }
+
+
+def _gemini_stream(
+    call: Call, text: str = COMPLETION_TEXT, function_call: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Text first, then the finish reason with the usage, as the last chunk carries it."""
+    body = _gemini_body(call, text, function_call)
+    content = {"role": "model", "parts": _gemini_parts(text, function_call)}
+    first = {"candidates": [{"content": content, "index": 0}]}
+    last_content = {"role": "model", "parts": [{"text": ""}]}
+    last = body | {"candidates": [{"content": last_content, "finishReason": "STOP", "index": 0}]}
+    return [first | {"modelVersion": call.model, "responseId": body["responseId"]}, last]
+
+
+def _gemini_route(path: str) -> tuple[str, str] | None:
+    """``(model, method)`` of ``/v1beta/models/<model>:<method>`` (any version prefix)."""
+    head, _, method = path.rpartition(":")
+    if "/models/" not in head or not method:
+        return None
+    return head.rsplit("/models/", 1)[1], method
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeLLM
     protocol_version = "HTTP/1.1"
@@ -260,8 +391,8 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the tests read the ledger, not a log."""
 
     def do_GET(self) -> None:
-        """Model listings and health probes: an empty, valid answer."""
-        self._json(200, {"data": [], "object": "list"})
+        """Model listings and health probes: an empty, valid answer (OpenAI's and Gemini's)."""
+        self._json(200, {"data": [], "object": "list", "models": []})
 
     def do_POST(self) -> None:
         """Answer a completion with the fixed usage; anything else with an empty object."""
@@ -271,7 +402,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake.requests.append((self.command, self.path))
         model = str(request.get("model") or "unknown")
         streamed = bool(request.get("stream"))
-        if path.endswith("/chat/completions"):
+        gemini = _gemini_route(path)
+        if gemini:
+            self._gemini(*gemini, request)
+        elif path.endswith("/chat/completions"):
             call = self.fake.answered("openai", model, streamed)
             handoff = _handoff_tool(request)
             if streamed:
@@ -289,7 +423,31 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(200, {})
 
-    def _json(self, status: int, body: dict[str, Any]) -> None:
+    def _gemini(self, model: str, method: str, request: dict[str, Any]) -> None:
+        """Gemini's model methods: the two content generators record usage, no other."""
+        if method in ("generateContent", "streamGenerateContent"):
+            streamed = method == "streamGenerateContent"
+            call = self.fake.answered("gemini", model, streamed)
+            text = _gemini_text(request)
+            function = _gemini_function_call(request, self.fake.gemini_calls)
+            chunks = _gemini_stream(call, text, function)
+            if not streamed:
+                self._json(200, _gemini_body(call, text, function))
+            elif "alt=sse" in self.path:
+                self._stream(_sse((None, chunk) for chunk in chunks))
+            else:
+                self._json(200, chunks)
+        elif method == "countTokens":
+            self._json(200, {"totalTokens": self.fake.usage.input_tokens})
+        elif method == "embedContent":
+            self._json(200, {"embedding": {"values": [0.0] * 8}})
+        elif method == "batchEmbedContents":
+            count = len(request.get("requests") or [])
+            self._json(200, {"embeddings": [{"values": [0.0] * 8}] * count})
+        else:
+            self._json(200, {})
+
+    def _json(self, status: int, body: dict[str, Any] | list[Any]) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
