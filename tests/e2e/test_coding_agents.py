@@ -28,9 +28,8 @@ pytestmark = pytest.mark.e2e
 UNUSED = c.PIPELINE_UNUSED.prometheus_name
 USER_TOKENS = c.USER_TOKENS.prometheus_name
 UNATTRIBUTED = c.PIPELINE_UNATTRIBUTED.prometheus_name
-#: Gemini's usage: input (30 of it read from the cache), output, thinking.
-GEMINI_USAGE = {"input_tokens": 101, "output_tokens": 7, "cache_read_tokens": 30}
-GEMINI_THOUGHTS = 5
+#: Gemini's usage: input, the part of it read from the cache, output, thinking.
+GEMINI_INPUT, GEMINI_CACHED, GEMINI_OUTPUT, GEMINI_THOUGHTS = 101, 30, 7, 5
 GEMINI_PERSONA, GEMINI_USER = "gemini-reviewer", "ana@example.com"
 RUNS = 2
 
@@ -53,7 +52,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeStack]:
 def gemini_ledger(stack: NativeStack) -> Ledger:
     """RUNS Gemini CLI runs for one persona and user, against a fake Gemini API."""
     gemini = installed(gemini_cli.binary(), gemini_cli.version(), gemini_cli.INSTALL_HINT)
-    with FakeLLM(**GEMINI_USAGE, thoughts_tokens=GEMINI_THOUGHTS) as llm:
+    with FakeLLM(
+        input_tokens=GEMINI_INPUT,
+        output_tokens=GEMINI_OUTPUT,
+        cache_read_tokens=GEMINI_CACHED,
+        thoughts_tokens=GEMINI_THOUGHTS,
+    ) as llm:
         for _ in range(RUNS):
             gemini_cli.run(
                 gemini,
