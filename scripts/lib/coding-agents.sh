@@ -1,12 +1,16 @@
 # shellcheck shell=bash
-# Gemini CLI and Qwen Code, installed from npm at the pinned versions for the end-to-end
-# tests (cached), like Claude Code in claude-code.sh.
+# The coding agents the end-to-end tests run (Gemini CLI, Qwen Code, Codex CLI, OpenCode),
+# installed from npm at their pinned versions (cached), like Claude Code in claude-code.sh.
+# Uses setup.sh's `log`.
 #
 # Each version is set in one place, tests/producers/<name>.version, read here and by the
-# tests (tests/producers/gemini_cli.py, qwen_code.py), which run the binary at
+# tests (tests/producers/gemini_cli.py, qwen_code.py, codex_cli.py, opencode.py), which
+# run the binary at
 #   ${HYPERTOOL_CACHE:-$HOME/.cache/hypertool}/npm/<name>-<version>/node_modules/.bin/<bin>
-# Both packages are self-contained bundles (no install scripts). Gemini CLI declares
-# node >= 20; Qwen Code declares node >= 22 but runs headless on node 20 too.
+# Gemini CLI and Qwen Code are self-contained bundles (Qwen Code declares node >= 22 but
+# runs headless on node 20 too). Codex CLI and OpenCode are launchers: npm brings the
+# native binary for linux x64 in an optional platform package (@openai/codex-linux-x64,
+# opencode-linux-x64), which OpenCode's postinstall copies into place.
 
 coding_agent_version() {
   tr -d '[:space:]' <"$(dirname "${BASH_SOURCE[0]}")/../../tests/producers/$1.version"
@@ -34,7 +38,7 @@ ensure_npm_cli() {
   mkdir -p "$(dirname "$dir")"
   scratch=$(mktemp -d "$dir.partial.XXXXXX")
   if ! npm install --prefix "$scratch" --no-save --no-audit --no-fund --loglevel=error \
-      "$package@$version" >&2 \
+      --ignore-scripts=false --include=optional "$package@$version" >&2 \
     || ! timeout 60 "$scratch/node_modules/.bin/$bin" --version 2>/dev/null | grep -qF "$version"; then
     rm -rf "$scratch"
     log "npm could not install a working $package@$version (see above)"
@@ -54,4 +58,12 @@ ensure_gemini_cli() {
 
 ensure_qwen_code() {
   ensure_npm_cli qwen-code @qwen-code/qwen-code qwen
+}
+
+ensure_codex() {
+  ensure_npm_cli codex @openai/codex codex
+}
+
+ensure_opencode() {
+  ensure_npm_cli opencode opencode-ai opencode
 }

@@ -148,5 +148,7 @@ setup_test_producers() {
   ensure_claude_code
   ensure_gemini_cli
   ensure_qwen_code
+  ensure_codex
+  ensure_opencode
   ensure_genai_python
 }

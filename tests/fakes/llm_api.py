@@ -10,6 +10,7 @@ of what it reported, the ground truth the end-to-end tests compare Prometheus ag
 
 Served:
 - ``POST /v1/chat/completions`` (OpenAI), streaming (SSE, with ``include_usage``) or not;
+  cache-read and reasoning tokens, when set, inside the totals with their details;
   offered a ``transfer_to_<agent>`` tool (an OpenAI Agents SDK handoff) before any tool
   result, it answers with that tool call instead of text, so agent A hands off to B;
 - ``POST /v1/messages`` (Anthropic; Claude Code adds ``?beta=true``), streaming or not;
@@ -18,6 +19,9 @@ Served:
   that fits the schema when the request asks for JSON; given ``gemini_calls``, a request
   that declares one of those functions, before any function response, is answered with a
   call to it (a Gemini CLI subagent, a Google ADK ``transfer_to_agent``);
+- ``POST /v1/responses`` (OpenAI's Responses API, what Codex CLI speaks), streaming or not;
+  cache-read tokens are reported inside ``input_tokens`` as ``cached_tokens``, reasoning
+  tokens inside ``output_tokens``, as OpenAI does;
 - ``POST /v1/messages/count_tokens``, Gemini's ``:countTokens`` and ``:embedContent``,
   ``GET`` model listings and any other ``POST``: a small valid JSON answer, no usage recorded.
 """
@@ -48,6 +52,8 @@ class Call:
     streamed: bool = False
     #: Gemini's thoughtsTokenCount: reported apart from (not inside) the output tokens.
     thoughts_tokens: int = 0
+    #: Of ``output_tokens``, how many were reasoning (OpenAI counts them inside the output).
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -101,9 +107,14 @@ class FakeLLM:
         cache_read_tokens: int = 0,
         cache_creation_tokens: int = 0,
         thoughts_tokens: int = 0,
+        reasoning_tokens: int = 0,
         gemini_calls: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """Answer every call with this usage (Anthropic reports cache tokens apart).
+        """Answer every call with this usage.
+
+        ``input_tokens`` are the uncached ones: Anthropic reports cache tokens apart from
+        them, OpenAI inside its input total; ``reasoning_tokens`` are part of OpenAI's
+        output.
 
         Gemini reports the cache reads inside its prompt count, has no cache writes (they
         are not served, nor recorded, for it), and alone reports thoughts tokens.
@@ -115,6 +126,7 @@ class FakeLLM:
         self.usage.cache_read_tokens = cache_read_tokens
         self.usage.cache_creation_tokens = cache_creation_tokens
         self.usage.thoughts_tokens = thoughts_tokens
+        self.usage.reasoning_tokens = reasoning_tokens
         self.ledger = Ledger()
         self.requests: list[tuple[str, str]] = []
         handler = type("Handler", (_Handler,), {"fake": self})
@@ -154,7 +166,8 @@ class FakeLLM:
             u.cache_read_tokens,
             0 if gemini else u.cache_creation_tokens,
             streamed,
-            u.thoughts_tokens if gemini else 0,
+            thoughts_tokens=u.thoughts_tokens if gemini else 0,
+            reasoning_tokens=0 if gemini else u.reasoning_tokens,
         )
         self.ledger.add(call)
         return call
@@ -210,12 +223,26 @@ def _openai_body(call: Call, handoff: str | None = None) -> dict[str, Any]:
                 "finish_reason": "tool_calls" if handoff else "stop",
             }
         ],
-        "usage": {
-            "prompt_tokens": call.input_tokens,
-            "completion_tokens": call.output_tokens,
-            "total_tokens": call.input_tokens + call.output_tokens,
-        },
+        "usage": _openai_usage(call),
     }
+
+
+def _openai_usage(call: Call) -> dict[str, Any]:
+    """Chat usage; cached and reasoning tokens inside the totals, as OpenAI reports them.
+
+    The details are left out when zero, so what plain calls report stays as it was.
+    """
+    prompt = call.input_tokens + call.cache_read_tokens
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": call.output_tokens,
+        "total_tokens": prompt + call.output_tokens,
+    }
+    if call.cache_read_tokens:
+        usage["prompt_tokens_details"] = {"cached_tokens": call.cache_read_tokens}
+    if call.reasoning_tokens:
+        usage["completion_tokens_details"] = {"reasoning_tokens": call.reasoning_tokens}
+    return usage
 
 
 def _openai_stream(
@@ -383,6 +410,67 @@ def _gemini_route(path: str) -> tuple[str, str] | None:
     return head.rsplit("/models/", 1)[1], method
 
 
+def _responses_usage(call: Call) -> dict[str, Any]:
+    """OpenAI's Responses usage: cached tokens inside input, reasoning inside output."""
+    inp = call.input_tokens + call.cache_read_tokens
+    return {
+        "input_tokens": inp,
+        "input_tokens_details": {"cached_tokens": call.cache_read_tokens},
+        "output_tokens": call.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": call.reasoning_tokens},
+        "total_tokens": inp + call.output_tokens,
+    }
+
+
+def _responses_message(status: str) -> dict[str, Any]:
+    text = [{"type": "output_text", "text": COMPLETION_TEXT, "annotations": []}]
+    return {
+        "id": "msg_fake",
+        "type": "message",
+        "status": status,
+        "role": "assistant",
+        "content": text if status == "completed" else [],
+    }
+
+
+def _responses_body(call: Call, status: str = "completed") -> dict[str, Any]:
+    done = status == "completed"
+    return {
+        "id": "resp_fake",
+        "object": "response",
+        "created_at": 1_700_000_000,
+        "status": status,
+        "model": call.model,
+        "output": [_responses_message("completed")] if done else [],
+        "usage": _responses_usage(call) if done else None,
+    }
+
+
+def _responses_stream(call: Call) -> Iterator[tuple[str | None, dict[str, Any]]]:
+    part = {"type": "output_text", "text": "", "annotations": []}
+    where = {"item_id": "msg_fake", "output_index": 0, "content_index": 0}
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("response.created", {"response": _responses_body(call, "in_progress")}),
+        ("response.in_progress", {"response": _responses_body(call, "in_progress")}),
+        (
+            "response.output_item.added",
+            {"output_index": 0, "item": _responses_message("in_progress")},
+        ),
+        ("response.content_part.added", where | {"part": part}),
+        ("response.output_text.delta", where | {"delta": COMPLETION_TEXT}),
+        ("response.output_text.done", where | {"text": COMPLETION_TEXT}),
+        ("response.content_part.done", where | {"part": part | {"text": COMPLETION_TEXT}}),
+        (
+            "response.output_item.done",
+            {"output_index": 0, "item": _responses_message("completed")},
+        ),
+        # Codex takes the usage from response.completed's response, the last event.
+        ("response.completed", {"response": _responses_body(call)}),
+    ]
+    for number, (event, data) in enumerate(events):
+        yield event, {"type": event, "sequence_number": number} | data
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeLLM
     protocol_version = "HTTP/1.1"
@@ -418,6 +506,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._stream(_sse(_anthropic_stream(call)))
             else:
                 self._json(200, _anthropic_body(call))
+        elif path.endswith("/responses"):
+            self._responses(model, streamed)
         elif path.endswith("/count_tokens"):
             self._json(200, {"input_tokens": self.fake.usage.input_tokens})
         else:
@@ -446,6 +536,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"embeddings": [{"values": [0.0] * 8}] * count})
         else:
             self._json(200, {})
+
+    def _responses(self, model: str, streamed: bool) -> None:
+        call = self.fake.answered("responses", model, streamed)
+        if streamed:
+            self._stream(_sse(_responses_stream(call)))
+        else:
+            self._json(200, _responses_body(call))
 
     def _json(self, status: int, body: dict[str, Any] | list[Any]) -> None:
         data = json.dumps(body).encode()

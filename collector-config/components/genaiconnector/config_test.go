@@ -63,7 +63,7 @@ func rendered() *Config {
 			"persona":  {"point:gen_ai.agent.name", "point:hypertool.persona.name", "resource:hypertool.persona.name", "resource:service.name"},
 			"chatmode": {"point:hypertool.persona.chatmode", "resource:hypertool.persona.chatmode", "value:unknown"},
 			"workflow": {"point:hypertool.workflow.name", "resource:hypertool.workflow.name"},
-			"user":     {"point:user.email", "resource:user.email", "point:user.id", "resource:user.id", "point:enduser.id", "resource:enduser.id", "point:gen_ai.user.id"},
+			"user":     {"point:user.email", "resource:user.email", "point:user.id", "resource:user.id", "point:enduser.id", "resource:enduser.id", "point:gen_ai.user.id", "point:ai.telemetry.metadata.userId"},
 			"model":    {"point:model", "point:gen_ai.response.model", "point:gen_ai.request.model", "point:llm.model_name", "value:unknown"},
 		},
 		Usage: []UsageMetric{
@@ -82,10 +82,14 @@ func rendered() *Config {
 			Event: "gemini_cli.api_response", Where: map[string]string{},
 			Input: []string{"input_token_count", "tool_token_count"}, Output: []string{"output_token_count", "thoughts_token_count"},
 			Producers: []string{"gemini-cli"},
+		}, {
+			Event: "codex.sse_event", Where: map[string]string{"event.kind": "response.completed"},
+			Input: []string{"input_token_count"}, Output: []string{"output_token_count"},
+			Producers: []string{"codex"},
 		}},
 		EventNameAttribute: "event.name",
 		SpanUsage: SpanUsage{
-			Producers: []string{"openinference.instrumentation.", "qwen-code"},
+			Producers: []string{"openinference.instrumentation.", "qwen-code", "opencode"},
 			Input:     []string{"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"},
 			Output:    []string{"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"},
 		},

@@ -195,6 +195,7 @@ FOREIGN_LABEL_SOURCES: Final = {
         "point:enduser.id",
         "resource:enduser.id",
         "point:gen_ai.user.id",  # proposed in the GenAI conventions; Qwen Code sends it
+        "point:ai.telemetry.metadata.userId",  # the Vercel AI SDK's (OpenCode's username)
     ),
     n.MODEL: (
         "point:model",
@@ -289,6 +290,9 @@ SPAN_USAGE: Final = SpanUsage(
         # Qwen Code: usage on each qwen-code.llm_request span, below its invoke_agent
         # spans (the main agent, its subagents); its qwen-code.token.usage names no agent.
         "qwen-code",
+        # OpenCode: the Vercel AI SDK's spans, its only usage; ai.streamText.doStream per
+        # call has gen_ai.usage.*, the ai.streamText above it only ai.usage.* (not read).
+        "opencode",
     ),
     input_attributes=(
         n.GEN_AI_USAGE_INPUT_TOKENS,
@@ -391,7 +395,18 @@ GEMINI_CLI_EVENTS: Final = LogUsage(
     input_attributes=("input_token_count", "tool_token_count"),
     output_attributes=("output_token_count", "thoughts_token_count"),
 )
-LOG_USAGE: Final = (GEMINI_CLI_EVENTS,)
+#: OpenAI Codex CLI: each call's usage is in a metric per turn, two spans and this event;
+#: only the event carries the model and the user (with a ChatGPT login) with it. Input
+#: includes the cached part, output the reasoning part, as OpenAI reports them; its
+#: counts come as strings.
+CODEX_EVENTS: Final = LogUsage(
+    event="codex.sse_event",
+    producers=("codex",),
+    where=(("event.kind", "response.completed"),),
+    input_attributes=("input_token_count",),
+    output_attributes=("output_token_count",),
+)
+LOG_USAGE: Final = (GEMINI_CLI_EVENTS, CODEX_EVENTS)
 
 #: Cost a producer reports itself, in US dollars; summed into LLM_COST as it is.
 CLAUDE_CODE_COST: Final = "claude_code.cost.usage"
