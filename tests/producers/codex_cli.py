@@ -30,8 +30,7 @@ from tests.producers import run_checked
 VERSION_FILE = Path(__file__).with_name("codex.version")
 #: How to install it, for failure messages.
 INSTALL_HINT = (
-    "install it with `bash -c 'source scripts/lib/setup.sh; "
-    "ensure_codex'`, which needs npm"
+    "install it with `bash -c 'source scripts/lib/setup.sh; ensure_codex'`, which needs npm"
 )
 #: Bound on one headless run; a run against the fake API takes under a second.
 RUN_TIMEOUT = 90.0

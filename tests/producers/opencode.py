@@ -36,8 +36,7 @@ from tests.producers import run_checked
 VERSION_FILE = Path(__file__).with_name("opencode.version")
 #: How to install it, for failure messages.
 INSTALL_HINT = (
-    "install it with `bash -c 'source scripts/lib/setup.sh; "
-    "ensure_opencode'`, which needs npm"
+    "install it with `bash -c 'source scripts/lib/setup.sh; ensure_opencode'`, which needs npm"
 )
 #: Bound on one headless run; a run against the fake API takes a few seconds.
 RUN_TIMEOUT = 90.0

@@ -142,7 +142,12 @@ def test_gemini_calls_a_declared_function_until_it_has_answered() -> None:
 
 
 #: Uncached input, output, cache-read and reasoning tokens, distinct from each other.
-USAGE = {"input_tokens": 100, "output_tokens": 30, "cache_read_tokens": 40, "reasoning_tokens": 10}
+USAGE: dict[str, Any] = {
+    "input_tokens": 100,
+    "output_tokens": 30,
+    "cache_read_tokens": 40,
+    "reasoning_tokens": 10,
+}
 #: What OpenAI reports for USAGE: cached tokens inside the input, reasoning inside output.
 RESPONSES_USAGE = {
     "input_tokens": 140,
@@ -191,7 +196,9 @@ def test_streamed_responses_end_with_the_usage(llm: FakeLLM) -> None:
     last, completed = events[-1]
     assert last == "response.completed"
     assert completed["response"]["usage"] == RESPONSES_USAGE
-    assert llm.ledger.snapshot() == [Call("responses", "gpt-5.5", 100, 30, 40, 0, True, reasoning_tokens=10)]
+    assert llm.ledger.snapshot() == [
+        Call("responses", "gpt-5.5", 100, 30, 40, 0, True, reasoning_tokens=10)
+    ]
     assert llm.ledger.total_tokens() == RESPONSES_USAGE["total_tokens"]
 
 
