@@ -6,7 +6,11 @@ kind of producer"); the collector counts it from one:
 - Gemini CLI from its ``gemini_cli.api_response`` events (its two usage metrics and its
   spans repeat them), the thinking tokens as output, the user's e-mail as the user;
 - Qwen Code from its ``qwen-code.llm_request`` spans, each under the ``invoke_agent``
-  span of the agent that made it (the main agent, or a subagent it called).
+  span of the agent that made it (the main agent, or a subagent it called);
+- Codex CLI from its ``codex.sse_event`` events of kind ``response.completed`` (its
+  metric, and two of its spans, repeat them), the ChatGPT login's e-mail as the user;
+- OpenCode from the Vercel AI SDK's ``ai.streamText.doStream`` spans (the
+  ``ai.streamText`` span above each repeats them in ``ai.usage.*``, unread), over OTLP/HTTP.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from hypertool_tools import contract as c
 from tests.conftest import NativeStack, running_stack
 from tests.e2e._producers import JOB, LLM_TOKENS, TOKENS, assert_settled
 from tests.fakes.llm_api import FakeLLM, Ledger
-from tests.producers import gemini_cli, qwen_code
+from tests.producers import codex_cli, gemini_cli, opencode, qwen_code
 
 pytestmark = pytest.mark.e2e
 
@@ -148,3 +152,70 @@ def test_qwen_code_is_counted_once_from_its_spans(stack: NativeStack, qwen_ledge
         f'sum by ({n.REASON}) ({UNATTRIBUTED}{{{JOB},producer="qwen-code"}})'
     )
     assert {s.labels[n.REASON] for s in unattributed} <= {c.REASON_NO_AGENT_SPAN}, unattributed
+
+
+#: OpenAI-style usage: input (40 of it cached), output (10 of it reasoning).
+OPENAI_INPUT, OPENAI_CACHED, OPENAI_OUTPUT, OPENAI_REASONING = 100, 40, 30, 10
+
+
+def openai_fake() -> FakeLLM:
+    """A fake OpenAI reporting cached input and reasoning output, as OpenAI does."""
+    return FakeLLM(
+        input_tokens=OPENAI_INPUT,
+        output_tokens=OPENAI_OUTPUT,
+        cache_read_tokens=OPENAI_CACHED,
+        reasoning_tokens=OPENAI_REASONING,
+    )
+
+
+def assert_persona_counted(stack: NativeStack, persona: str, ledger: Ledger, user: str) -> None:
+    """Prometheus holds the ledger's tokens for ``persona``: total, type and user."""
+    calls = ledger.snapshot()
+    # OpenAI's input holds the cached part, its output the reasoning part.
+    inputs = float(sum(call.input_tokens + call.cache_read_tokens for call in calls))
+    outputs = float(sum(call.output_tokens for call in calls))
+    sel = f'{JOB},{n.PERSONA}="{persona}"'
+    assert_settled(
+        stack,
+        [
+            (f"sum({TOKENS}{{{sel}}})", None, {"": inputs + outputs}),
+            (
+                f"sum by ({n.TOKEN_TYPE}) ({LLM_TOKENS}{{{sel}}})",
+                n.TOKEN_TYPE,
+                {n.TOKEN_TYPE_INPUT: inputs, n.TOKEN_TYPE_OUTPUT: outputs},
+            ),
+            (f"sum by ({n.USER}) ({USER_TOKENS}{{{sel}}})", n.USER, {user: inputs + outputs}),
+        ],
+    )
+
+
+def test_codex_cli_is_counted_once_from_its_events(stack: NativeStack) -> None:
+    """Each Responses call counts once, under the resource's persona and the login's user."""
+    codex = installed(codex_cli.binary(), codex_cli.version(), codex_cli.INSTALL_HINT)
+    with openai_fake() as llm:
+        for _ in range(RUNS):
+            codex_cli.run(
+                codex,
+                base_url=llm.url,
+                otlp_endpoint=stack.stack.otlp_grpc_endpoint,
+                persona="codex-builder",
+                user="cy@example.com",
+            )
+    assert len(llm.ledger.snapshot()) >= RUNS, llm.requests
+    assert_persona_counted(stack, "codex-builder", llm.ledger, "cy@example.com")
+
+
+def test_opencode_is_counted_once_from_its_spans(stack: NativeStack) -> None:
+    """Its answer's and its title's calls count once each, over OTLP/HTTP."""
+    binary = installed(opencode.binary(), opencode.version(), opencode.INSTALL_HINT)
+    with openai_fake() as llm:
+        opencode.run(
+            binary,
+            base_url=llm.url,
+            otlp_endpoint=f"http://127.0.0.1:{stack.stack.ports.otlp_http}",
+            persona="opencode-builder",
+            user="dee",
+        )
+    # A run asks for an answer and for a title: two calls, both real spend.
+    assert len(llm.ledger.snapshot()) >= 2, llm.requests
+    assert_persona_counted(stack, "opencode-builder", llm.ledger, "dee")

@@ -83,7 +83,7 @@ type UsageMetric struct {
 // LogUsage is one producer's usage event: input and output are each the sum of the
 // attributes listed (the producer may report parts apart, as cache or reasoning tokens).
 type LogUsage struct {
-	// Event: the record's event name (EventName, else EventNameAttribute).
+	// Event: the record's event name (its EventName, or its EventNameAttribute).
 	Event string `mapstructure:"event"`
 	// Where: attribute values the record must also have.
 	Where  map[string]string `mapstructure:"where"`

@@ -39,19 +39,18 @@ func (g *genai) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	return g.flush(ctx, b)
 }
 
-// logUsage is the table entry a record is the usage event of, or nil.
+// logUsage is the table entry a record is the usage event of, or nil. A record names its
+// event in its EventName field or, the older way, in an attribute; either may match
+// (Codex fills EventName with a source location and names the event in the attribute).
 func (g *genai) logUsage(lr plog.LogRecord) *LogUsage {
 	if len(g.cfg.LogUsage) == 0 {
 		return nil
 	}
 	attrs := lr.Attributes()
-	name := lr.EventName()
-	if name == "" {
-		name = pdatautil.GetString(attrs, g.cfg.EventNameAttribute)
-	}
+	field, attribute := lr.EventName(), pdatautil.GetString(attrs, g.cfg.EventNameAttribute)
 	for i := range g.cfg.LogUsage {
 		u := &g.cfg.LogUsage[i]
-		if u.Event == name && matches(attrs, u.Where) {
+		if (u.Event == field || u.Event == attribute) && matches(attrs, u.Where) {
 			return u
 		}
 	}
