@@ -105,7 +105,7 @@ func (l *ledger) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 	b := l.take(md, now)
 	out := pmetric.NewMetrics()
 	if len(b.deltas) > 0 || len(b.applied) > 0 {
-		if err := l.store.append(b.record(now)); err != nil {
+		if err := l.store.append(b.deltas, b.applied, b.at(now)); err != nil {
 			return err
 		}
 		for _, d := range b.applied {
@@ -182,15 +182,12 @@ type batch struct {
 	like       *Stream
 }
 
-func (b *batch) record(now int64) *record {
-	rec := &record{Deltas: b.deltas}
-	for _, d := range b.applied {
-		rec.Deliveries = append(rec.Deliveries, d.String())
+// at is when the batch's deliveries are applied, journaled with them (0: none).
+func (b *batch) at(now int64) int64 {
+	if len(b.applied) == 0 {
+		return 0
 	}
-	if len(rec.Deliveries) > 0 {
-		rec.At = now
-	}
-	return rec
+	return now
 }
 
 // take removes the delta sums and delta histograms from md and returns them as deltas,
