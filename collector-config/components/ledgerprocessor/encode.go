@@ -17,8 +17,9 @@ import (
 // encoding the ledger's largest cost per request. Not safe for concurrent use (the
 // ledger's lock serialises appends).
 type encoder struct {
-	buf  []byte
-	keys []string
+	buf    []byte
+	keys   []string
+	bounds boundsText
 }
 
 // record encodes the line of record{Deltas: deltas, Deliveries: applied, At: at}, with
@@ -94,16 +95,9 @@ func (e *encoder) stream(b []byte, s *Stream) ([]byte, error) {
 	}
 	var err error
 	if len(s.Bounds) > 0 {
-		b = append(b, `,"bounds":[`...)
-		for i, f := range s.Bounds {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if b, err = appendFloat(b, f); err != nil {
-				return b, err
-			}
+		if b, err = e.appendBounds(append(b, `,"bounds":`...), s.Bounds); err != nil {
+			return b, err
 		}
-		b = append(b, ']')
 	}
 	b = strconv.AppendInt(append(b, `,"start":`...), s.Start, 10)
 	b = strconv.AppendInt(append(b, `,"last":`...), s.Last, 10)
@@ -124,6 +118,25 @@ func (e *encoder) stream(b []byte, s *Stream) ([]byte, error) {
 		b = append(b, ']')
 	}
 	return append(b, '}'), nil
+}
+
+func (e *encoder) appendBounds(b []byte, bounds []float64) ([]byte, error) {
+	text, ok := e.bounds.get(bounds)
+	if !ok {
+		var err error
+		text = append(text, '[')
+		for i, f := range bounds {
+			if i > 0 {
+				text = append(text, ',')
+			}
+			if text, err = appendFloat(text, f); err != nil {
+				return b, err
+			}
+		}
+		text = append(text, ']')
+		e.bounds.set(bounds, text)
+	}
+	return append(b, text...), nil
 }
 
 // stringMap writes m with its keys sorted, as encoding/json does.

@@ -146,6 +146,12 @@ var oddFloats = []float64{
 	123456789.125, math.MaxFloat64, -2.5e-9, 1e300, 3,
 }
 
+var seriesBounds = [][]float64{
+	{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600},
+	{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3601},
+	{0, 1, 2}, {math.Copysign(0, -1), 1, 2}, {1e-7, 1e21},
+}
+
 func randomRecord(r *rand.Rand) *record {
 	pick := func(xs []string) string { return xs[r.IntN(len(xs))] }
 	strMap := func() map[string]string {
@@ -186,6 +192,9 @@ func randomRecord(r *rand.Rand) *record {
 			for b := r.IntN(4); b > 0; b-- {
 				s.Bounds = append(s.Bounds, float())
 				s.Buckets = append(s.Buckets, r.Uint64()>>r.IntN(64))
+			}
+			if r.IntN(2) == 0 { // the bounds of a series, again and again
+				s.Bounds = seriesBounds[r.IntN(len(seriesBounds))]
 			}
 		}
 		rec.Deltas = append(rec.Deltas, s)

@@ -33,6 +33,8 @@ type ledger struct {
 	expired int64
 	// clock is the wall clock, but in tests.
 	clock func() int64
+	// touched is apply's scratch.
+	touched map[*Stream]struct{}
 }
 
 func newLedger(cfg *Config, logger *zap.Logger, next consumer.Metrics) *ledger {
@@ -103,8 +105,10 @@ func (l *ledger) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 	}
 	now := l.now()
 	b := l.take(md, now)
-	out := pmetric.NewMetrics()
-	if len(b.deltas) > 0 || len(b.applied) > 0 {
+	var out pmetric.Metrics
+	if len(b.deltas) == 0 && len(b.applied) == 0 {
+		out = pmetric.NewMetrics()
+	} else {
 		if err := l.store.append(b.deltas, b.applied, b.at(now)); err != nil {
 			return err
 		}
@@ -126,13 +130,17 @@ func (l *ledger) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 
 // apply adds the deltas and returns the streams they updated, each once.
 func (l *ledger) apply(deltas []*Stream) []*Stream {
-	// apply returns each stream's one *Stream, so the pointer tells streams apart.
-	touched := map[*Stream]struct{}{}
+	// apply returns each stream's one *Stream, so the pointer tells streams apart. The
+	// set is the ledger's, emptied after each use, so that a request allocates none.
+	if l.touched == nil {
+		l.touched = map[*Stream]struct{}{}
+	}
+	defer clear(l.touched)
 	updated := make([]*Stream, 0, len(deltas))
 	for _, d := range deltas {
 		s := l.state.apply(d)
-		if _, ok := touched[s]; !ok {
-			touched[s] = struct{}{}
+		if _, ok := l.touched[s]; !ok {
+			l.touched[s] = struct{}{}
 			updated = append(updated, s)
 		}
 	}
@@ -211,14 +219,14 @@ func (l *ledger) take(md pmetric.Metrics, now int64) *batch {
 		rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
 			scope := sm.Scope().Name()
 			sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
-				taken := l.takeMetric(m, scope, resource, now, o)
-				if len(taken) > 0 && b.like == nil {
-					b.like = taken[0]
+				n := len(b.deltas)
+				b.deltas = l.takeMetric(b.deltas, m, scope, resource, now, o)
+				if len(b.deltas) > n && b.like == nil {
+					b.like = b.deltas[n]
 				}
 				if duplicate {
-					b.duplicates += float64(len(taken))
-				} else {
-					b.deltas = append(b.deltas, taken...)
+					b.duplicates += float64(len(b.deltas) - n)
+					b.deltas = b.deltas[:n]
 				}
 				return isDelta(m)
 			})
@@ -276,37 +284,42 @@ func isDelta(m pmetric.Metric) bool {
 	return false
 }
 
-func (l *ledger) takeMetric(m pmetric.Metric, scope string, resource map[string]string, now int64, o origin) []*Stream {
+// takeMetric appends m's points to deltas, if m is a delta sum or histogram.
+func (l *ledger) takeMetric(deltas []*Stream, m pmetric.Metric, scope string, resource map[string]string, now int64, o origin) []*Stream {
 	if !isDelta(m) {
-		return nil
+		return deltas
 	}
 	base := Stream{
 		Name: m.Name(), Description: m.Description(), Unit: m.Unit(), Scope: scope, Resource: resource,
 		Start: now, Last: now, producer: o.producer, producerName: o.name,
 	}
-	var out []*Stream
 	if m.Type() == pmetric.MetricTypeSum {
 		base.Kind, base.Monotonic = kindSum, m.Sum().IsMonotonic()
 		dps := m.Sum().DataPoints()
-		for i := 0; i < dps.Len(); i++ {
-			d := base
+		// One allocation for the metric's deltas, not one per point.
+		ds := make([]Stream, dps.Len())
+		for i := range ds {
+			d := &ds[i]
+			*d = base
 			d.Attributes = stringMap(dps.At(i).Attributes())
 			d.Sum = pdatautil.NumberValue(dps.At(i))
-			out = append(out, &d)
+			deltas = append(deltas, d)
 		}
-		return out
+		return deltas
 	}
 	base.Kind = kindHistogram
 	dps := m.Histogram().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
+	ds := make([]Stream, dps.Len())
+	for i := range ds {
 		dp := dps.At(i)
-		d := base
+		d := &ds[i]
+		*d = base
 		d.Attributes = stringMap(dp.Attributes())
 		d.Bounds = dp.ExplicitBounds().AsRaw()
 		d.Sum, d.Count, d.Buckets = dp.Sum(), dp.Count(), dp.BucketCounts().AsRaw()
-		out = append(out, &d)
+		deltas = append(deltas, d)
 	}
-	return out
+	return deltas
 }
 
 func stringMap(attrs pcommon.Map) map[string]string {
