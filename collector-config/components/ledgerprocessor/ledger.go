@@ -325,7 +325,7 @@ func (l *ledger) takeMetric(deltas []*Stream, m pmetric.Metric, scope string, re
 func stringMap(attrs pcommon.Map) map[string]string {
 	out := make(map[string]string, attrs.Len())
 	for k, v := range attrs.All() {
-		out[k] = v.AsString()
+		out[k] = pdatautil.AsString(v)
 	}
 	return out
 }
