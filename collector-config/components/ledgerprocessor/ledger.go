@@ -33,8 +33,8 @@ type ledger struct {
 	expired int64
 	// clock is the wall clock, but in tests.
 	clock func() int64
-	// touched is apply's scratch.
-	touched map[*Stream]struct{}
+	// applies counts apply's calls, which mark the streams they update with it.
+	applies uint64
 }
 
 func newLedger(cfg *Config, logger *zap.Logger, next consumer.Metrics) *ledger {
@@ -104,22 +104,9 @@ func (l *ledger) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 		return fmt.Errorf("ledger is not started")
 	}
 	now := l.now()
-	b := l.take(md, now)
-	var out pmetric.Metrics
-	if len(b.deltas) == 0 && len(b.applied) == 0 {
-		out = pmetric.NewMetrics()
-	} else {
-		if err := l.store.append(b.deltas, b.applied, b.at(now)); err != nil {
-			return err
-		}
-		for _, d := range b.applied {
-			l.state.deliveries.add(d, now)
-		}
-		l.expireDeliveries(now)
-		out = l.render(l.apply(b.deltas))
-		if l.store.size > l.cfg.CompactBytes {
-			l.compact(now)
-		}
+	out, err := l.commit(l.take(md, now), now)
+	if err != nil {
+		return err
 	}
 	md.ResourceMetrics().MoveAndAppendTo(out.ResourceMetrics())
 	if out.ResourceMetrics().Len() == 0 {
@@ -128,19 +115,36 @@ func (l *ledger) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 	return l.next.ConsumeMetrics(ctx, out)
 }
 
+// commit journals what b brings, then applies it and renders the totals it updated; it
+// journals nothing if b brings nothing.
+func (l *ledger) commit(b *batch, now int64) (pmetric.Metrics, error) {
+	if len(b.deltas) == 0 && len(b.applied) == 0 {
+		return pmetric.NewMetrics(), nil
+	}
+	if err := l.store.append(b.deltas, b.applied, b.at(now)); err != nil {
+		return pmetric.Metrics{}, err
+	}
+	for _, d := range b.applied {
+		l.state.deliveries.add(d, now)
+	}
+	l.expireDeliveries(now)
+	out := l.render(l.apply(b.deltas))
+	if l.store.size > l.cfg.CompactBytes {
+		l.compact(now)
+	}
+	return out, nil
+}
+
 // apply adds the deltas and returns the streams they updated, each once.
 func (l *ledger) apply(deltas []*Stream) []*Stream {
-	// apply returns each stream's one *Stream, so the pointer tells streams apart. The
-	// set is the ledger's, emptied after each use, so that a request allocates none.
-	if l.touched == nil {
-		l.touched = map[*Stream]struct{}{}
-	}
-	defer clear(l.touched)
+	// A mark on the stream, not a set of them, tells a stream met before in this call:
+	// no set to allocate per request.
+	l.applies++
 	updated := make([]*Stream, 0, len(deltas))
 	for _, d := range deltas {
 		s := l.state.apply(d)
-		if _, ok := l.touched[s]; !ok {
-			l.touched[s] = struct{}{}
+		if s.lastApply != l.applies {
+			s.lastApply = l.applies
 			updated = append(updated, s)
 		}
 	}

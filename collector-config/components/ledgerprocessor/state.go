@@ -36,6 +36,8 @@ type Stream struct {
 	// Who sent a delta, for the label bounds; never journaled, never part of the key.
 	producer     string
 	producerName string
+	// lastApply is the ledger's apply call that last updated the stream.
+	lastApply uint64
 }
 
 // keyer writes what identifies a stream into a buffer it reuses: a map lookup by
