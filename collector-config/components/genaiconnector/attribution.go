@@ -123,7 +123,7 @@ func (g *genai) agentName(attrs pcommon.Map) string {
 		}
 		for _, key := range shape.Name {
 			if v, ok := attrs.Get(key); ok && v.Str() != "" {
-				return pdatautil.CutUTF8(v.AsString(), g.cfg.MaxLabelBytes)
+				return pdatautil.CutUTF8(pdatautil.AsString(v), g.cfg.MaxLabelBytes)
 			}
 		}
 	}

@@ -4,7 +4,6 @@
 package genaiconnector
 
 import (
-	"sort"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -37,6 +36,10 @@ type batch struct {
 	// Scratch of ConsumeMetrics, reused from point to point.
 	readings []reading
 	streams  streamKeys
+	// The span type of the last library span and its series: a batch of spans mostly
+	// repeats a few types, compared for less than a map lookup costs.
+	lastType   string
+	lastSeries []*spanOutput
 }
 
 type group struct {
@@ -56,6 +59,14 @@ type acc struct {
 
 func (g *genai) newBatch() *batch {
 	return &batch{g: g, groups: map[origin]*group{}}
+}
+
+// spanSeries is the series of a library span type (none: the type has none).
+func (b *batch) spanSeries(spanType string) []*spanOutput {
+	if b.lastSeries == nil || spanType != b.lastType {
+		b.lastType, b.lastSeries = spanType, b.g.spanSeries[spanType]
+	}
+	return b.lastSeries
 }
 
 func (b *batch) group(o origin) *group {
@@ -86,16 +97,30 @@ func (b *batch) observe(o origin, out *output, item []string, seconds float64) {
 	}
 	a.sum += seconds
 	a.count++
-	// Prometheus' le: a value on a bound counts in that bound's bucket.
-	a.buckets[sort.SearchFloat64s(b.g.cfg.SpanSeries.Buckets, seconds)]++
+	a.buckets[bucket(b.g.cfg.SpanSeries.Buckets, seconds)]++
+}
+
+// bucket is the index of the bucket of bounds that seconds counts in: the first bound
+// at or above it, as Prometheus' le (sort.SearchFloat64s, without its closure call per
+// step).
+func bucket(bounds []float64, seconds float64) int {
+	i, j := 0, len(bounds)
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if !(bounds[h] >= seconds) {
+			i = h + 1
+		} else {
+			j = h
+		}
+	}
+	return i
 }
 
 func (b *batch) find(o origin, out *output, item []string) *acc {
-	gr := b.group(o)
-	if a := b.lastAcc; a != nil && a.out == out && a.group == gr && a.holds(item) {
+	if a := b.lastAcc; a != nil && a.out == out && a.group.origin == o && a.holds(item) {
 		return a
 	}
-	a := b.findKeyed(gr, out, item)
+	a := b.findKeyed(b.group(o), out, item)
 	b.lastAcc = a
 	return a
 }

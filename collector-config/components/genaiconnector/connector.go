@@ -237,7 +237,7 @@ func (g *genai) resolve(item []string, point, resource pcommon.Map) {
 				break
 			}
 			if ok {
-				item[i] = pdatautil.CutUTF8(v.AsString(), g.cfg.MaxLabelBytes)
+				item[i] = pdatautil.CutUTF8(pdatautil.AsString(v), g.cfg.MaxLabelBytes)
 				break
 			}
 		}

@@ -47,14 +47,20 @@ type spanFrom struct {
 
 func (g *genai) span(b *batch, a *arrivals, from spanFrom, item []string, span ptrace.Span) {
 	attrs := span.Attributes()
-	o, res, scope := from.o, from.res, from.scope
-	reasons := g.cfg.Unused.Reasons
 	if v, ok := attrs.Get(g.cfg.SpanSeries.TypeAttribute); ok {
-		if !g.librarySpan(b, o, scope, v.AsString(), span) {
-			b.unused(o, g.cfg.Unused.Traces, reasons.TracesOnly, scope, 1)
+		if !g.librarySpan(b, from.o, from.scope, pdatautil.AsString(v), span) {
+			b.unused(from.o, g.cfg.Unused.Traces, g.cfg.Unused.Reasons.TracesOnly, from.scope, 1)
 		}
 		return
 	}
+	g.otherSpan(b, a, from, item, span)
+}
+
+// otherSpan is a span that is not the library's: an agent's, a handoff, usage, or unused.
+func (g *genai) otherSpan(b *batch, a *arrivals, from spanFrom, item []string, span ptrace.Span) {
+	attrs := span.Attributes()
+	o, res, scope := from.o, from.res, from.scope
+	reasons := &g.cfg.Unused.Reasons
 	tracking := g.tracker != nil && !g.explicit(attrs, res)
 	if tracking {
 		agent := g.agentName(attrs)
@@ -158,23 +164,14 @@ func (g *genai) tokenValue(v pcommon.Value) (float64, string) {
 
 // librarySpan observes one of the library's spans into its series; false if it has none.
 func (g *genai) librarySpan(b *batch, o origin, scope, spanType string, span ptrace.Span) bool {
-	outs := g.spanSeries[spanType]
+	outs := b.spanSeries(spanType)
 	if len(outs) == 0 {
 		return false
 	}
 	attrs := span.Attributes()
 	for _, out := range outs {
 		var buf [8]string
-		values := buf[:0]
-		complete := true
-		for _, key := range out.attributes {
-			v, ok := attrs.Get(key)
-			if !ok {
-				complete = false
-				break
-			}
-			values = append(values, pdatautil.CutUTF8(v.AsString(), g.cfg.MaxLabelBytes))
-		}
+		values, complete := g.spanValues(buf[:0], attrs, out.attributes)
 		if !complete {
 			b.unused(o, g.cfg.Unused.Traces, g.cfg.Unused.Reasons.MissingLabel, scope, 1)
 			continue
@@ -188,17 +185,30 @@ func (g *genai) librarySpan(b *batch, o origin, scope, spanType string, span ptr
 	return true
 }
 
-// spanSeconds is a span's duration; 0 for one that ends before it starts.
+// spanValues appends the values of keys in attrs to values, cut; false if one is missing.
+func (g *genai) spanValues(values []string, attrs pcommon.Map, keys []string) ([]string, bool) {
+	for _, key := range keys {
+		v, ok := attrs.Get(key)
+		if !ok {
+			return values, false
+		}
+		values = append(values, pdatautil.CutUTF8(pdatautil.AsString(v), g.cfg.MaxLabelBytes))
+	}
+	return values, true
+}
+
+// spanSeconds is a span's duration; 0 if it ends before it starts.
 func spanSeconds(span ptrace.Span) float64 {
-	if span.EndTimestamp() < span.StartTimestamp() {
+	start, end := span.StartTimestamp(), span.EndTimestamp()
+	if end < start {
 		return 0
 	}
-	return float64(span.EndTimestamp()-span.StartTimestamp()) / 1e9
+	return float64(end-start) / 1e9
 }
 
 func (g *genai) spanLabel(attrs pcommon.Map, key, fallback string) string {
 	if v, ok := attrs.Get(key); ok {
-		return pdatautil.CutUTF8(v.AsString(), g.cfg.MaxLabelBytes)
+		return pdatautil.CutUTF8(pdatautil.AsString(v), g.cfg.MaxLabelBytes)
 	}
 	return fallback
 }

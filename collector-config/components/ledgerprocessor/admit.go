@@ -19,7 +19,7 @@ func (l *ledger) admit(b *batch, now int64) []*Stream {
 	if b.like == nil {
 		return nil
 	}
-	out := make([]*Stream, 0, len(b.deltas))
+	out := b.deltas[:0] // filtered in place: out never passes the delta read
 	folded := map[foldKey]float64{}
 	dropped := 0.0
 	newStreams := map[string]struct{}{}
@@ -30,14 +30,13 @@ func (l *ledger) admit(b *batch, now int64) []*Stream {
 				folded[foldKey{d.Name, k, d.producerName}]++
 			}
 		}
-		key := d.key()
-		if _, ok := l.state.streams[key]; !ok {
-			if _, ok := newStreams[key]; !ok {
+		if s, key := l.state.find(d); s == nil {
+			if _, ok := newStreams[string(key)]; !ok {
 				if len(l.state.streams)+len(newStreams) >= l.cfg.MaxStreams {
 					dropped++
 					continue
 				}
-				newStreams[key] = struct{}{}
+				newStreams[string(key)] = struct{}{}
 			}
 		}
 		out = append(out, d)

@@ -6,6 +6,7 @@ package ledgerprocessor
 import (
 	"context"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"testing"
 
@@ -116,6 +117,74 @@ func BenchmarkConsumeMetrics(b *testing.B) {
 	}
 }
 
+// stageHistogram is what the genai connector hands the ledger for one request of
+// telemetrygen's span load (bench/collector_limit.py): 512 stage spans of one label set
+// make one delta histogram point, from the producer the connector names, with no
+// delivery id.
+func stageHistogram() pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("hypertool.aggregation", "fleet")
+	rm.Resource().Attributes().PutStr("hypertool.ledger.producer", "telemetrygen")
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName("github.com/open-telemetry/opentelemetry-collector-contrib/connector/signaltometricsconnector")
+	m := sm.Metrics().AppendEmpty()
+	m.SetName("hypertool.workflow.stage.duration")
+	m.SetDescription("Workflow stage duration.")
+	m.SetUnit("s")
+	h := m.SetEmptyHistogram()
+	h.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+	dp := h.DataPoints().AppendEmpty()
+	dp.SetTimestamp(2)
+	dp.Attributes().PutStr("persona", "backend-engineer")
+	dp.Attributes().PutStr("stage", "implement")
+	dp.Attributes().PutStr("workflow", "release")
+	bounds := []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600}
+	buckets := make([]uint64, len(bounds)+1)
+	sum := 0.0
+	for i := 0; i < 512; i++ {
+		seconds := float64(i%40) * 0.15
+		sum += seconds
+		buckets[sort.SearchFloat64s(bounds, seconds)]++
+	}
+	dp.ExplicitBounds().FromRaw(bounds)
+	dp.BucketCounts().FromRaw(buckets)
+	dp.SetCount(512)
+	dp.SetSum(sum)
+	return md
+}
+
+// BenchmarkConsumeStageHistogram: the ledger's part of one request of the span load, one
+// histogram point into its stream, journaled as BenchmarkConsumeMetrics.
+func BenchmarkConsumeStageHistogram(b *testing.B) {
+	l := newLedger(renderedConfig(b, b.TempDir()), zap.NewNop(), consumertest.NewNop())
+	ctx := context.Background()
+	if err := l.Start(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		if err := l.Shutdown(ctx); err != nil {
+			b.Error(err)
+		}
+	}()
+	const batch = 256
+	requests := make([]pmetric.Metrics, batch)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%batch == 0 {
+			b.StopTimer()
+			for j := range requests {
+				requests[j] = stageHistogram()
+			}
+			b.StartTimer()
+		}
+		if err := l.ConsumeMetrics(ctx, requests[i%batch]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // The benchmark's requests are what it claims: each applied once, into 13 streams.
 func TestTheBenchmarkRequestsAreApplied(t *testing.T) {
 	sink := &consumertest.MetricsSink{}
@@ -132,5 +201,25 @@ func TestTheBenchmarkRequestsAreApplied(t *testing.T) {
 	}
 	if got := totals(sink)["hypertool.persona.tokens_used/testing-specialist"]; got != 3*200 {
 		t.Fatalf("tokens_used of testing-specialist %v, want 600", got)
+	}
+}
+
+// The span load's histogram adds into one stream, all 512 spans counted.
+func TestTheStageHistogramIsApplied(t *testing.T) {
+	l := newLedger(renderedConfig(t, t.TempDir()), zap.NewNop(), consumertest.NewNop())
+	if err := l.Start(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Shutdown(context.Background())
+	for i := 0; i < 3; i++ {
+		consume(t, l, stageHistogram())
+	}
+	if got := len(l.state.streams); got != 1 {
+		t.Fatalf("%d streams, want 1", got)
+	}
+	for _, s := range l.state.streams {
+		if s.Count != 3*512 || s.producer != "" {
+			t.Fatalf("stream %+v", s)
+		}
 	}
 }

@@ -33,6 +33,8 @@ type ledger struct {
 	expired int64
 	// clock is the wall clock, but in tests.
 	clock func() int64
+	// applies counts apply's calls, which mark the streams they update with it.
+	applies uint64
 }
 
 func newLedger(cfg *Config, logger *zap.Logger, next consumer.Metrics) *ledger {
@@ -102,20 +104,9 @@ func (l *ledger) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 		return fmt.Errorf("ledger is not started")
 	}
 	now := l.now()
-	b := l.take(md, now)
-	out := pmetric.NewMetrics()
-	if len(b.deltas) > 0 || len(b.applied) > 0 {
-		if err := l.store.append(b.record(now)); err != nil {
-			return err
-		}
-		for _, d := range b.applied {
-			l.state.deliveries.add(d, now)
-		}
-		l.expireDeliveries(now)
-		out = l.render(l.apply(b.deltas))
-		if l.store.size > l.cfg.CompactBytes {
-			l.compact(now)
-		}
+	out, err := l.commit(l.take(md, now), now)
+	if err != nil {
+		return err
 	}
 	md.ResourceMetrics().MoveAndAppendTo(out.ResourceMetrics())
 	if out.ResourceMetrics().Len() == 0 {
@@ -124,15 +115,36 @@ func (l *ledger) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 	return l.next.ConsumeMetrics(ctx, out)
 }
 
+// commit journals what b brings, then applies it and renders the totals it updated; it
+// journals nothing if b brings nothing.
+func (l *ledger) commit(b *batch, now int64) (pmetric.Metrics, error) {
+	if len(b.deltas) == 0 && len(b.applied) == 0 {
+		return pmetric.NewMetrics(), nil
+	}
+	if err := l.store.append(b.deltas, b.applied, b.at(now)); err != nil {
+		return pmetric.Metrics{}, err
+	}
+	for _, d := range b.applied {
+		l.state.deliveries.add(d, now)
+	}
+	l.expireDeliveries(now)
+	out := l.render(l.apply(b.deltas))
+	if l.store.size > l.cfg.CompactBytes {
+		l.compact(now)
+	}
+	return out, nil
+}
+
 // apply adds the deltas and returns the streams they updated, each once.
 func (l *ledger) apply(deltas []*Stream) []*Stream {
-	// apply returns each stream's one *Stream, so the pointer tells streams apart.
-	touched := map[*Stream]struct{}{}
+	// A mark on the stream, not a set of them, tells a stream met before in this call:
+	// no set to allocate per request.
+	l.applies++
 	updated := make([]*Stream, 0, len(deltas))
 	for _, d := range deltas {
 		s := l.state.apply(d)
-		if _, ok := touched[s]; !ok {
-			touched[s] = struct{}{}
+		if s.lastApply != l.applies {
+			s.lastApply = l.applies
 			updated = append(updated, s)
 		}
 	}
@@ -182,15 +194,12 @@ type batch struct {
 	like       *Stream
 }
 
-func (b *batch) record(now int64) *record {
-	rec := &record{Deltas: b.deltas}
-	for _, d := range b.applied {
-		rec.Deliveries = append(rec.Deliveries, d.String())
+// at is when the batch's deliveries are applied, journaled with them (0: none).
+func (b *batch) at(now int64) int64 {
+	if len(b.applied) == 0 {
+		return 0
 	}
-	if len(rec.Deliveries) > 0 {
-		rec.At = now
-	}
-	return rec
+	return now
 }
 
 // take removes the delta sums and delta histograms from md and returns them as deltas,
@@ -214,14 +223,14 @@ func (l *ledger) take(md pmetric.Metrics, now int64) *batch {
 		rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
 			scope := sm.Scope().Name()
 			sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
-				taken := l.takeMetric(m, scope, resource, now, o)
-				if len(taken) > 0 && b.like == nil {
-					b.like = taken[0]
+				n := len(b.deltas)
+				b.deltas = l.takeMetric(b.deltas, m, scope, resource, now, o)
+				if len(b.deltas) > n && b.like == nil {
+					b.like = b.deltas[n]
 				}
 				if duplicate {
-					b.duplicates += float64(len(taken))
-				} else {
-					b.deltas = append(b.deltas, taken...)
+					b.duplicates += float64(len(b.deltas) - n)
+					b.deltas = b.deltas[:n]
 				}
 				return isDelta(m)
 			})
@@ -279,43 +288,48 @@ func isDelta(m pmetric.Metric) bool {
 	return false
 }
 
-func (l *ledger) takeMetric(m pmetric.Metric, scope string, resource map[string]string, now int64, o origin) []*Stream {
+// takeMetric appends m's points to deltas, if m is a delta sum or histogram.
+func (l *ledger) takeMetric(deltas []*Stream, m pmetric.Metric, scope string, resource map[string]string, now int64, o origin) []*Stream {
 	if !isDelta(m) {
-		return nil
+		return deltas
 	}
 	base := Stream{
 		Name: m.Name(), Description: m.Description(), Unit: m.Unit(), Scope: scope, Resource: resource,
 		Start: now, Last: now, producer: o.producer, producerName: o.name,
 	}
-	var out []*Stream
 	if m.Type() == pmetric.MetricTypeSum {
 		base.Kind, base.Monotonic = kindSum, m.Sum().IsMonotonic()
 		dps := m.Sum().DataPoints()
-		for i := 0; i < dps.Len(); i++ {
-			d := base
+		// One allocation for the metric's deltas, not one per point.
+		ds := make([]Stream, dps.Len())
+		for i := range ds {
+			d := &ds[i]
+			*d = base
 			d.Attributes = stringMap(dps.At(i).Attributes())
 			d.Sum = pdatautil.NumberValue(dps.At(i))
-			out = append(out, &d)
+			deltas = append(deltas, d)
 		}
-		return out
+		return deltas
 	}
 	base.Kind = kindHistogram
 	dps := m.Histogram().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
+	ds := make([]Stream, dps.Len())
+	for i := range ds {
 		dp := dps.At(i)
-		d := base
+		d := &ds[i]
+		*d = base
 		d.Attributes = stringMap(dp.Attributes())
 		d.Bounds = dp.ExplicitBounds().AsRaw()
 		d.Sum, d.Count, d.Buckets = dp.Sum(), dp.Count(), dp.BucketCounts().AsRaw()
-		out = append(out, &d)
+		deltas = append(deltas, d)
 	}
-	return out
+	return deltas
 }
 
 func stringMap(attrs pcommon.Map) map[string]string {
 	out := make(map[string]string, attrs.Len())
 	for k, v := range attrs.All() {
-		out[k] = v.AsString()
+		out[k] = pdatautil.AsString(v)
 	}
 	return out
 }

@@ -16,22 +16,21 @@ func (l *ledger) render(streams []*Stream) pmetric.Metrics {
 	scopes := map[string]pmetric.MetricSlice{}
 	resources := map[string]pmetric.ResourceMetrics{}
 	for _, s := range streams {
-		rk := (&Stream{Resource: s.Resource}).key()
-		rm, ok := resources[rk]
+		rk, sk := l.state.keyer.resource(s)
+		rm, ok := resources[string(rk)]
 		if !ok {
 			rm = md.ResourceMetrics().AppendEmpty()
 			for k, v := range s.Resource {
 				rm.Resource().Attributes().PutStr(k, v)
 			}
-			resources[rk] = rm
+			resources[string(rk)] = rm
 		}
-		sk := rk + "\x03" + s.Scope
-		metrics, ok := scopes[sk]
+		metrics, ok := scopes[string(sk)]
 		if !ok {
 			sm := rm.ScopeMetrics().AppendEmpty()
 			sm.Scope().SetName(s.Scope)
 			metrics = sm.Metrics()
-			scopes[sk] = metrics
+			scopes[string(sk)] = metrics
 		}
 		renderStream(metrics.AppendEmpty(), s, now)
 	}

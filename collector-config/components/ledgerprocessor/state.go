@@ -4,9 +4,9 @@
 package ledgerprocessor
 
 import (
-	"sort"
+	"math"
+	"slices"
 	"strconv"
-	"strings"
 )
 
 const (
@@ -36,37 +36,87 @@ type Stream struct {
 	// Who sent a delta, for the label bounds; never journaled, never part of the key.
 	producer     string
 	producerName string
+	// lastApply is the ledger's apply call that last updated the stream.
+	lastApply uint64
 }
 
-// key identifies a stream: two points with the same key add to the same total.
-func (s *Stream) key() string {
-	var b strings.Builder
-	b.WriteString(s.Name)
-	b.WriteByte(0)
-	b.WriteString(s.Kind)
-	b.WriteByte(0)
-	writeMap(&b, s.Resource)
-	b.WriteByte(0)
-	writeMap(&b, s.Attributes)
-	for _, bound := range s.Bounds {
-		b.WriteByte(0)
-		b.WriteString(strconv.FormatFloat(bound, 'g', -1, 64))
+// keyer writes what identifies a stream into a buffer it reuses: a map lookup by
+// string(key) allocates nothing, so only a new stream's key is ever copied.
+type keyer struct {
+	buf    []byte
+	keys   []string
+	bounds boundsText
+}
+
+// key identifies s: two points with the same key add to the same total. It is valid
+// until the keyer's next use.
+func (kr *keyer) key(s *Stream) []byte {
+	b := append(kr.buf[:0], s.Name...)
+	b = append(b, 0)
+	b = append(b, s.Kind...)
+	b = append(b, 0)
+	b = kr.appendMap(b, s.Resource)
+	b = append(b, 0)
+	b = kr.appendMap(b, s.Attributes)
+	if len(s.Bounds) > 0 {
+		text, ok := kr.bounds.get(s.Bounds)
+		if !ok {
+			for _, bound := range s.Bounds {
+				text = strconv.AppendFloat(append(text, 0), bound, 'g', -1, 64)
+			}
+			kr.bounds.set(s.Bounds, text)
+		}
+		b = append(b, text...)
 	}
-	return b.String()
+	kr.buf = b
+	return b
 }
 
-func writeMap(b *strings.Builder, m map[string]string) {
-	keys := make([]string, 0, len(m))
+// boundsText remembers the text of the last histogram bounds formatted: a series has
+// one set of bounds, and formatting them cost more than the rest of its point.
+type boundsText struct {
+	bounds []float64
+	text   []byte
+}
+
+// get is the text of bounds, if they are the last ones set, bit for bit; else an empty
+// buffer to format them into, and nothing is remembered until set.
+func (bt *boundsText) get(bounds []float64) ([]byte, bool) {
+	if len(bounds) > 0 && slices.EqualFunc(bounds, bt.bounds, sameBits) {
+		return bt.text, true
+	}
+	bt.bounds = bt.bounds[:0] // the text is overwritten from here on
+	return bt.text[:0], false
+}
+
+func sameBits(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
+
+func (bt *boundsText) set(bounds []float64, text []byte) {
+	bt.bounds = append(bt.bounds[:0], bounds...)
+	bt.text = text
+}
+
+// resource identifies s's resource and scope (for render), valid as key's.
+func (kr *keyer) resource(s *Stream) (resource, scope []byte) {
+	b := kr.appendMap(kr.buf[:0], s.Resource)
+	n := len(b)
+	b = append(append(b, 3), s.Scope...)
+	kr.buf = b
+	return b[:n], b
+}
+
+func (kr *keyer) appendMap(b []byte, m map[string]string) []byte {
+	kr.keys = kr.keys[:0]
 	for k := range m {
-		keys = append(keys, k)
+		kr.keys = append(kr.keys, k)
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteByte(1)
-		b.WriteString(m[k])
-		b.WriteByte(2)
+	slices.Sort(kr.keys)
+	for _, k := range kr.keys {
+		b = append(append(b, k...), 1)
+		b = append(append(b, m[k]...), 2)
 	}
+	clear(kr.keys) // holds no label key past the call
+	return b
 }
 
 // add adds a delta's values into the stream. Histogram bounds are part of the key, so
@@ -91,23 +141,29 @@ type state struct {
 	streams    map[string]*Stream
 	deliveries deliveries
 	bounds     *bounds
+	keyer      keyer
 }
 
 func newState(cfg *Config) *state {
 	return &state{streams: map[string]*Stream{}, deliveries: deliveries{}, bounds: newBounds(cfg)}
 }
 
+// find is d's stream (nil if it has none yet) and d's key, valid until the next find.
+func (st *state) find(d *Stream) (*Stream, []byte) {
+	k := st.keyer.key(d)
+	return st.streams[string(k)], k
+}
+
 // apply adds d to its stream, creating the stream at d's time if it is new.
 func (st *state) apply(d *Stream) *Stream {
-	k := d.key()
-	s, ok := st.streams[k]
-	if !ok {
+	s, k := st.find(d)
+	if s == nil {
 		s = &Stream{
 			Name: d.Name, Description: d.Description, Unit: d.Unit, Kind: d.Kind,
 			Monotonic: d.Monotonic, Scope: d.Scope, Resource: d.Resource,
 			Attributes: d.Attributes, Bounds: d.Bounds, Start: d.Start, Last: d.Last,
 		}
-		st.streams[k] = s
+		st.streams[string(k)] = s
 	}
 	s.add(d)
 	for label, value := range d.Attributes {

@@ -56,6 +56,7 @@ type store struct {
 	journal    *os.File
 	generation int
 	size       int64
+	enc        encoder
 }
 
 // openStore locks dir and loads the state it holds. A torn last journal line (a crash in
@@ -236,14 +237,15 @@ func writeFileSynced(path string, data []byte) error {
 	return nil
 }
 
-// append writes one record as one line with one write call: the kernel has it when this
-// returns, so a crash of the process cannot lose it (fsync also survives power loss).
-func (s *store) append(rec *record) error {
-	line, err := json.Marshal(rec)
+// append writes one record (its deltas, the deliveries they apply, at) as one line with
+// one write call: the kernel has it when this returns, so a crash of the process cannot
+// lose it (fsync also survives power loss).
+func (s *store) append(deltas []*Stream, applied []delivery, at int64) error {
+	line, err := s.enc.record(deltas, applied, at)
 	if err != nil {
 		return fmt.Errorf("ledger journal: %w", err)
 	}
-	line = append(line, '\n')
+	defer s.enc.trim()
 	if _, err := s.journal.Write(line); err != nil {
 		// A part-written line would tear the next one too: cut it off (the batch is not
 		// acknowledged, and its sender retries).

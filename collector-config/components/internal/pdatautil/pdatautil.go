@@ -38,6 +38,15 @@ func PointCount(m pmetric.Metric) int {
 	return 0
 }
 
+// AsString is v.AsString(). Attribute values are nearly always strings, which it reads
+// with one type check instead of AsString's two (Type's switch, then Str's).
+func AsString(v pcommon.Value) string {
+	if s := v.Str(); s != "" || v.Type() == pcommon.ValueTypeStr {
+		return s
+	}
+	return v.AsString()
+}
+
 // GetString is the attribute key of attrs as a string (pcommon.Value.AsString), or ""
 // if key is "" or absent.
 func GetString(attrs pcommon.Map, key string) string {
@@ -45,7 +54,7 @@ func GetString(attrs pcommon.Map, key string) string {
 		return ""
 	}
 	if v, ok := attrs.Get(key); ok {
-		return v.AsString()
+		return AsString(v)
 	}
 	return ""
 }

@@ -55,6 +55,38 @@ func TestGetString(t *testing.T) {
 	}
 }
 
+func TestAsString(t *testing.T) {
+	m := pcommon.NewMap()
+	m.PutStr("str", "v")
+	m.PutStr("empty", "")
+	m.PutInt("int", 3)
+	m.PutDouble("double", 2.5)
+	m.PutBool("bool", true)
+	m.PutEmptyBytes("bytes").FromRaw([]byte{1, 2})
+	m.PutEmptySlice("slice").AppendEmpty().SetStr("x")
+	m.PutEmptyMap("map").PutStr("k", "v")
+	m.PutEmpty("none")
+	for k, v := range m.All() {
+		if got, want := AsString(v), v.AsString(); got != want {
+			t.Errorf("%s: %q, want %q", k, got, want)
+		}
+	}
+}
+
+func BenchmarkAsString(b *testing.B) {
+	v := pcommon.NewValueStr("backend-engineer")
+	for b.Loop() {
+		_ = AsString(v)
+	}
+}
+
+func BenchmarkValueAsString(b *testing.B) {
+	v := pcommon.NewValueStr("backend-engineer")
+	for b.Loop() {
+		_ = v.AsString()
+	}
+}
+
 func TestCutUTF8(t *testing.T) {
 	for _, tc := range []struct {
 		s     string
