@@ -10,11 +10,13 @@ of what it reported, the ground truth the end-to-end tests compare Prometheus ag
 
 Served:
 - ``POST /v1/chat/completions`` (OpenAI), streaming (SSE, with ``include_usage``) or not;
-  offered a ``transfer_to_<agent>`` tool (an OpenAI Agents SDK handoff) before any tool
-  result, it answers with that tool call instead of text, so agent A hands off to B;
+  offered a ``transfer_to_<agent>`` tool (an OpenAI Agents SDK or LangGraph handoff, Google
+  ADK's ``transfer_to_agent``) before any tool result, it answers with that tool call
+  instead of text, so agent A hands off to B;
 - ``POST /v1/messages`` (Anthropic; Claude Code adds ``?beta=true``), streaming or not;
 - ``POST /v1beta/models/<model>:generateContent`` and ``:streamGenerateContent`` (Gemini;
-  ``?alt=sse`` as google-genai and Gemini CLI ask, else one JSON array of chunks);
+  ``?alt=sse`` as google-genai and Gemini CLI ask, else one JSON array of chunks), with the
+  same handoff as a ``functionCall``;
 - ``POST /v1/messages/count_tokens``, Gemini's ``:countTokens`` and ``:embedContent``,
   ``GET`` model listings and any other ``POST``: a small valid JSON answer, no usage recorded.
 """
@@ -30,6 +32,8 @@ from types import TracebackType
 from typing import Any, Self
 
 COMPLETION_TEXT = "ok"
+#: The text of every required, unconstrained argument of a handoff tool call.
+HANDOFF_TEXT = "please take over"
 
 
 @dataclass
@@ -161,33 +165,71 @@ def _sse(events: Iterator[tuple[str | None, dict[str, Any]]]) -> bytes:
     return "".join(chunks).encode()
 
 
-def _handoff_tool(request: dict[str, Any]) -> str | None:
+@dataclass(frozen=True)
+class Handoff:
+    """A tool call the fake answers with instead of text: its name and JSON arguments."""
+
+    name: str
+    arguments: dict[str, Any]
+
+
+def _handoff_arguments(schema: dict[str, Any] | None) -> dict[str, Any]:
+    """Each required parameter: its schema's first ``enum`` value, else a short text.
+
+    Enough for every framework's handoff tool: Google ADK's ``transfer_to_agent`` lists the
+    agent names as ``agent_name``'s enum, Strands' agent-as-tool wants an ``input`` text.
+    """
+    schema = schema or {}
+    properties = schema.get("properties") or {}
+    return {
+        name: ((properties.get(name) or {}).get("enum") or [HANDOFF_TEXT])[0]
+        for name in schema.get("required") or []
+    }
+
+
+def _handoff_tool(request: dict[str, Any]) -> Handoff | None:
     """The handoff to call: a ``transfer_to_*`` tool offered, while no tool has answered yet.
 
-    The OpenAI Agents SDK offers each handoff as a function tool ``transfer_to_<agent>``;
-    answering it with a tool call is what makes agent A hand the run to agent B. Stateless:
-    once the conversation holds a ``role: tool`` message (the handoff's result), or no such
-    tool is offered (agent B's turn), the answer is plain text again.
+    The OpenAI Agents SDK offers each handoff as a function tool ``transfer_to_<agent>``
+    (LangGraph's supervisor too; Google ADK one ``transfer_to_agent`` naming the agent in
+    its argument); answering it with a tool call is what makes agent A hand the run to
+    agent B. Stateless: once the conversation holds a ``role: tool`` message (the handoff's
+    result), or no such tool is offered (agent B's turn), the answer is plain text again.
     """
     messages = request.get("messages") or []
     if any(isinstance(m, dict) and m.get("role") == "tool" for m in messages):
         return None
     for tool in request.get("tools") or []:
-        name = str((tool.get("function") or {}).get("name") or "")
+        function = tool.get("function") or {}
+        name = str(function.get("name") or "")
         if name.startswith("transfer_to_"):
-            return name
+            return Handoff(name, _handoff_arguments(function.get("parameters")))
     return None
 
 
-def _tool_call(name: str) -> dict[str, Any]:
+def _gemini_handoff(request: dict[str, Any]) -> Handoff | None:
+    """``_handoff_tool`` for Gemini: a ``transfer_to_*`` function declared, none answered yet."""
+    for content in request.get("contents") or []:
+        if any("functionResponse" in part for part in content.get("parts") or []):
+            return None
+    for tool in request.get("tools") or []:
+        for declaration in tool.get("functionDeclarations") or []:
+            name = str(declaration.get("name") or "")
+            if name.startswith("transfer_to_"):
+                schema = declaration.get("parameters") or declaration.get("parametersJsonSchema")
+                return Handoff(name, _handoff_arguments(schema))
+    return None
+
+
+def _tool_call(handoff: Handoff) -> dict[str, Any]:
     return {
         "id": "call_fake_handoff",
         "type": "function",
-        "function": {"name": name, "arguments": "{}"},
+        "function": {"name": handoff.name, "arguments": json.dumps(handoff.arguments)},
     }
 
 
-def _openai_body(call: Call, handoff: str | None = None) -> dict[str, Any]:
+def _openai_body(call: Call, handoff: Handoff | None = None) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": COMPLETION_TEXT}
     if handoff:
         message = {"role": "assistant", "content": None, "tool_calls": [_tool_call(handoff)]}
@@ -212,7 +254,7 @@ def _openai_body(call: Call, handoff: str | None = None) -> dict[str, Any]:
 
 
 def _openai_stream(
-    call: Call, handoff: str | None = None
+    call: Call, handoff: Handoff | None = None
 ) -> Iterator[tuple[str | None, dict[str, Any]]]:
     body = _openai_body(call, handoff)
     chunk = {k: body[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
@@ -280,8 +322,14 @@ def _gemini_usage(call: Call) -> dict[str, int]:
     return usage
 
 
-def _gemini_body(call: Call) -> dict[str, Any]:
-    content = {"role": "model", "parts": [{"text": COMPLETION_TEXT}]}
+def _gemini_parts(handoff: Handoff | None) -> list[dict[str, Any]]:
+    if handoff:
+        return [{"functionCall": {"name": handoff.name, "args": handoff.arguments}}]
+    return [{"text": COMPLETION_TEXT}]
+
+
+def _gemini_body(call: Call, handoff: Handoff | None = None) -> dict[str, Any]:
+    content = {"role": "model", "parts": _gemini_parts(handoff)}
     return {
         "candidates": [{"content": content, "finishReason": "STOP", "index": 0}],
         "usageMetadata": _gemini_usage(call),
@@ -290,10 +338,10 @@ def _gemini_body(call: Call) -> dict[str, Any]:
     }
 
 
-def _gemini_stream(call: Call) -> list[dict[str, Any]]:
-    """Text first, then the finish reason with the usage, as the last chunk carries it."""
-    body = _gemini_body(call)
-    content = {"role": "model", "parts": [{"text": COMPLETION_TEXT}]}
+def _gemini_stream(call: Call, handoff: Handoff | None = None) -> list[dict[str, Any]]:
+    """The text or handoff first, then the finish reason and usage, as the last chunk has."""
+    body = _gemini_body(call, handoff)
+    content = {"role": "model", "parts": _gemini_parts(handoff)}
     first = {"candidates": [{"content": content, "index": 0}]}
     last_content = {"role": "model", "parts": [{"text": ""}]}
     last = body | {"candidates": [{"content": last_content, "finishReason": "STOP", "index": 0}]}
@@ -353,12 +401,13 @@ class _Handler(BaseHTTPRequestHandler):
         if method in ("generateContent", "streamGenerateContent"):
             streamed = method == "streamGenerateContent"
             call = self.fake.answered("gemini", model, streamed)
+            handoff = _gemini_handoff(request)
             if not streamed:
-                self._json(200, _gemini_body(call))
+                self._json(200, _gemini_body(call, handoff))
             elif "alt=sse" in self.path:
-                self._stream(_sse((None, chunk) for chunk in _gemini_stream(call)))
+                self._stream(_sse((None, chunk) for chunk in _gemini_stream(call, handoff)))
             else:
-                self._json(200, _gemini_stream(call))
+                self._json(200, _gemini_stream(call, handoff))
         elif method == "countTokens":
             self._json(200, {"totalTokens": self.fake.usage.input_tokens})
         elif method == "embedContent":

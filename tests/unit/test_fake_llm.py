@@ -1,4 +1,4 @@
-"""The fake LLM provider's Gemini API: the usage it serves is the usage it records."""
+"""The fake LLM provider: the usage it serves is the usage it records; how it hands off."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import urllib.request
 from typing import Any
 
-from tests.fakes.llm_api import FakeLLM
+from tests.fakes.llm_api import HANDOFF_TEXT, FakeLLM
 
 MODEL = "gemini-2.5-flash"
 REQUEST = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
@@ -94,3 +94,51 @@ def test_anthropic_does_not_report_thoughts_and_gemini_no_cache_writes() -> None
     anthropic, gemini = llm.ledger.snapshot()
     assert (anthropic.cache_creation_tokens, anthropic.thoughts_tokens) == (3, 0)
     assert (gemini.cache_creation_tokens, gemini.thoughts_tokens) == (0, 2)
+
+
+#: Google ADK's transfer tool as google-genai declares it: the agent names are an enum.
+TRANSFER = {
+    "name": "transfer_to_agent",
+    "parameters": {
+        "type": "OBJECT",
+        "properties": {"agent_name": {"type": "STRING", "enum": ["billing_agent"]}},
+        "required": ["agent_name"],
+    },
+}
+
+
+def test_gemini_hands_off_with_a_function_call_until_it_is_answered() -> None:
+    """Offered transfer_to_agent, Gemini calls it with the enum's agent; answered, it talks."""
+    offered = REQUEST | {"tools": [{"functionDeclarations": [TRANSFER]}]}
+    response = {"functionResponse": {"name": "transfer_to_agent", "response": {}}}
+    answered = offered | {"contents": [*REQUEST["contents"], {"role": "user", "parts": [response]}]}
+    with FakeLLM() as llm:
+        _, first = post(f"{llm.url}/v1beta/models/{MODEL}:generateContent", offered)
+        _, streamed = post(
+            f"{llm.url}/v1beta/models/{MODEL}:streamGenerateContent?alt=sse", offered
+        )
+        _, after = post(f"{llm.url}/v1beta/models/{MODEL}:generateContent", answered)
+    call = {"functionCall": {"name": "transfer_to_agent", "args": {"agent_name": "billing_agent"}}}
+    assert json.loads(first)["candidates"][0]["content"]["parts"] == [call]
+    assert sse_chunks(streamed)[0]["candidates"][0]["content"]["parts"] == [call]
+    assert json.loads(after)["candidates"][0]["content"]["parts"] == [{"text": "ok"}]
+    assert len(llm.ledger.snapshot()) == 3
+
+
+def test_openai_handoff_fills_each_required_argument() -> None:
+    """A transfer_to_* tool's required arguments: the enum's first value, else a text."""
+    parameters = {
+        "type": "object",
+        "properties": {"agent_name": {"type": "string", "enum": ["b", "c"]}, "input": {}},
+        "required": ["agent_name", "input"],
+    }
+    tool = {"type": "function", "function": {"name": "transfer_to_x", "parameters": parameters}}
+    request = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    with FakeLLM() as llm:
+        _, body = post(f"{llm.url}/v1/chat/completions", request | {"tools": [tool]})
+    [tool_call] = json.loads(body)["choices"][0]["message"]["tool_calls"]
+    assert tool_call["function"]["name"] == "transfer_to_x"
+    assert json.loads(tool_call["function"]["arguments"]) == {
+        "agent_name": "b",
+        "input": HANDOFF_TEXT,
+    }
