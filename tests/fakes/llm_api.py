@@ -216,7 +216,9 @@ def _gemini_handoff(request: dict[str, Any]) -> Handoff | None:
         for declaration in tool.get("functionDeclarations") or []:
             name = str(declaration.get("name") or "")
             if name.startswith("transfer_to_"):
-                schema = declaration.get("parameters") or declaration.get("parametersJsonSchema")
+                # google-genai sends a JSON schema as parameters_json_schema, in snake case.
+                keys = ("parameters", "parametersJsonSchema", "parameters_json_schema")
+                schema = next((declaration[k] for k in keys if declaration.get(k)), None)
                 return Handoff(name, _handoff_arguments(schema))
     return None
 

@@ -96,12 +96,12 @@ def test_anthropic_does_not_report_thoughts_and_gemini_no_cache_writes() -> None
     assert (gemini.cache_creation_tokens, gemini.thoughts_tokens) == (0, 2)
 
 
-#: Google ADK's transfer tool as google-genai declares it: the agent names are an enum.
+#: Google ADK's transfer tool as google-genai sends it: the agent names are an enum.
 TRANSFER = {
     "name": "transfer_to_agent",
-    "parameters": {
-        "type": "OBJECT",
-        "properties": {"agent_name": {"type": "STRING", "enum": ["billing_agent"]}},
+    "parameters_json_schema": {
+        "type": "object",
+        "properties": {"agent_name": {"type": "string", "enum": ["billing_agent"]}},
         "required": ["agent_name"],
     },
 }
