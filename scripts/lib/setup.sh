@@ -134,6 +134,8 @@ ensure_venv() {
 source "$(dirname "${BASH_SOURCE[0]}")/claude-code.sh"
 # shellcheck source=scripts/lib/genai-python.sh
 source "$(dirname "${BASH_SOURCE[0]}")/genai-python.sh"
+# shellcheck source=scripts/lib/coding-agents.sh
+source "$(dirname "${BASH_SOURCE[0]}")/coding-agents.sh"
 
 setup_environment() {
   ensure_go
@@ -144,5 +146,9 @@ setup_environment() {
 # What only the tests need, beyond setup_environment.
 setup_test_producers() {
   ensure_claude_code
+  ensure_gemini_cli
+  ensure_qwen_code
+  ensure_codex
+  ensure_opencode
   ensure_genai_python
 }

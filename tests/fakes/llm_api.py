@@ -10,13 +10,19 @@ of what it reported, the ground truth the end-to-end tests compare Prometheus ag
 
 Served:
 - ``POST /v1/chat/completions`` (OpenAI), streaming (SSE, with ``include_usage``) or not;
-  offered a ``transfer_to_<agent>`` tool (an OpenAI Agents SDK or LangGraph handoff, Google
-  ADK's ``transfer_to_agent``) before any tool result, it answers with that tool call
-  instead of text, so agent A hands off to B;
+  cache-read and reasoning tokens, when set, inside the totals with their details;
+  offered a ``transfer_to_<agent>`` tool (an OpenAI Agents SDK handoff; LangGraph's or
+  Strands' so named) before any tool result, it answers with that tool call instead of
+  text, so agent A hands off to B;
 - ``POST /v1/messages`` (Anthropic; Claude Code adds ``?beta=true``), streaming or not;
 - ``POST /v1beta/models/<model>:generateContent`` and ``:streamGenerateContent`` (Gemini;
-  ``?alt=sse`` as google-genai and Gemini CLI ask, else one JSON array of chunks), with the
-  same handoff as a ``functionCall``;
+  ``?alt=sse`` as google-genai and Gemini CLI ask, else one JSON array of chunks); JSON
+  that fits the schema when the request asks for JSON; given ``gemini_calls``, a request
+  that declares one of those functions, before any function response, is answered with a
+  call to it (a Gemini CLI subagent, a Google ADK ``transfer_to_agent``);
+- ``POST /v1/responses`` (OpenAI's Responses API, what Codex CLI speaks), streaming or not;
+  cache-read tokens are reported inside ``input_tokens`` as ``cached_tokens``, reasoning
+  tokens inside ``output_tokens``, as OpenAI does;
 - ``POST /v1/messages/count_tokens``, Gemini's ``:countTokens`` and ``:embedContent``,
   ``GET`` model listings and any other ``POST``: a small valid JSON answer, no usage recorded.
 """
@@ -25,15 +31,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
 COMPLETION_TEXT = "ok"
-#: The text of every required, unconstrained argument of a handoff tool call.
-HANDOFF_TEXT = "please take over"
 
 
 @dataclass
@@ -49,6 +53,8 @@ class Call:
     streamed: bool = False
     #: Gemini's thoughtsTokenCount: reported apart from (not inside) the output tokens.
     thoughts_tokens: int = 0
+    #: Of ``output_tokens``, how many were reasoning (OpenAI counts them inside the output).
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -102,16 +108,26 @@ class FakeLLM:
         cache_read_tokens: int = 0,
         cache_creation_tokens: int = 0,
         thoughts_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        gemini_calls: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """Answer every call with this usage (Anthropic reports cache tokens apart).
+        """Answer every call with this usage.
+
+        ``input_tokens`` are the uncached ones: Anthropic reports cache tokens apart from
+        them, OpenAI inside its input total; ``reasoning_tokens`` are part of OpenAI's
+        output.
 
         Gemini reports the cache reads inside its prompt count, has no cache writes (they
         are not served, nor recorded, for it), and alone reports thoughts tokens.
+        ``gemini_calls`` maps function names, by priority, to arguments that override the
+        ones made up from the function's declared parameters.
         """
+        self.gemini_calls = dict(gemini_calls or {})
         self.usage = Call("", "", input_tokens, output_tokens)
         self.usage.cache_read_tokens = cache_read_tokens
         self.usage.cache_creation_tokens = cache_creation_tokens
         self.usage.thoughts_tokens = thoughts_tokens
+        self.usage.reasoning_tokens = reasoning_tokens
         self.ledger = Ledger()
         self.requests: list[tuple[str, str]] = []
         handler = type("Handler", (_Handler,), {"fake": self})
@@ -151,7 +167,8 @@ class FakeLLM:
             u.cache_read_tokens,
             0 if gemini else u.cache_creation_tokens,
             streamed,
-            u.thoughts_tokens if gemini else 0,
+            thoughts_tokens=u.thoughts_tokens if gemini else 0,
+            reasoning_tokens=0 if gemini else u.reasoning_tokens,
         )
         self.ledger.add(call)
         return call
@@ -165,36 +182,16 @@ def _sse(events: Iterator[tuple[str | None, dict[str, Any]]]) -> bytes:
     return "".join(chunks).encode()
 
 
-@dataclass(frozen=True)
-class Handoff:
-    """A tool call the fake answers with instead of text: its name and JSON arguments."""
-
-    name: str
-    arguments: dict[str, Any]
-
-
-def _handoff_arguments(schema: dict[str, Any] | None) -> dict[str, Any]:
-    """Each required parameter: its schema's first ``enum`` value, else a short text.
-
-    Enough for every framework's handoff tool: Google ADK's ``transfer_to_agent`` lists the
-    agent names as ``agent_name``'s enum, Strands' agent-as-tool wants an ``input`` text.
-    """
-    schema = schema or {}
-    properties = schema.get("properties") or {}
-    return {
-        name: ((properties.get(name) or {}).get("enum") or [HANDOFF_TEXT])[0]
-        for name in schema.get("required") or []
-    }
-
-
-def _handoff_tool(request: dict[str, Any]) -> Handoff | None:
+def _handoff_tool(request: dict[str, Any]) -> dict[str, Any] | None:
     """The handoff to call: a ``transfer_to_*`` tool offered, while no tool has answered yet.
 
     The OpenAI Agents SDK offers each handoff as a function tool ``transfer_to_<agent>``
-    (LangGraph's supervisor too; Google ADK one ``transfer_to_agent`` naming the agent in
-    its argument); answering it with a tool call is what makes agent A hand the run to
-    agent B. Stateless: once the conversation holds a ``role: tool`` message (the handoff's
-    result), or no such tool is offered (agent B's turn), the answer is plain text again.
+    (LangGraph's handoff tools and Strands' agents as tools can be named so too); answering
+    it with a tool call is what makes agent A hand the run to agent B. Stateless: once the
+    conversation holds a ``role: tool`` message (the handoff's result), or no such tool is
+    offered (agent B's turn), the answer is plain text again. The call is ``{name,
+    arguments}``, the arguments made up from the tool's parameters (Strands' agent tool
+    requires an ``input``).
     """
     messages = request.get("messages") or []
     if any(isinstance(m, dict) and m.get("role") == "tool" for m in messages):
@@ -203,35 +200,17 @@ def _handoff_tool(request: dict[str, Any]) -> Handoff | None:
         function = tool.get("function") or {}
         name = str(function.get("name") or "")
         if name.startswith("transfer_to_"):
-            return Handoff(name, _handoff_arguments(function.get("parameters")))
+            schema = function.get("parameters")
+            arguments = _schema_example(schema) if schema else {}
+            return {"name": name, "arguments": json.dumps(arguments)}
     return None
 
 
-def _gemini_handoff(request: dict[str, Any]) -> Handoff | None:
-    """``_handoff_tool`` for Gemini: a ``transfer_to_*`` function declared, none answered yet."""
-    for content in request.get("contents") or []:
-        if any("functionResponse" in part for part in content.get("parts") or []):
-            return None
-    for tool in request.get("tools") or []:
-        for declaration in tool.get("functionDeclarations") or []:
-            name = str(declaration.get("name") or "")
-            if name.startswith("transfer_to_"):
-                # google-genai sends a JSON schema as parameters_json_schema, in snake case.
-                keys = ("parameters", "parametersJsonSchema", "parameters_json_schema")
-                schema = next((declaration[k] for k in keys if declaration.get(k)), None)
-                return Handoff(name, _handoff_arguments(schema))
-    return None
+def _tool_call(function: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "call_fake_handoff", "type": "function", "function": function}
 
 
-def _tool_call(handoff: Handoff) -> dict[str, Any]:
-    return {
-        "id": "call_fake_handoff",
-        "type": "function",
-        "function": {"name": handoff.name, "arguments": json.dumps(handoff.arguments)},
-    }
-
-
-def _openai_body(call: Call, handoff: Handoff | None = None) -> dict[str, Any]:
+def _openai_body(call: Call, handoff: dict[str, Any] | None = None) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": COMPLETION_TEXT}
     if handoff:
         message = {"role": "assistant", "content": None, "tool_calls": [_tool_call(handoff)]}
@@ -247,16 +226,30 @@ def _openai_body(call: Call, handoff: Handoff | None = None) -> dict[str, Any]:
                 "finish_reason": "tool_calls" if handoff else "stop",
             }
         ],
-        "usage": {
-            "prompt_tokens": call.input_tokens,
-            "completion_tokens": call.output_tokens,
-            "total_tokens": call.input_tokens + call.output_tokens,
-        },
+        "usage": _openai_usage(call),
     }
 
 
+def _openai_usage(call: Call) -> dict[str, Any]:
+    """Chat usage; cached and reasoning tokens inside the totals, as OpenAI reports them.
+
+    The details are left out when zero, so what plain calls report stays as it was.
+    """
+    prompt = call.input_tokens + call.cache_read_tokens
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": call.output_tokens,
+        "total_tokens": prompt + call.output_tokens,
+    }
+    if call.cache_read_tokens:
+        usage["prompt_tokens_details"] = {"cached_tokens": call.cache_read_tokens}
+    if call.reasoning_tokens:
+        usage["completion_tokens_details"] = {"reasoning_tokens": call.reasoning_tokens}
+    return usage
+
+
 def _openai_stream(
-    call: Call, handoff: Handoff | None = None
+    call: Call, handoff: dict[str, Any] | None = None
 ) -> Iterator[tuple[str | None, dict[str, Any]]]:
     body = _openai_body(call, handoff)
     chunk = {k: body[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
@@ -324,14 +317,76 @@ def _gemini_usage(call: Call) -> dict[str, int]:
     return usage
 
 
-def _gemini_parts(handoff: Handoff | None) -> list[dict[str, Any]]:
-    if handoff:
-        return [{"functionCall": {"name": handoff.name, "args": handoff.arguments}}]
-    return [{"text": COMPLETION_TEXT}]
+#: What ``_schema_example`` answers for each scalar type (JSON Schema's or OpenAPI's).
+_SCALAR_EXAMPLES: dict[str, Any] = {"integer": 1, "number": 1, "boolean": False}
 
 
-def _gemini_body(call: Call, handoff: Handoff | None = None) -> dict[str, Any]:
-    content = {"role": "model", "parts": _gemini_parts(handoff)}
+def _schema_example(schema: Any) -> Any:  # noqa: ANN401 - any JSON value
+    """A smallest value that a (JSON or OpenAPI) response schema accepts."""
+    if not isinstance(schema, dict):
+        return COMPLETION_TEXT
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = str(schema.get("type") or "string").lower()
+    if kind == "object":
+        properties = schema.get("properties") or {}
+        return {name: _schema_example(sub) for name, sub in properties.items()}
+    if kind == "array":
+        return []
+    return schema.get("minimum", _SCALAR_EXAMPLES.get(kind, COMPLETION_TEXT))
+
+
+def _gemini_text(request: dict[str, Any]) -> str:
+    """Plain text, or JSON fitting the schema when the request asks for JSON.
+
+    Gemini CLI asks its model router and other helpers for JSON, and retries (with
+    backoff) until the text parses.
+    """
+    config = request.get("generationConfig") or {}
+    if config.get("responseMimeType") != "application/json":
+        return COMPLETION_TEXT
+    schema = config.get("responseJsonSchema") or config.get("responseSchema")
+    return json.dumps(_schema_example(schema) if schema else {})
+
+
+def _gemini_function_call(
+    request: dict[str, Any], calls: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any] | None:
+    """The first of ``calls`` that the request declares, while no function has answered.
+
+    Stateless like the OpenAI handoff: once the contents hold a ``functionResponse`` (the
+    call's result), or none of the functions is declared, the answer is text again.
+    """
+    contents = request.get("contents") or []
+    parts = [p for c in contents if isinstance(c, dict) for p in c.get("parts") or []]
+    if any(isinstance(p, dict) and "functionResponse" in p for p in parts):
+        return None
+    declared = {
+        str(f.get("name")): f
+        for tool in request.get("tools") or []
+        for f in tool.get("functionDeclarations") or []
+    }
+    for name, args in calls.items():
+        if name in declared:
+            # google-genai sends a JSON schema as parameters_json_schema, in snake case.
+            keys = ("parametersJsonSchema", "parameters_json_schema", "parameters")
+            schema = next((declared[name][k] for k in keys if declared[name].get(k)), None)
+            made_up = _schema_example(schema) if schema else {}
+            return {
+                "name": name,
+                "args": (made_up if isinstance(made_up, dict) else {}) | dict(args),
+            }
+    return None
+
+
+def _gemini_parts(text: str, function_call: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [{"functionCall": function_call}] if function_call else [{"text": text}]
+
+
+def _gemini_body(
+    call: Call, text: str = COMPLETION_TEXT, function_call: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    content = {"role": "model", "parts": _gemini_parts(text, function_call)}
     return {
         "candidates": [{"content": content, "finishReason": "STOP", "index": 0}],
         "usageMetadata": _gemini_usage(call),
@@ -340,10 +395,12 @@ def _gemini_body(call: Call, handoff: Handoff | None = None) -> dict[str, Any]:
     }
 
 
-def _gemini_stream(call: Call, handoff: Handoff | None = None) -> list[dict[str, Any]]:
-    """The text or handoff first, then the finish reason and usage, as the last chunk has."""
-    body = _gemini_body(call, handoff)
-    content = {"role": "model", "parts": _gemini_parts(handoff)}
+def _gemini_stream(
+    call: Call, text: str = COMPLETION_TEXT, function_call: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Text first, then the finish reason with the usage, as the last chunk carries it."""
+    body = _gemini_body(call, text, function_call)
+    content = {"role": "model", "parts": _gemini_parts(text, function_call)}
     first = {"candidates": [{"content": content, "index": 0}]}
     last_content = {"role": "model", "parts": [{"text": ""}]}
     last = body | {"candidates": [{"content": last_content, "finishReason": "STOP", "index": 0}]}
@@ -356,6 +413,67 @@ def _gemini_route(path: str) -> tuple[str, str] | None:
     if "/models/" not in head or not method:
         return None
     return head.rsplit("/models/", 1)[1], method
+
+
+def _responses_usage(call: Call) -> dict[str, Any]:
+    """OpenAI's Responses usage: cached tokens inside input, reasoning inside output."""
+    inp = call.input_tokens + call.cache_read_tokens
+    return {
+        "input_tokens": inp,
+        "input_tokens_details": {"cached_tokens": call.cache_read_tokens},
+        "output_tokens": call.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": call.reasoning_tokens},
+        "total_tokens": inp + call.output_tokens,
+    }
+
+
+def _responses_message(status: str) -> dict[str, Any]:
+    text = [{"type": "output_text", "text": COMPLETION_TEXT, "annotations": []}]
+    return {
+        "id": "msg_fake",
+        "type": "message",
+        "status": status,
+        "role": "assistant",
+        "content": text if status == "completed" else [],
+    }
+
+
+def _responses_body(call: Call, status: str = "completed") -> dict[str, Any]:
+    done = status == "completed"
+    return {
+        "id": "resp_fake",
+        "object": "response",
+        "created_at": 1_700_000_000,
+        "status": status,
+        "model": call.model,
+        "output": [_responses_message("completed")] if done else [],
+        "usage": _responses_usage(call) if done else None,
+    }
+
+
+def _responses_stream(call: Call) -> Iterator[tuple[str | None, dict[str, Any]]]:
+    part = {"type": "output_text", "text": "", "annotations": []}
+    where = {"item_id": "msg_fake", "output_index": 0, "content_index": 0}
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("response.created", {"response": _responses_body(call, "in_progress")}),
+        ("response.in_progress", {"response": _responses_body(call, "in_progress")}),
+        (
+            "response.output_item.added",
+            {"output_index": 0, "item": _responses_message("in_progress")},
+        ),
+        ("response.content_part.added", where | {"part": part}),
+        ("response.output_text.delta", where | {"delta": COMPLETION_TEXT}),
+        ("response.output_text.done", where | {"text": COMPLETION_TEXT}),
+        ("response.content_part.done", where | {"part": part | {"text": COMPLETION_TEXT}}),
+        (
+            "response.output_item.done",
+            {"output_index": 0, "item": _responses_message("completed")},
+        ),
+        # Codex takes the usage from response.completed's response, the last event.
+        ("response.completed", {"response": _responses_body(call)}),
+    ]
+    for number, (event, data) in enumerate(events):
+        yield event, {"type": event, "sequence_number": number} | data
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -393,6 +511,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._stream(_sse(_anthropic_stream(call)))
             else:
                 self._json(200, _anthropic_body(call))
+        elif path.endswith("/responses"):
+            self._responses(model, streamed)
         elif path.endswith("/count_tokens"):
             self._json(200, {"input_tokens": self.fake.usage.input_tokens})
         else:
@@ -403,13 +523,15 @@ class _Handler(BaseHTTPRequestHandler):
         if method in ("generateContent", "streamGenerateContent"):
             streamed = method == "streamGenerateContent"
             call = self.fake.answered("gemini", model, streamed)
-            handoff = _gemini_handoff(request)
+            text = _gemini_text(request)
+            function = _gemini_function_call(request, self.fake.gemini_calls)
+            chunks = _gemini_stream(call, text, function)
             if not streamed:
-                self._json(200, _gemini_body(call, handoff))
+                self._json(200, _gemini_body(call, text, function))
             elif "alt=sse" in self.path:
-                self._stream(_sse((None, chunk) for chunk in _gemini_stream(call, handoff)))
+                self._stream(_sse((None, chunk) for chunk in chunks))
             else:
-                self._json(200, _gemini_stream(call, handoff))
+                self._json(200, chunks)
         elif method == "countTokens":
             self._json(200, {"totalTokens": self.fake.usage.input_tokens})
         elif method == "embedContent":
@@ -419,6 +541,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"embeddings": [{"values": [0.0] * 8}] * count})
         else:
             self._json(200, {})
+
+    def _responses(self, model: str, streamed: bool) -> None:
+        call = self.fake.answered("responses", model, streamed)
+        if streamed:
+            self._stream(_sse(_responses_stream(call)))
+        else:
+            self._json(200, _responses_body(call))
 
     def _json(self, status: int, body: dict[str, Any] | list[Any]) -> None:
         data = json.dumps(body).encode()

@@ -1,12 +1,15 @@
-"""The fake LLM provider: the usage it serves is the usage it records; how it hands off."""
+"""The fake LLM provider: the usage each API serves is the usage it records."""
 
 from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
-from tests.fakes.llm_api import HANDOFF_TEXT, FakeLLM
+import pytest
+
+from tests.fakes.llm_api import Call, FakeLLM
 
 MODEL = "gemini-2.5-flash"
 REQUEST = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
@@ -96,49 +99,168 @@ def test_anthropic_does_not_report_thoughts_and_gemini_no_cache_writes() -> None
     assert (gemini.cache_creation_tokens, gemini.thoughts_tokens) == (0, 2)
 
 
-#: Google ADK's transfer tool as google-genai sends it: the agent names are an enum.
-TRANSFER = {
-    "name": "transfer_to_agent",
-    "parameters_json_schema": {
-        "type": "object",
-        "properties": {"agent_name": {"type": "string", "enum": ["billing_agent"]}},
-        "required": ["agent_name"],
-    },
-}
-
-
-def test_gemini_hands_off_with_a_function_call_until_it_is_answered() -> None:
-    """Offered transfer_to_agent, Gemini calls it with the enum's agent; answered, it talks."""
-    offered = REQUEST | {"tools": [{"functionDeclarations": [TRANSFER]}]}
-    response = {"functionResponse": {"name": "transfer_to_agent", "response": {}}}
-    answered = offered | {"contents": [*REQUEST["contents"], {"role": "user", "parts": [response]}]}
-    with FakeLLM() as llm:
-        _, first = post(f"{llm.url}/v1beta/models/{MODEL}:generateContent", offered)
-        _, streamed = post(
-            f"{llm.url}/v1beta/models/{MODEL}:streamGenerateContent?alt=sse", offered
-        )
-        _, after = post(f"{llm.url}/v1beta/models/{MODEL}:generateContent", answered)
-    call = {"functionCall": {"name": "transfer_to_agent", "args": {"agent_name": "billing_agent"}}}
-    assert json.loads(first)["candidates"][0]["content"]["parts"] == [call]
-    assert sse_chunks(streamed)[0]["candidates"][0]["content"]["parts"] == [call]
-    assert json.loads(after)["candidates"][0]["content"]["parts"] == [{"text": "ok"}]
-    assert len(llm.ledger.snapshot()) == 3
-
-
-def test_openai_handoff_fills_each_required_argument() -> None:
-    """A transfer_to_* tool's required arguments: the enum's first value, else a text."""
-    parameters = {
-        "type": "object",
-        "properties": {"agent_name": {"type": "string", "enum": ["b", "c"]}, "input": {}},
-        "required": ["agent_name", "input"],
+def test_gemini_json_mode_answers_json_that_fits_the_schema() -> None:
+    """A request for JSON gets JSON with every property of its schema (enums' first value)."""
+    schema = {
+        "type": "OBJECT",
+        "properties": {
+            "reasoning": {"type": "STRING"},
+            "model_choice": {"type": "STRING", "enum": ["flash", "pro"]},
+            "score": {"type": "INTEGER"},
+        },
     }
-    tool = {"type": "function", "function": {"name": "transfer_to_x", "parameters": parameters}}
+    config = {"responseMimeType": "application/json", "responseSchema": schema}
+    with FakeLLM() as llm:
+        _, body = post(
+            f"{llm.url}/v1beta/models/{MODEL}:generateContent",
+            REQUEST | {"generationConfig": config},
+        )
+    text = json.loads(body)["candidates"][0]["content"]["parts"][0]["text"]
+    assert json.loads(text) == {"reasoning": "ok", "model_choice": "flash", "score": 1}
+
+
+def test_gemini_calls_a_declared_function_until_it_has_answered() -> None:
+    """Given gemini_calls, a declared function is called once; its response ends the calls."""
+    params = {"type": "object", "properties": {"agent_name": {"type": "string"}}}
+    tools = [{"functionDeclarations": [{"name": "invoke_agent", "parametersJsonSchema": params}]}]
+    answered = {"role": "user", "parts": [{"functionResponse": {"name": "invoke_agent"}}]}
+    calls = {"invoke_agent": {"agent_name": "generalist", "prompt": "go"}}
+    with FakeLLM(gemini_calls=calls) as llm:
+        url = f"{llm.url}/v1beta/models/{MODEL}:generateContent"
+        _, first = post(url, REQUEST | {"tools": tools})
+        contents = [*REQUEST["contents"], answered]
+        _, second = post(url, {"contents": contents, "tools": tools})
+    [part] = json.loads(first)["candidates"][0]["content"]["parts"]
+    assert part == {
+        "functionCall": {
+            "name": "invoke_agent",
+            "args": {"agent_name": "generalist", "prompt": "go"},
+        }
+    }
+    assert json.loads(second)["candidates"][0]["content"]["parts"] == [{"text": "ok"}]
+    assert len(llm.ledger.snapshot()) == 2
+
+
+def test_gemini_makes_up_adk_transfer_arguments_from_the_snake_case_schema() -> None:
+    """google-genai's parameters_json_schema: ADK's transfer goes to the enum's first agent."""
+    agent = {"type": "string", "enum": ["billing_agent"]}
+    params = {"type": "object", "properties": {"agent_name": agent}, "required": ["agent_name"]}
+    declaration = {"name": "transfer_to_agent", "parameters_json_schema": params}
+    request = REQUEST | {"tools": [{"functionDeclarations": [declaration]}]}
+    with FakeLLM(gemini_calls={"transfer_to_agent": {}}) as llm:
+        _, body = post(f"{llm.url}/v1beta/models/{MODEL}:streamGenerateContent?alt=sse", request)
+    [part] = sse_chunks(body)[0]["candidates"][0]["content"]["parts"]
+    assert part == {
+        "functionCall": {"name": "transfer_to_agent", "args": {"agent_name": "billing_agent"}}
+    }
+
+
+def test_openai_handoff_arguments_are_made_up_from_the_tool_parameters() -> None:
+    """A transfer_to_* tool call fills the tool's parameters: Strands' agent tool needs input."""
+    params = {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
+    tool = {"type": "function", "function": {"name": "transfer_to_x", "parameters": params}}
     request = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
     with FakeLLM() as llm:
         _, body = post(f"{llm.url}/v1/chat/completions", request | {"tools": [tool]})
     [tool_call] = json.loads(body)["choices"][0]["message"]["tool_calls"]
     assert tool_call["function"]["name"] == "transfer_to_x"
-    assert json.loads(tool_call["function"]["arguments"]) == {
-        "agent_name": "b",
-        "input": HANDOFF_TEXT,
+    assert json.loads(tool_call["function"]["arguments"]) == {"input": "ok"}
+
+
+#: Uncached input, output, cache-read and reasoning tokens, distinct from each other.
+USAGE: dict[str, Any] = {
+    "input_tokens": 100,
+    "output_tokens": 30,
+    "cache_read_tokens": 40,
+    "reasoning_tokens": 10,
+}
+#: What OpenAI reports for USAGE: cached tokens inside the input, reasoning inside output.
+RESPONSES_USAGE = {
+    "input_tokens": 140,
+    "input_tokens_details": {"cached_tokens": 40},
+    "output_tokens": 30,
+    "output_tokens_details": {"reasoning_tokens": 10},
+    "total_tokens": 170,
+}
+
+
+def post_openai(url: str, body: dict[str, Any]) -> tuple[str, bytes]:
+    """POST JSON straight to loopback (no proxy); the content type and the body."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(  # noqa: S310 - the fake, on loopback
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with opener.open(request, timeout=10) as response:
+        return str(response.headers["Content-Type"]), bytes(response.read())
+
+
+def sse_events(data: bytes) -> list[tuple[str, dict[str, Any]]]:
+    """(event, data) of each server-sent event."""
+    events = []
+    for block in data.decode().strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields.get("event", ""), json.loads(fields["data"])))
+    return events
+
+
+@pytest.fixture
+def llm() -> Iterator[FakeLLM]:
+    """The fake, serving USAGE."""
+    with FakeLLM(**USAGE) as fake:
+        yield fake
+
+
+def test_streamed_responses_end_with_the_usage(llm: FakeLLM) -> None:
+    """A streamed Responses call: Codex's events, the usage on response.completed, recorded."""
+    kind, data = post_openai(f"{llm.url}/v1/responses", {"model": "gpt-5.5", "stream": True})
+    events = sse_events(data)
+    assert kind == "text/event-stream"
+    assert [e for e, _ in events][:2] == ["response.created", "response.in_progress"]
+    assert all(body["type"] == event for event, body in events)
+    done = [body["item"] for event, body in events if event == "response.output_item.done"]
+    assert done[0]["content"][0]["text"] == "ok"
+    last, completed = events[-1]
+    assert last == "response.completed"
+    assert completed["response"]["usage"] == RESPONSES_USAGE
+    assert llm.ledger.snapshot() == [
+        Call("responses", "gpt-5.5", 100, 30, 40, 0, True, reasoning_tokens=10)
+    ]
+    assert llm.ledger.total_tokens() == RESPONSES_USAGE["total_tokens"]
+
+
+def test_plain_responses_call(llm: FakeLLM) -> None:
+    """A Responses call without ``stream``: one JSON body with the output and the usage."""
+    _, data = post_openai(f"{llm.url}/v1/responses", {"model": "gpt-5.5"})
+    body = json.loads(data)
+    assert body["status"] == "completed"
+    assert body["output"][0]["content"][0]["text"] == "ok"
+    assert body["usage"] == RESPONSES_USAGE
+    (call,) = llm.ledger.snapshot()
+    assert (call.api, call.streamed) == ("responses", False)
+
+
+def test_other_calls_record_no_usage(llm: FakeLLM) -> None:
+    """What Codex posts besides its turns (its turn-cost analytics) costs nothing."""
+    _, data = post_openai(f"{llm.url}/v1/analytics/codex/turn-costs", {"turn_ids": ["t"]})
+    assert json.loads(data) == {}
+    assert llm.ledger.snapshot() == []
+
+
+def test_chat_usage_details_only_when_set() -> None:
+    """Chat completions report cached and reasoning tokens inside the totals when set."""
+    with FakeLLM(**USAGE) as fake:
+        _, data = post_openai(f"{fake.url}/v1/chat/completions", {"model": "m"})
+    assert json.loads(data)["usage"] == {
+        "prompt_tokens": 140,
+        "completion_tokens": 30,
+        "total_tokens": 170,
+        "prompt_tokens_details": {"cached_tokens": 40},
+        "completion_tokens_details": {"reasoning_tokens": 10},
+    }
+    with FakeLLM(input_tokens=12, output_tokens=6) as plain:
+        _, data = post_openai(f"{plain.url}/v1/chat/completions", {"model": "m"})
+    assert json.loads(data)["usage"] == {
+        "prompt_tokens": 12,
+        "completion_tokens": 6,
+        "total_tokens": 18,
     }

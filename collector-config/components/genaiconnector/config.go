@@ -37,10 +37,16 @@ type Config struct {
 	// Usage are the foreign token metrics; Costs the metrics of cost producers report.
 	Usage []UsageMetric `mapstructure:"usage"`
 	Costs []CostMetric  `mapstructure:"costs"`
+	// LogUsage: producers that report usage in log events only (one event per call).
+	LogUsage []LogUsage `mapstructure:"log_usage"`
+	// EventNameAttribute names a record's event where its EventName field is empty.
+	EventNameAttribute string `mapstructure:"event_name_attribute"`
 	// SpanUsage: producers that report usage on their spans only.
 	SpanUsage SpanUsage `mapstructure:"span_usage"`
 	// Handoff: a span recording a handoff between two agents is a persona switch.
 	Handoff Handoff `mapstructure:"handoff"`
+	// Attribution: span usage goes to the agent of its nearest enclosing agent span.
+	Attribution Attribution `mapstructure:"attribution"`
 	// SpanSeries: the library's spans, observed into durations and runs.
 	SpanSeries SpanSeries `mapstructure:"span_series"`
 	// Series are the sums this connector writes, each with the labels it takes.
@@ -74,13 +80,31 @@ type UsageMetric struct {
 	ReportsCost bool `mapstructure:"reports_cost"`
 }
 
+// LogUsage is one producer's usage event: input and output are each the sum of the
+// attributes listed (the producer may report parts apart, as cache or reasoning tokens).
+type LogUsage struct {
+	// Event: the record's event name (EventName, else EventNameAttribute).
+	Event string `mapstructure:"event"`
+	// Where: attribute values the record must also have.
+	Where  map[string]string `mapstructure:"where"`
+	Input  []string          `mapstructure:"input"`
+	Output []string          `mapstructure:"output"`
+	// Cost: the attribute with what the call cost in US dollars, when the producer
+	// reports it; then the tokens are not priced here.
+	Cost string `mapstructure:"cost"`
+	// Producers: the instrumentation scope name prefixes of the producer, whose usage
+	// metrics repeat these events and are not counted (counted_from_logs).
+	Producers []string `mapstructure:"producers"`
+}
+
 // CostMetric is a metric of US dollars a producer reports: summed as it is.
 type CostMetric struct {
 	Name string `mapstructure:"name"`
 }
 
 type SpanUsage struct {
-	// Producers: instrumentation scope name prefixes whose spans' usage counts.
+	// Producers: instrumentation scope name prefixes whose usage counts from their spans;
+	// their usage metrics repeat it and are not counted (counted_from_spans).
 	Producers []string `mapstructure:"producers"`
 	// Span attributes holding the input and output tokens, the first that is set wins.
 	Input  []string `mapstructure:"input"`
@@ -94,6 +118,83 @@ type Handoff struct {
 	To                 string `mapstructure:"to"`
 	// NoFrom is the from label of a handoff that names no agent it came from.
 	NoFrom string `mapstructure:"no_from"`
+}
+
+// Attribution: which spans are an agent's, and the bounded wait for them (attribution.go).
+// With no agent_spans, span usage counts under its own labels at once.
+type Attribution struct {
+	AgentSpans []AgentSpan `mapstructure:"agent_spans"`
+	// Label is the label an agent's name fills (the persona).
+	Label string `mapstructure:"label"`
+	// Explicit: sources (as in labels) that name the persona explicitly. A span or
+	// resource with one set is one persona: no wait, its agent spans count as nothing.
+	Explicit []string `mapstructure:"explicit"`
+	// Wait: how long usage waits for its agent span after it arrives, and a trace's
+	// links are kept after its last span.
+	Wait time.Duration `mapstructure:"wait"`
+	// MaxPending bounds the usage waiting, MaxTraces the traces whose links are kept;
+	// beyond either, the oldest counts at once, as its own persona's.
+	MaxPending int `mapstructure:"max_pending"`
+	MaxTraces  int `mapstructure:"max_traces"`
+	// Duration: each agent span is one observation of time in its persona.
+	Duration Sum `mapstructure:"duration"`
+	// Fallback counts the usage spans no agent span named, by reason and producer.
+	Fallback Fallback           `mapstructure:"fallback"`
+	Reasons  AttributionReasons `mapstructure:"reasons"`
+}
+
+// AgentSpan is one shape of an agent's span: Attribute equals Value, and the agent's name
+// is the first of Name that is set.
+type AgentSpan struct {
+	Attribute string   `mapstructure:"attribute"`
+	Value     string   `mapstructure:"value"`
+	Name      []string `mapstructure:"name"`
+}
+
+type Fallback struct {
+	Metric        `mapstructure:",squash"`
+	ReasonLabel   string `mapstructure:"reason_label"`
+	ProducerLabel string `mapstructure:"producer_label"`
+}
+
+type AttributionReasons struct {
+	// The trace up to its root holds no agent span.
+	NoAgentSpan string `mapstructure:"no_agent_span"`
+	// A span between the usage and its root had not arrived when the wait ended.
+	WaitExpired string `mapstructure:"wait_expired"`
+	// More usage waited, or more traces were kept, than the bounds allow.
+	OverCapacity string `mapstructure:"over_capacity"`
+	// The collector stopped while it waited.
+	Shutdown string `mapstructure:"shutdown"`
+}
+
+func (a Attribution) check(labels map[string][]string) []error {
+	if len(a.AgentSpans) == 0 {
+		return nil
+	}
+	var errs []error
+	if _, ok := labels[a.Label]; !ok {
+		errs = append(errs, fmt.Errorf("attribution.label %q must be one of labels", a.Label))
+	}
+	for _, src := range a.Explicit {
+		if kind, _, err := parseSource(src); err != nil || kind == fromValue {
+			errs = append(errs, fmt.Errorf("attribution.explicit: %q is not point:KEY or resource:KEY", src))
+		}
+	}
+	if a.Wait <= 0 || a.MaxPending <= 0 || a.MaxTraces <= 0 {
+		errs = append(errs, errors.New("attribution: wait, max_pending and max_traces must be positive"))
+	}
+	for i, s := range a.AgentSpans {
+		if s.Attribute == "" || s.Value == "" || len(s.Name) == 0 {
+			errs = append(errs, fmt.Errorf("attribution.agent_spans[%d]: attribute, value and name must be set", i))
+		}
+	}
+	r := a.Reasons
+	if a.Duration.Name == "" || a.Fallback.Name == "" || a.Fallback.ReasonLabel == "" || a.Fallback.ProducerLabel == "" ||
+		r.NoAgentSpan == "" || r.WaitExpired == "" || r.OverCapacity == "" || r.Shutdown == "" {
+		errs = append(errs, errors.New("attribution: duration, fallback (name, reason_label, producer_label) and every reason must be set"))
+	}
+	return errs
 }
 
 type SpanSeries struct {
@@ -135,6 +236,10 @@ type Series struct {
 	Cost           Sum `mapstructure:"cost"`
 	Unpriced       Sum `mapstructure:"unpriced"`
 	Switches       Sum `mapstructure:"switches"`
+	// UserTokens and UserCost: the same usage per user, for usage that names one; not
+	// written when unnamed.
+	UserTokens Sum `mapstructure:"user_tokens"`
+	UserCost   Sum `mapstructure:"user_cost"`
 	// LabelKeys: the names of the labels the connector sets itself.
 	TokenType  string `mapstructure:"token_type_label"`
 	CostSource string `mapstructure:"cost_source_label"`
@@ -181,6 +286,10 @@ type Reasons struct {
 	NotUsage         string `mapstructure:"not_usage"`
 	UnknownTokenType string `mapstructure:"unknown_token_type"`
 	SpanUsageIgnored string `mapstructure:"span_usage_ignored"`
+	// A usage metric of a producer counted from its spans (span_usage.producers), or
+	// from its log events (log_usage producers).
+	CountedFromSpans string `mapstructure:"counted_from_spans"`
+	CountedFromLogs  string `mapstructure:"counted_from_logs"`
 	TracesOnly       string `mapstructure:"traces_only"`
 	NotKept          string `mapstructure:"not_kept"`
 	// A cumulative point older than the last one seen of its stream.
@@ -197,6 +306,7 @@ func createDefaultConfig() *Config {
 		MaxLabelBytes: 128,
 		Unknown:       "unknown",
 		Cumulative:    Cumulative{MaxStaleness: time.Hour, MaxStreams: 100_000},
+		Attribution:   Attribution{Wait: 30 * time.Second, MaxPending: 100_000, MaxTraces: 20_000},
 	}
 }
 
@@ -220,6 +330,7 @@ func (c *Config) Validate() error {
 	if missing := c.Unused.Reasons.missing(); len(missing) > 0 {
 		errs = append(errs, fmt.Errorf("unused: needs every reason (%s unset)", strings.Join(missing, ", ")))
 	}
+	errs = append(errs, c.Attribution.check(c.Labels)...)
 	if c.MaxValue <= 0 || c.MaxLabelBytes <= 0 {
 		errs = append(errs, errors.New("max_value and max_label_bytes must be positive"))
 	}
@@ -238,6 +349,14 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("usage %q: shape must be sum or histogram, not %q", u.Name, u.Shape))
 		}
 		need("usage "+u.Name+": type_attribute", u.TypeAttribute)
+	}
+	for _, u := range c.LogUsage {
+		if u.Event == "" || len(u.Input)+len(u.Output) == 0 {
+			errs = append(errs, fmt.Errorf("log_usage %q: event and input or output must be set", u.Event))
+		}
+	}
+	if len(c.LogUsage) > 0 {
+		need("event_name_attribute", c.EventNameAttribute)
 	}
 	for _, s := range c.SpanSeries.Series {
 		if s.Kind != "histogram" && s.Kind != "counter" {
@@ -258,6 +377,8 @@ func (r Reasons) missing() []string {
 		{"not_usage", r.NotUsage},
 		{"unknown_token_type", r.UnknownTokenType},
 		{"span_usage_ignored", r.SpanUsageIgnored},
+		{"counted_from_spans", r.CountedFromSpans},
+		{"counted_from_logs", r.CountedFromLogs},
 		{"traces_only", r.TracesOnly},
 		{"not_kept", r.NotKept},
 		{"out_of_order", r.OutOfOrder},

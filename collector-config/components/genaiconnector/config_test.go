@@ -27,6 +27,7 @@ func reasons() Reasons {
 		NotSummable: "not_summable", NotUsage: "not_usage", UnknownTokenType: "unknown_token_type",
 		SpanUsageIgnored: "span_usage_ignored", TracesOnly: "traces_only", NotKept: "not_kept",
 		OutOfOrder: "out_of_order", TooManyStreams: "too_many_streams", MissingLabel: "missing_label",
+		CountedFromSpans: "counted_from_spans", CountedFromLogs: "counted_from_logs",
 	}
 }
 
@@ -62,6 +63,7 @@ func rendered() *Config {
 			"persona":  {"point:gen_ai.agent.name", "point:hypertool.persona.name", "resource:hypertool.persona.name", "resource:service.name"},
 			"chatmode": {"point:hypertool.persona.chatmode", "resource:hypertool.persona.chatmode", "value:unknown"},
 			"workflow": {"point:hypertool.workflow.name", "resource:hypertool.workflow.name"},
+			"user":     {"point:user.email", "resource:user.email", "point:user.id", "resource:user.id", "point:enduser.id", "resource:enduser.id", "point:gen_ai.user.id", "point:ai.telemetry.metadata.userId"},
 			"model":    {"point:model", "point:gen_ai.response.model", "point:gen_ai.request.model", "point:llm.model_name", "value:unknown"},
 		},
 		Usage: []UsageMetric{
@@ -76,14 +78,38 @@ func rendered() *Config {
 			},
 		},
 		Costs: []CostMetric{{Name: "claude_code.cost.usage"}},
+		LogUsage: []LogUsage{{
+			Event: "gemini_cli.api_response", Where: map[string]string{},
+			Input: []string{"input_token_count", "tool_token_count"}, Output: []string{"output_token_count", "thoughts_token_count"},
+			Producers: []string{"gemini-cli"},
+		}, {
+			Event: "codex.sse_event", Where: map[string]string{"event.kind": "response.completed"},
+			Input: []string{"input_token_count"}, Output: []string{"output_token_count"},
+			Producers: []string{"codex"},
+		}},
+		EventNameAttribute: "event.name",
 		SpanUsage: SpanUsage{
-			Producers: []string{"openinference.instrumentation."},
+			Producers: []string{"openinference.instrumentation.", "qwen-code", "opencode"},
 			Input:     []string{"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"},
 			Output:    []string{"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"},
 		},
 		Handoff: Handoff{
 			OperationAttribute: "gen_ai.operation.name", Operation: "agent_handoff",
 			From: "gen_ai.handoff.from_agent", To: "gen_ai.handoff.to_agent", NoFrom: "none",
+		},
+		Attribution: Attribution{
+			AgentSpans: []AgentSpan{{Attribute: "gen_ai.operation.name", Value: "invoke_agent", Name: []string{"gen_ai.agent.name"}}},
+			Label:      "persona", Explicit: []string{"point:hypertool.persona.name", "resource:hypertool.persona.name"},
+			Wait: 30 * time.Second, MaxPending: 100_000, MaxTraces: 20_000,
+			Duration: Sum{
+				Metric: Metric{Name: "hypertool.persona.duration", Description: "Time spent in a persona, observed when the persona is left.", Unit: "s"},
+				Labels: []string{"persona", "chatmode"},
+			},
+			Fallback: Fallback{
+				Metric:      Metric{Name: "hypertool.pipeline.unattributed", Description: "LLM calls counted from spans under their own persona: no agent span named them.", Unit: "{call}"},
+				ReasonLabel: "reason", ProducerLabel: "producer",
+			},
+			Reasons: AttributionReasons{NoAgentSpan: "no_agent_span", WaitExpired: "wait_expired", OverCapacity: "over_capacity", Shutdown: "shutdown"},
 		},
 		SpanSeries: SpanSeries{
 			TypeAttribute: "hypertool.span.type",
@@ -118,6 +144,8 @@ func rendered() *Config {
 			Cost:           sum("hypertool.llm.cost_usd", "LLM cost in US dollars: reported by the producer, or estimated from list prices.", "{USD}", "persona", "model", "cost_source"),
 			Unpriced:       sum("hypertool.llm.unpriced_tokens", "LLM tokens of models with no known price: in no cost, never priced at 0.", "{token}", "persona", "model"),
 			Switches:       sum("hypertool.persona.switches", "Persona switches.", "{switch}", "from_persona", "to_persona", "chatmode"),
+			UserTokens:     sum("hypertool.user.tokens_used", "LLM tokens used, per user, of producers that name one.", "{token}", "user", "persona", "model"),
+			UserCost:       sum("hypertool.user.cost_usd", "LLM cost in US dollars, per user, of producers that name one.", "{USD}", "user", "persona", "model", "cost_source"),
 			TokenType:      "token_type", CostSource: "cost_source", From: "from_persona", To: "to_persona",
 			Model: "model",
 			Input: "input", Output: "output", Reported: "reported", Estimated: "estimated",
@@ -159,6 +187,7 @@ func TestLoadConfig(t *testing.T) {
 				MaxLabelBytes: 128,
 				Unknown:       "unknown",
 				Cumulative:    Cumulative{MaxStaleness: time.Hour, MaxStreams: 100_000},
+				Attribution:   Attribution{Wait: 30 * time.Second, MaxPending: 100_000, MaxTraces: 20_000},
 				Unused:        unusedConfig("unused", "", ""),
 			},
 		},
@@ -169,7 +198,7 @@ func TestLoadConfig(t *testing.T) {
 				"unused: needs name, signal_label, reason_label, producer_label, signal, unknown_producer",
 				"unused.traces must be set", "unused.logs must be set",
 				"unused: needs every reason (not_a_number, negative, too_large, not_summable, not_usage, " +
-					"unknown_token_type, span_usage_ignored, traces_only, not_kept, out_of_order, too_many_streams, missing_label unset)",
+					"unknown_token_type, span_usage_ignored, counted_from_spans, counted_from_logs, traces_only, not_kept, out_of_order, too_many_streams, missing_label unset)",
 			},
 		},
 		{
@@ -204,7 +233,7 @@ func TestLoadConfig(t *testing.T) {
 				"unused: needs signal_label, reason_label, producer_label",
 				"unused.traces must be set", "unused.logs must be set",
 				"unused: needs every reason (too_large, not_summable, not_usage, unknown_token_type, " +
-					"span_usage_ignored, traces_only, not_kept, out_of_order, too_many_streams, missing_label unset)",
+					"span_usage_ignored, counted_from_spans, counted_from_logs, traces_only, not_kept, out_of_order, too_many_streams, missing_label unset)",
 			},
 		},
 	}

@@ -16,7 +16,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 )
 
@@ -39,10 +38,20 @@ type genai struct {
 	usage      map[string]*usage
 	costs      map[string]bool
 	spanUsage  []string
-	spanSeries map[string][]*spanOutput
+	// logProducers: scopes counted from their log events (log_usage).
+	logProducers []string
+	spanSeries   map[string][]*spanOutput
 
 	tokens, workflowTokens, tokensByType, cost, unpriced, switches *output
 	unused                                                         *output
+	userTokens, userCost                                           *output // nil: not written
+
+	// Attribution (attribution.go): only the traces instance waits for agent spans.
+	persona         int
+	explicitSources []source
+	agentDuration   *output
+	fallback        *output
+	tracker         *tracker
 }
 
 type labelRule struct {
@@ -84,6 +93,9 @@ func newGenai(cfg *Config, logger *zap.Logger, sums consumer.Metrics) *genai {
 	s := cfg.Series
 	g.tokens, g.workflowTokens, g.tokensByType = g.output(s.Tokens), g.output(s.WorkflowTokens), g.output(s.TokensByType)
 	g.cost, g.unpriced, g.switches = g.output(s.Cost), g.output(s.Unpriced), g.output(s.Switches)
+	if s.UserTokens.Name != "" {
+		g.userTokens, g.userCost = g.output(s.UserTokens), g.output(s.UserCost)
+	}
 	u := cfg.Unused
 	g.unused = &output{
 		Metric: Metric{Name: u.Name, Description: u.Description, Unit: u.Unit},
@@ -104,6 +116,10 @@ func newGenai(cfg *Config, logger *zap.Logger, sums consumer.Metrics) *genai {
 		g.costs[c.Name] = true
 	}
 	g.spanUsage = cfg.SpanUsage.Producers
+	for _, u := range cfg.LogUsage {
+		g.logProducers = append(g.logProducers, u.Producers...)
+	}
+	g.newAttribution()
 	g.spanSeries = map[string][]*spanOutput{}
 	for _, e := range cfg.SpanSeries.Series {
 		out := &spanOutput{output: output{Metric: e.Metric, histogram: e.Kind == "histogram"}}
@@ -142,6 +158,9 @@ func (g *genai) output(s Sum) *output {
 
 func (g *genai) Start(context.Context, component.Host) error {
 	g.state = newCumulative(g.cfg.Cumulative, g.cfg.Unused.Reasons, time.Now())
+	if g.tracker != nil {
+		g.startTracker()
+	}
 	if g.cfg.Prices.File == "" {
 		g.logger.Warn("no price file: usage that reports no cost counts as unpriced")
 		return nil
@@ -154,7 +173,11 @@ func (g *genai) Start(context.Context, component.Host) error {
 	return nil
 }
 
-func (g *genai) Shutdown(context.Context) error { return nil }
+// Shutdown counts the usage still waiting for its agent span.
+func (g *genai) Shutdown(context.Context) error {
+	g.stopTracker()
+	return nil
+}
 
 // Capabilities: the connector reads what it receives and writes new sums.
 func (g *genai) Capabilities() consumer.Capabilities {
@@ -234,6 +257,10 @@ func (g *genai) emit(b *batch, o origin, item []string, tokens float64, tokenTyp
 	if g.needsAll(g.workflowTokens, item) {
 		b.add(o, g.workflowTokens, item, tokens)
 	}
+	named := g.userTokens != nil && g.needsAll(g.userTokens, item)
+	if named {
+		b.add(o, g.userTokens, item, tokens)
+	}
 	item[g.tokenType] = tokenType
 	b.add(o, g.tokensByType, item, tokens)
 	if reportsCost {
@@ -241,10 +268,18 @@ func (g *genai) emit(b *batch, o origin, item []string, tokens float64, tokenTyp
 	}
 	if priced {
 		item[g.costSource] = g.cfg.Series.Estimated
-		b.add(o, g.cost, item, tokens*price/1e6)
+		g.addCost(b, o, item, tokens*price/1e6)
 		return
 	}
 	b.add(o, g.unpriced, item, tokens)
+}
+
+// addCost adds a cost (its item's cost_source set), per user too when the item names one.
+func (g *genai) addCost(b *batch, o origin, item []string, usd float64) {
+	b.add(o, g.cost, item, usd)
+	if g.userCost != nil && g.needsAll(g.userCost, item) {
+		b.add(o, g.userCost, item, usd)
+	}
 }
 
 // needsAll: a series is written only for items that have every one of its labels (the
@@ -267,17 +302,4 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
-}
-
-// ConsumeLogs counts every log record: usage is read from metrics and spans, and a log
-// event repeating it (Claude Code's api_request) would count it twice.
-func (g *genai) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	b := g.newBatch()
-	for _, rl := range ld.ResourceLogs().All() {
-		o := g.origin(rl.Resource().Attributes())
-		for _, sl := range rl.ScopeLogs().All() {
-			b.unused(o, g.cfg.Unused.Logs, g.cfg.Unused.Reasons.NotKept, sl.Scope().Name(), sl.LogRecords().Len())
-		}
-	}
-	return g.flush(ctx, b)
 }

@@ -71,7 +71,7 @@ func testConfig() *Config {
 	cfg.Unused = Unused{Config: unused.Config{Name: "unused", SignalLabel: "signal", ReasonLabel: "reason", ProducerLabel: "producer", Signal: "metrics", UnknownProducer: "unknown"}, Traces: "traces", Logs: "logs", Reasons: Reasons{
 		NotANumber: "not_a_number", Negative: "negative", TooLarge: "too_large", NotSummable: "not_summable", NotUsage: "not_usage",
 		UnknownTokenType: "unknown_token_type", SpanUsageIgnored: "span_usage_ignored", TracesOnly: "traces_only", NotKept: "not_kept",
-		OutOfOrder: "out_of_order", TooManyStreams: "too_many_streams", MissingLabel: "missing_label",
+		OutOfOrder: "out_of_order", TooManyStreams: "too_many_streams", MissingLabel: "missing_label", CountedFromSpans: "counted_from_spans", CountedFromLogs: "counted_from_logs",
 	}}
 	return cfg
 }
@@ -422,6 +422,34 @@ func TestAnInvalidTableIsRefusedAtStart(t *testing.T) {
 	for _, want := range []string{"labels.persona", "shape must be", `series.model_label "llm"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q not in %v", want, err)
+		}
+	}
+}
+
+func TestUsageThatNamesAUserIsCountedPerUserToo(t *testing.T) {
+	cfg := testConfig()
+	cfg.Labels["user"] = []string{"point:user.email", "resource:user.email", "resource:user.id"}
+	cfg.Series.UserTokens = Sum{Metric: Metric{Name: "user_tokens"}, Labels: []string{"user", "persona", "model"}}
+	cfg.Series.UserCost = Sum{Metric: Metric{Name: "user_cost"}, Labels: []string{"user", "persona", "model", "cost_source"}}
+	g, sink := started(t, cfg)
+	now := time.Now()
+	named := claudeExport(pmetric.AggregationTemporalityDelta, now, now, 100, 20, 0.5)
+	named.ResourceMetrics().At(0).Resource().Attributes().PutStr("user.email", "ana@example.com")
+	for _, md := range []pmetric.Metrics{named, claudeExport(pmetric.AggregationTemporalityDelta, now, now, 7, 1, 0.25)} {
+		if err := g.ConsumeMetrics(context.Background(), md); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := totals(sink)
+	expect(t, got, map[string]float64{
+		"tokens{chatmode=unknown,model=claude-sonnet-4-5,persona=backend-engineer}":                             128,
+		"user_tokens{model=claude-sonnet-4-5,persona=backend-engineer,user=ana@example.com}":                    120,
+		"user_cost{cost_source=reported,model=claude-sonnet-4-5,persona=backend-engineer,user=ana@example.com}": 0.5,
+		"cost{cost_source=reported,model=claude-sonnet-4-5,persona=backend-engineer}":                           0.75,
+	})
+	for key := range got {
+		if strings.HasPrefix(key, "user_") && !strings.Contains(key, "ana@example.com") {
+			t.Errorf("usage naming no user is in no per-user series: %s", key)
 		}
 	}
 }

@@ -41,7 +41,12 @@ func createMetrics(_ context.Context, set connector.Settings, cfg component.Conf
 }
 
 func createTraces(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Metrics) (connector.Traces, error) {
-	return instance(set, cfg, next)
+	g, err := instance(set, cfg, next)
+	if err != nil {
+		return nil, err
+	}
+	g.tracksAgents()
+	return g, nil
 }
 
 func createLogs(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Metrics) (connector.Logs, error) {

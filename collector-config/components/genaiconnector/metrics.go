@@ -28,6 +28,10 @@ func (g *genai) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 				name := m.Name()
 				switch {
 				case g.cfg.SkipPrefix != "" && strings.HasPrefix(name, g.cfg.SkipPrefix):
+				case g.usage[name] != nil && hasAnyPrefix(scope, g.spanUsage):
+					b.unused(o, g.cfg.Unused.Signal, g.cfg.Unused.Reasons.CountedFromSpans, scope, pdatautil.PointCount(m))
+				case g.usage[name] != nil && hasAnyPrefix(scope, g.logProducers):
+					b.unused(o, g.cfg.Unused.Signal, g.cfg.Unused.Reasons.CountedFromLogs, scope, pdatautil.PointCount(m))
 				case g.usage[name] != nil:
 					g.usagePoints(b, o, item, res, scope, m, g.usage[name])
 				case g.costs[name]:
@@ -135,6 +139,6 @@ func (g *genai) costPoints(b *batch, o origin, item []string, res pcommon.Map, s
 		}
 		g.resolve(item, r.attrs, res)
 		item[g.costSource] = g.cfg.Series.Reported
-		b.add(o, g.cost, item, usd)
+		g.addCost(b, o, item, usd)
 	}
 }

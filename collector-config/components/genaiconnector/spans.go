@@ -5,6 +5,7 @@ package genaiconnector
 
 import (
 	"context"
+	"time"
 
 	"github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -18,6 +19,7 @@ import (
 func (g *genai) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	b := g.newBatch()
 	item := g.newItem()
+	var a arrivals
 	for _, rs := range td.ResourceSpans().All() {
 		res := rs.Resource().Attributes()
 		o := g.origin(res)
@@ -25,21 +27,43 @@ func (g *genai) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 			scope := ss.Scope().Name()
 			spanUsage := hasAnyPrefix(scope, g.spanUsage)
 			for _, span := range ss.Spans().All() {
-				g.span(b, o, item, res, scope, spanUsage, span)
+				g.span(b, &a, spanFrom{o, res, scope, spanUsage}, item, span)
 			}
 		}
+	}
+	if g.tracker != nil {
+		g.settle(b, &a)
 	}
 	return g.flush(ctx, b)
 }
 
-func (g *genai) span(b *batch, o origin, item []string, res pcommon.Map, scope string, spanUsage bool, span ptrace.Span) {
+// spanFrom is where a span comes from: its sender, resource and instrumentation scope.
+type spanFrom struct {
+	o         origin
+	res       pcommon.Map
+	scope     string
+	spanUsage bool
+}
+
+func (g *genai) span(b *batch, a *arrivals, from spanFrom, item []string, span ptrace.Span) {
 	attrs := span.Attributes()
+	o, res, scope := from.o, from.res, from.scope
 	reasons := g.cfg.Unused.Reasons
 	if v, ok := attrs.Get(g.cfg.SpanSeries.TypeAttribute); ok {
 		if !g.librarySpan(b, o, scope, v.AsString(), span) {
 			b.unused(o, g.cfg.Unused.Traces, reasons.TracesOnly, scope, 1)
 		}
 		return
+	}
+	tracking := g.tracker != nil && !g.explicit(attrs, res)
+	if tracking {
+		agent := g.agentName(attrs)
+		a.link(span, agent)
+		if agent != "" {
+			// Its usage, where it reports any, is its calls' again.
+			g.agentSpan(b, a, from, item, span, agent)
+			return
+		}
 	}
 	h := g.cfg.Handoff
 	if h.Operation != "" && pdatautil.GetString(attrs, h.OperationAttribute) == h.Operation {
@@ -56,36 +80,64 @@ func (g *genai) span(b *batch, o origin, item []string, res pcommon.Map, scope s
 	switch {
 	case !inputSet && !outputSet:
 		b.unused(o, g.cfg.Unused.Traces, reasons.TracesOnly, scope, 1)
-	case !spanUsage:
+	case !from.spanUsage:
 		// Counted from the producer's usage metric: the same calls.
 		b.unused(o, g.cfg.Unused.Traces, reasons.SpanUsageIgnored, scope, 1)
 	default:
-		g.spanTokens(b, o, item, res, scope, span, input, output)
+		g.spanTokens(b, a, from, item, span, input, output, tracking)
 	}
 }
 
-// spanTokens counts a usage span's input and output tokens, priced at the span's end.
-func (g *genai) spanTokens(b *batch, o origin, item []string, res pcommon.Map, scope string, span ptrace.Span, input, output pcommon.Value) {
+// agentSpan observes an agent's time in its persona, and waits for the agent that
+// called it, if any: a switch from that agent to this one.
+func (g *genai) agentSpan(b *batch, a *arrivals, from spanFrom, item []string, span ptrace.Span, agent string) {
+	g.resolve(item, span.Attributes(), from.res)
+	item[g.persona] = agent
+	b.observe(from.o, g.agentDuration, item, spanSeconds(span))
+	a.waiting = append(a.waiting, arrivedUse{span.TraceID(), &pendingUse{
+		o: from.o, item: append([]string(nil), item...), scope: from.scope,
+		parent: span.ParentSpanID(), since: time.Now(), agent: agent,
+	}})
+}
+
+// spanTokens counts a usage span's input and output tokens, priced at the span's end,
+// as its agent's: named on the span itself, else found up its trace (attribution.go).
+func (g *genai) spanTokens(b *batch, a *arrivals, from spanFrom, item []string, span ptrace.Span, input, output pcommon.Value, tracking bool) {
 	in, reason := g.tokenValue(input)
 	out, outReason := g.tokenValue(output)
 	if reason == "" {
 		reason = outReason
 	}
 	if reason != "" {
-		b.unused(o, g.cfg.Unused.Traces, reason, scope, 1)
+		b.unused(from.o, g.cfg.Unused.Traces, reason, from.scope, 1)
 		return
 	}
 	attrs := span.Attributes()
-	g.resolve(item, attrs, res)
-	provider := g.provider(attrs, res) // both parts are one call's
-	s := g.cfg.Series
-	for _, part := range [2]struct {
-		tokens float64
-		kind   string
-	}{{in, s.Input}, {out, s.Output}} {
-		price, priced := g.priceFrom(provider, item, part.kind, span.EndTimestamp())
-		g.emit(b, o, item, part.tokens, part.kind, price, priced, false)
+	g.resolve(item, attrs, from.res)
+	use := pendingUse{
+		o: from.o, item: item, scope: from.scope, in: in, out: out,
+		provider: g.provider(attrs, from.res), // both parts are one call's
+		end:      span.EndTimestamp(), parent: span.ParentSpanID(),
 	}
+	if !tracking || g.namesPersona(attrs) {
+		g.countUse(b, &use)
+		return
+	}
+	use.item, use.since = append([]string(nil), item...), time.Now()
+	a.waiting = append(a.waiting, arrivedUse{span.TraceID(), &use})
+}
+
+// namesPersona: the span names its persona itself (a point: source of the label is set).
+func (g *genai) namesPersona(attrs pcommon.Map) bool {
+	rule := g.labels[g.persona]
+	for j, kind := range rule.kind {
+		if kind == fromPoint {
+			if _, ok := attrs.Get(rule.key[j]); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // tokenValue is a usage attribute as tokens; missing counts 0.
@@ -128,16 +180,20 @@ func (g *genai) librarySpan(b *batch, o origin, scope, spanType string, span ptr
 			continue
 		}
 		if out.histogram {
-			seconds := float64(span.EndTimestamp()-span.StartTimestamp()) / 1e9
-			if span.EndTimestamp() < span.StartTimestamp() {
-				seconds = 0
-			}
-			b.observe(o, &out.output, values, seconds)
+			b.observe(o, &out.output, values, spanSeconds(span))
 		} else {
 			b.add(o, &out.output, values, 1)
 		}
 	}
 	return true
+}
+
+// spanSeconds is a span's duration; 0 for one that ends before it starts.
+func spanSeconds(span ptrace.Span) float64 {
+	if span.EndTimestamp() < span.StartTimestamp() {
+		return 0
+	}
+	return float64(span.EndTimestamp()-span.StartTimestamp()) / 1e9
 }
 
 func (g *genai) spanLabel(attrs pcommon.Map, key, fallback string) string {

@@ -30,6 +30,9 @@ REASON: Final = "reason"
 #: Whether a cost is what the producer was charged (``reported``) or an estimate from
 #: list prices (``estimated``).
 COST_SOURCE: Final = "cost_source"
+#: The person a foreign producer names (a coding agent's user.email, user.id, ...): set by
+#: the collector on the per-user series, never by the library's counters.
+USER: Final = "user"
 
 # Label values.
 RESULT_PASSED: Final = "passed"

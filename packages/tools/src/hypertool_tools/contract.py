@@ -119,6 +119,26 @@ LLM_CALL_DURATION: Final = Series(
     description="LLM call duration.",
     span_type=n.SPAN_TYPE_LLM_CALL,
 )
+#: Made by the collector for usage that names its person (coding agents name a user):
+#: the same tokens and cost as TOKENS_USED and LLM_COST, per user, bounded like every
+#: label. Usage that names no user is in these series not at all (as WORKFLOW_TOKENS
+#: holds only usage inside a workflow run).
+USER_TOKENS: Final = Series(
+    otel_name="hypertool.user.tokens_used",
+    unit="{token}",
+    kind="counter",
+    labels=(n.USER, n.PERSONA, n.MODEL),
+    source="metric",
+    description="LLM tokens used, per user, of producers that name one.",
+)
+USER_COST: Final = Series(
+    otel_name="hypertool.user.cost_usd",
+    unit="{USD}",
+    kind="counter",
+    labels=(n.USER, n.PERSONA, n.MODEL, n.COST_SOURCE),
+    source="metric",
+    description="LLM cost in US dollars, per user, of producers that name one.",
+)
 #: Fleet-wide: the persona-wide budget minus the whole fleet's usage in the budget's
 #: period, a recording rule. Not the per-process ``get_remaining_budget`` of the library,
 #: which counts only its own process's usage since it started.
@@ -164,6 +184,19 @@ FOREIGN_LABEL_SOURCES: Final = {
     ),
     n.CHATMODE: (f"point:{n.ATTR_CHATMODE}", f"resource:{n.ATTR_CHATMODE}", f'"{n.UNKNOWN}"'),
     n.WORKFLOW: (f"point:{n.ATTR_WORKFLOW}", f"resource:{n.ATTR_WORKFLOW}"),
+    # The person: an e-mail where the producer knows one (Claude Code with a login, Gemini
+    # CLI, Codex), else its user id (Claude Code's is an anonymous id of the install), else
+    # the general conventions' end user.
+    n.USER: (
+        "point:user.email",
+        "resource:user.email",
+        "point:user.id",
+        "resource:user.id",
+        "point:enduser.id",
+        "resource:enduser.id",
+        "point:gen_ai.user.id",  # proposed in the GenAI conventions; Qwen Code sends it
+        "point:ai.telemetry.metadata.userId",  # the Vercel AI SDK's (OpenCode's username)
+    ),
     n.MODEL: (
         "point:model",
         f"point:{n.GEN_AI_RESPONSE_MODEL}",
@@ -252,7 +285,15 @@ class SpanUsage:
 #: tokens: the first that is set is read, never both). The older `prompt_tokens` and
 #: `completion_tokens` names count where a producer still sends them.
 SPAN_USAGE: Final = SpanUsage(
-    producers=("openinference.instrumentation.",),
+    producers=(
+        "openinference.instrumentation.",
+        # Qwen Code: usage on each qwen-code.llm_request span, below its invoke_agent
+        # spans (the main agent, its subagents); its qwen-code.token.usage names no agent.
+        "qwen-code",
+        # OpenCode: the Vercel AI SDK's spans, its only usage; ai.streamText.doStream per
+        # call has gen_ai.usage.*, the ai.streamText above it only ai.usage.* (not read).
+        "opencode",
+    ),
     input_attributes=(
         n.GEN_AI_USAGE_INPUT_TOKENS,
         "gen_ai.usage.prompt_tokens",
@@ -264,6 +305,108 @@ SPAN_USAGE: Final = SpanUsage(
         "llm.token_count.completion",
     ),
 )
+
+
+@dataclass(frozen=True)
+class AgentSpan:
+    """One shape of an agent's span, and where it names its agent.
+
+    A span is an agent's when ``attribute`` equals ``value``; the agent's name is the first
+    of ``names`` that is set.
+    """
+
+    attribute: str
+    value: str
+    names: tuple[str, ...]
+
+
+#: The spans that stand for an agent (docs/accounting.md, "Which agent spent it"): usage
+#: counted from a span goes to the nearest of these above it in its trace, as the agent's
+#: persona; one agent span below another is a switch from the caller to the called; each
+#: is one observation of time in its persona (PERSONA_DURATION).
+AGENT_SPANS: Final = (
+    # The GenAI conventions' (Strands, Google ADK, the OpenAI Agents SDK's contrib
+    # instrumentation, ...).
+    AgentSpan(n.GEN_AI_OPERATION_NAME, n.GEN_AI_OPERATION_INVOKE_AGENT, (n.GEN_AI_AGENT_NAME,)),
+)
+#: Sources that name a persona explicitly: a span or resource with one set is that one
+#: persona, its agent spans no others (no wait, no switches).
+EXPLICIT_PERSONA: Final = (f"point:{n.ATTR_PERSONA}", f"resource:{n.ATTR_PERSONA}")
+#: How long span usage waits for its agent span (an SDK exports a span when it ends, so an
+#: agent's span arrives after its calls'), and how long a trace's links are kept after its
+#: last span. Longer: long agent runs keep their agent; shorter: counted sooner.
+ATTRIBUTION_WAIT_ENV: Final = "HYPERTOOL_ATTRIBUTION_WAIT"
+ATTRIBUTION_WAIT: Final = "30s"
+#: Usage waiting, and traces whose links are kept: beyond either, the oldest counts at once
+#: as its own persona's (REASON_OVER_CAPACITY).
+ATTRIBUTION_MAX_PENDING: Final = 100_000
+ATTRIBUTION_MAX_TRACES: Final = 20_000
+
+#: Made by the collector: calls counted from spans that no agent span named, by why; they
+#: count as their resource's persona (then service.name), never lost.
+PIPELINE_UNATTRIBUTED: Final = Series(
+    otel_name="hypertool.pipeline.unattributed",
+    unit="{call}",
+    kind="counter",
+    labels=(n.REASON, "producer"),
+    source="metric",
+    description="LLM calls counted from spans under their own persona: no agent span named them.",
+)
+#: PIPELINE_UNATTRIBUTED reasons.
+#: The trace up to its root holds no agent span (an app that is no agent).
+REASON_NO_AGENT_SPAN: Final = "no_agent_span"
+#: A span between the call and its trace's root had not arrived when the wait ended.
+REASON_WAIT_EXPIRED: Final = "wait_expired"
+#: More calls waited, or more traces were followed, than the bounds allow.
+REASON_OVER_CAPACITY: Final = "over_capacity"
+#: The collector stopped while the call waited.
+REASON_SHUTDOWN: Final = "shutdown"
+
+
+@dataclass(frozen=True)
+class LogUsage:
+    """A producer that reports each call's usage in a log event: how to read it."""
+
+    #: The event's name (the record's EventName, else its ``event.name`` attribute).
+    event: str
+    #: The producer's instrumentation scope name prefixes: its usage metrics repeat the
+    #: events and are not counted (REASON_COUNTED_FROM_LOGS).
+    producers: tuple[str, ...]
+    #: Attributes summed into input and into output tokens (a producer may report parts
+    #: apart, as thinking tokens beside the answer's).
+    input_attributes: tuple[str, ...]
+    output_attributes: tuple[str, ...]
+    #: Attribute values the event must also have.
+    where: tuple[tuple[str, str], ...] = ()
+    #: The attribute holding what the call cost in US dollars, when the producer says.
+    cost_attribute: str = ""
+
+
+#: Where a log record names its event when its EventName field is empty (the older way).
+EVENT_NAME_ATTRIBUTE: Final = "event.name"
+
+#: Gemini CLI: each call's usage is in four signals, always equal; its api_response event
+#: alone has every part and the user's e-mail on each record. Input includes the cached
+#: part (cached_content_token_count repeats it) and the tool-use prompt; the thinking
+#: tokens are apart from the answer's and billed as output.
+GEMINI_CLI_EVENTS: Final = LogUsage(
+    event="gemini_cli.api_response",
+    producers=("gemini-cli",),
+    input_attributes=("input_token_count", "tool_token_count"),
+    output_attributes=("output_token_count", "thoughts_token_count"),
+)
+#: OpenAI Codex CLI: each call's usage is in a metric per turn, two spans and this event;
+#: only the event carries the model and the user (with a ChatGPT login) with it. Input
+#: includes the cached part, output the reasoning part, as OpenAI reports them; its
+#: counts come as strings.
+CODEX_EVENTS: Final = LogUsage(
+    event="codex.sse_event",
+    producers=("codex",),
+    where=(("event.kind", "response.completed"),),
+    input_attributes=("input_token_count",),
+    output_attributes=("output_token_count",),
+)
+LOG_USAGE: Final = (GEMINI_CLI_EVENTS, CODEX_EVENTS)
 
 #: Cost a producer reports itself, in US dollars; summed into LLM_COST as it is.
 CLAUDE_CODE_COST: Final = "claude_code.cost.usage"
@@ -339,6 +482,10 @@ REASON_NOT_USAGE: Final = "not_usage"
 REASON_UNKNOWN_TOKEN_TYPE: Final = "unknown_token_type"  # noqa: S105 - a label value
 #: Usage on the spans of a producer counted from its usage metric (the same calls).
 REASON_SPAN_USAGE_IGNORED: Final = "span_usage_ignored"
+#: A usage metric of a producer counted from its spans (SPAN_USAGE.producers), or from
+#: its log events (LOG_USAGE producers): the same calls.
+REASON_COUNTED_FROM_SPANS: Final = "counted_from_spans"
+REASON_COUNTED_FROM_LOGS: Final = "counted_from_logs"
 #: A span that makes no series: kept only as a trace, where a traces backend is set.
 REASON_TRACES_ONLY: Final = "traces_only"
 #: A log record: usage is read from metrics and spans, which the events repeat.
@@ -388,6 +535,8 @@ EXTRA_METRICS: Final = (
     LLM_UNPRICED_TOKENS,
     LLM_CALL_DURATION,
     DROPPED_MEASUREMENTS,
+    USER_TOKENS,
+    USER_COST,
 )
 
 #: The fleet sums of the agent counters, in the order the collector config lists them.
@@ -402,8 +551,11 @@ LEDGER_METRICS: Final = (PIPELINE_FOLDED_POINTS,)
 COLLECTOR_METRICS: Final = (
     *FLEET_COUNTERS,
     *SPAN_SERIES,
+    USER_TOKENS,
+    USER_COST,
     PIPELINE_REJECTED_POINTS,
     PIPELINE_UNUSED,
+    PIPELINE_UNATTRIBUTED,
     PIPELINE_FOLDED_POINTS,
 )
 

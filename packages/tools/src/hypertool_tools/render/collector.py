@@ -245,6 +245,20 @@ def _usage() -> list[dict[str, Any]]:
     ]
 
 
+def _log_usage() -> list[dict[str, Any]]:
+    return [
+        {
+            "event": usage.event,
+            "where": dict(usage.where),
+            "input": list(usage.input_attributes),
+            "output": list(usage.output_attributes),
+            "cost": usage.cost_attribute,
+            "producers": list(usage.producers),
+        }
+        for usage in c.LOG_USAGE
+    ]
+
+
 def _series() -> dict[str, Any]:
     return {
         "tokens": _sum(c.TOKENS_USED),
@@ -253,6 +267,8 @@ def _series() -> dict[str, Any]:
         "cost": _sum(c.LLM_COST),
         "unpriced": _sum(c.LLM_UNPRICED_TOKENS),
         "switches": _sum(c.PERSONA_SWITCHES),
+        "user_tokens": _sum(c.USER_TOKENS),
+        "user_cost": _sum(c.USER_COST),
         "token_type_label": n.TOKEN_TYPE,
         "cost_source_label": n.COST_SOURCE,
         "from_label": n.FROM_PERSONA,
@@ -275,6 +291,8 @@ def _genai_unused() -> dict[str, Any]:
         c.REASON_NOT_USAGE,
         c.REASON_UNKNOWN_TOKEN_TYPE,
         c.REASON_SPAN_USAGE_IGNORED,
+        c.REASON_COUNTED_FROM_SPANS,
+        c.REASON_COUNTED_FROM_LOGS,
         c.REASON_TRACES_ONLY,
         c.REASON_NOT_KEPT,
         c.REASON_OUT_OF_ORDER,
@@ -282,6 +300,33 @@ def _genai_unused() -> dict[str, Any]:
         c.REASON_MISSING_LABEL,
     )
     return {**_unused_counter(reasons), "traces": "traces", "logs": "logs"}
+
+
+def _attribution() -> dict[str, Any]:
+    unattributed = c.PIPELINE_UNATTRIBUTED
+    return {
+        "agent_spans": [
+            {"attribute": shape.attribute, "value": shape.value, "name": list(shape.names)}
+            for shape in c.AGENT_SPANS
+        ],
+        "label": n.PERSONA,
+        "explicit": list(c.EXPLICIT_PERSONA),
+        "wait": _env(c.ATTRIBUTION_WAIT_ENV, c.ATTRIBUTION_WAIT),
+        "max_pending": c.ATTRIBUTION_MAX_PENDING,
+        "max_traces": c.ATTRIBUTION_MAX_TRACES,
+        "duration": _sum(c.PERSONA_DURATION),
+        "fallback": {
+            **_named(unattributed),
+            "reason_label": unattributed.labels[0],
+            "producer_label": unattributed.labels[1],
+        },
+        "reasons": {
+            "no_agent_span": c.REASON_NO_AGENT_SPAN,
+            "wait_expired": c.REASON_WAIT_EXPIRED,
+            "over_capacity": c.REASON_OVER_CAPACITY,
+            "shutdown": c.REASON_SHUTDOWN,
+        },
+    }
 
 
 def genai() -> dict[str, Any]:
@@ -306,6 +351,8 @@ def genai() -> dict[str, Any]:
         },
         "usage": _usage(),
         "costs": [{"name": c.CLAUDE_CODE_COST}],
+        "log_usage": _log_usage(),
+        "event_name_attribute": c.EVENT_NAME_ATTRIBUTE,
         "span_usage": {
             "producers": list(c.SPAN_USAGE.producers),
             "input": list(c.SPAN_USAGE.input_attributes),
@@ -318,6 +365,7 @@ def genai() -> dict[str, Any]:
             "to": handoff.to_attribute,
             "no_from": "none",
         },
+        "attribution": _attribution(),
         "span_series": _span_series(),
         "series": _series(),
         "prices": {

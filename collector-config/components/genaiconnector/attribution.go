@@ -1,0 +1,381 @@
+// Copyright hypertool observability authors
+// SPDX-License-Identifier: Apache-2.0
+
+package genaiconnector
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hypertool-observability/hypertool/collector/internal/pdatautil"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+)
+
+// Attribution: usage counted from spans goes to the agent of the nearest enclosing agent
+// span. An SDK exports a span when it ends, so a call's span reaches the collector
+// before the span of the agent that made it, often in a later export: the usage waits
+// for it, bounded in time and in number, here rather than in groupbytrace, which holds
+// every span of a trace and drops what it holds when it evicts a trace or stops.
+//
+// What waits is only the usage (a few numbers and labels a call), never acknowledged
+// as counted until it is: each item is added to the series exactly once, when its agent
+// is found, when its trace is known to have no agent span, after the wait, when the
+// table is full, or at shutdown. The last four count under the item's own persona (the
+// resource's, then service.name) and in the fallback counter, with the reason.
+
+// pendingUse is one usage span (or, with to set, one agent span looking for the agent
+// that called it) waiting for its nearest enclosing agent span.
+type pendingUse struct {
+	o        origin
+	item     []string // the span's labels; the persona is the fallback's
+	scope    string
+	in, out  float64
+	provider string
+	end      pcommon.Timestamp
+	parent   pcommon.SpanID
+	since    time.Time
+	agent    string // an agent span's own name: this waits to count a switch to it
+}
+
+type source struct {
+	kind sourceKind
+	key  string
+}
+
+type spanLink struct {
+	parent pcommon.SpanID
+	agent  string // set on agent spans
+}
+
+type traceLinks struct {
+	spans   map[pcommon.SpanID]spanLink
+	waiting []*pendingUse
+	seen    time.Time
+}
+
+// tracker holds the links of recent traces and the usage waiting in them; shared by the
+// concurrent exports of one connector.
+type tracker struct {
+	mu      sync.Mutex
+	traces  map[pcommon.TraceID]*traceLinks
+	fifo    []pcommon.TraceID // arrival order, to forget and to evict the oldest
+	pending int
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// found, rooted and missing: what the walk up a trace's links ends on.
+type walkEnd int
+
+const (
+	found walkEnd = iota
+	rooted
+	missing
+)
+
+// maxHops bounds a walk up the links: a malformed trace may hold a cycle.
+const maxHops = 64
+
+func newTracker() *tracker {
+	return &tracker{traces: map[pcommon.TraceID]*traceLinks{}}
+}
+
+// nearestAgent walks up from parent to the first agent span.
+func (tl *traceLinks) nearestAgent(parent pcommon.SpanID) (string, walkEnd) {
+	for range maxHops {
+		if parent.IsEmpty() {
+			return "", rooted
+		}
+		l, ok := tl.spans[parent]
+		if !ok {
+			return "", missing
+		}
+		if l.agent != "" {
+			return l.agent, found
+		}
+		parent = l.parent
+	}
+	return "", rooted
+}
+
+// explicit: the span or its resource names its persona explicitly (attribution.explicit).
+func (g *genai) explicit(attrs, res pcommon.Map) bool {
+	for _, src := range g.explicitSources {
+		m := attrs
+		if src.kind == fromResource {
+			m = res
+		}
+		if _, ok := m.Get(src.key); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// agentName is the agent a span is the span of, or "" when it is none.
+func (g *genai) agentName(attrs pcommon.Map) string {
+	for _, shape := range g.cfg.Attribution.AgentSpans {
+		if pdatautil.GetString(attrs, shape.Attribute) != shape.Value {
+			continue
+		}
+		for _, key := range shape.Name {
+			if v, ok := attrs.Get(key); ok && v.Str() != "" {
+				return pdatautil.CutUTF8(v.AsString(), g.cfg.MaxLabelBytes)
+			}
+		}
+	}
+	return ""
+}
+
+// arrivals are what one export brings the tracker: links, then the items that wait.
+type arrivals struct {
+	links   []arrivedLink
+	waiting []arrivedUse
+}
+
+type arrivedLink struct {
+	trace pcommon.TraceID
+	span  pcommon.SpanID
+	link  spanLink
+}
+
+type arrivedUse struct {
+	trace pcommon.TraceID
+	use   *pendingUse
+}
+
+// link records a span of a foreign producer, so that usage below it can find its agent.
+func (a *arrivals) link(span ptrace.Span, agent string) {
+	a.links = append(a.links, arrivedLink{span.TraceID(), span.SpanID(), spanLink{span.ParentSpanID(), agent}})
+}
+
+// settle adds an export's links, then settles every item that waits in a trace the export
+// touched: the new items, and the older ones its spans may be the agents of.
+func (g *genai) settle(b *batch, a *arrivals) {
+	if len(a.links) == 0 && len(a.waiting) == 0 {
+		return
+	}
+	t, now := g.tracker, time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	touched := map[pcommon.TraceID]*traceLinks{}
+	for _, l := range a.links {
+		tl := t.trace(l.trace, now)
+		tl.spans[l.span] = l.link
+		touched[l.trace] = tl
+	}
+	for _, w := range a.waiting {
+		tl := t.trace(w.trace, now)
+		if t.pending >= g.cfg.Attribution.MaxPending {
+			g.fallBack(b, w.use, g.cfg.Attribution.Reasons.OverCapacity)
+			continue
+		}
+		tl.waiting = append(tl.waiting, w.use)
+		t.pending++
+		touched[w.trace] = tl
+	}
+	for _, tl := range touched {
+		g.settleTrace(b, tl, false, "")
+	}
+	g.evict(b)
+}
+
+// trace is the links of a trace, new if unseen.
+func (t *tracker) trace(id pcommon.TraceID, now time.Time) *traceLinks {
+	tl, ok := t.traces[id]
+	if !ok {
+		tl = &traceLinks{spans: map[pcommon.SpanID]spanLink{}}
+		t.traces[id] = tl
+		t.fifo = append(t.fifo, id)
+	}
+	tl.seen = now
+	return tl
+}
+
+// settleTrace counts each waiting item whose walk ends: at an agent (its agent), at the
+// root (no agent: the fallback); with force, every item, a missing link as reason.
+func (g *genai) settleTrace(b *batch, tl *traceLinks, force bool, reason string) {
+	kept := tl.waiting[:0]
+	for _, p := range tl.waiting {
+		agent, end := tl.nearestAgent(p.parent)
+		switch {
+		case end == found:
+			g.attributed(b, p, agent)
+		case end == rooted:
+			g.fallBack(b, p, g.cfg.Attribution.Reasons.NoAgentSpan)
+		case force:
+			g.fallBack(b, p, reason)
+		default:
+			kept = append(kept, p)
+			continue
+		}
+		g.tracker.pending--
+	}
+	clear(tl.waiting[len(kept):])
+	tl.waiting = kept
+}
+
+// evict forgets the oldest traces beyond max_traces, counting what waits in them.
+func (g *genai) evict(b *batch) {
+	t := g.tracker
+	for len(t.traces) > g.cfg.Attribution.MaxTraces && len(t.fifo) > 0 {
+		g.forget(b, t.fifo[0], g.cfg.Attribution.Reasons.OverCapacity)
+		t.fifo = t.fifo[1:]
+	}
+}
+
+func (g *genai) forget(b *batch, id pcommon.TraceID, reason string) {
+	t := g.tracker
+	if tl, ok := t.traces[id]; ok {
+		g.settleTrace(b, tl, true, reason)
+		delete(t.traces, id)
+	}
+}
+
+// expire counts what waited longer than the wait, and forgets traces quiet for as long.
+func (g *genai) expire(b *batch, now time.Time, reason string, all bool) {
+	t := g.tracker
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	wait := g.cfg.Attribution.Wait
+	keep := t.fifo[:0]
+	for _, id := range t.fifo {
+		tl, ok := t.traces[id]
+		if !ok {
+			continue
+		}
+		if all || now.Sub(tl.seen) >= wait {
+			g.forget(b, id, reason)
+			continue
+		}
+		g.expireItems(b, tl, now)
+		keep = append(keep, id)
+	}
+	clear(t.fifo[len(keep):])
+	t.fifo = keep
+}
+
+// expireItems counts a live trace's items that waited out the wait on their own.
+func (g *genai) expireItems(b *batch, tl *traceLinks, now time.Time) {
+	kept := tl.waiting[:0]
+	for _, p := range tl.waiting {
+		if now.Sub(p.since) < g.cfg.Attribution.Wait {
+			kept = append(kept, p)
+			continue
+		}
+		g.fallBack(b, p, g.cfg.Attribution.Reasons.WaitExpired)
+		g.tracker.pending--
+	}
+	clear(tl.waiting[len(kept):])
+	tl.waiting = kept
+}
+
+// attributed counts an item as its agent's: usage under the agent's persona, or the
+// switch from the calling agent to the agent the item is.
+func (g *genai) attributed(b *batch, p *pendingUse, agent string) {
+	if p.agent != "" {
+		if agent != p.agent {
+			p.item[g.from], p.item[g.to] = agent, p.agent
+			b.add(p.o, g.switches, p.item, 1)
+		}
+		return
+	}
+	p.item[g.persona] = agent
+	g.countUse(b, p)
+}
+
+// fallBack counts an item under its own labels: usage as its resource's persona, and
+// the fallback with its reason. An agent span with no calling agent is no switch.
+func (g *genai) fallBack(b *batch, p *pendingUse, reason string) {
+	if p.agent != "" {
+		return
+	}
+	g.countUse(b, p)
+	b.add(p.o, g.fallback, []string{reason, g.producer(p.scope)}, 1)
+}
+
+func (g *genai) countUse(b *batch, p *pendingUse) {
+	s := g.cfg.Series
+	for _, part := range [2]struct {
+		tokens float64
+		kind   string
+	}{{p.in, s.Input}, {p.out, s.Output}} {
+		price, priced := g.priceFrom(p.provider, p.item, part.kind, p.end)
+		g.emit(b, p.o, p.item, part.tokens, part.kind, price, priced, false)
+	}
+}
+
+// startTracker settles, every tick, what waited out the wait: those sums have no export
+// to go with, so they go to the ledger on their own.
+func (g *genai) startTracker() {
+	t := g.tracker
+	t.stop, t.done = make(chan struct{}), make(chan struct{})
+	tick := min(max(g.cfg.Attribution.Wait/4, 50*time.Millisecond), time.Second)
+	go func() {
+		defer close(t.done)
+		ticker := time.NewTicker(tick)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-t.stop:
+				return
+			case now := <-ticker.C:
+				g.expireAndFlush(now, g.cfg.Attribution.Reasons.WaitExpired, false)
+			}
+		}
+	}()
+}
+
+func (g *genai) expireAndFlush(now time.Time, reason string, all bool) {
+	b := g.newBatch()
+	g.expire(b, now, reason, all)
+	if err := g.flush(context.Background(), b); err != nil {
+		g.logger.Error("attribution: the ledger refused usage settled after its wait", zap.Error(err))
+	}
+}
+
+// stopTracker counts everything still waiting (reason shutdown), so that a restart loses
+// none of it: the ledger, after this connector in the pipeline, is still running.
+func (g *genai) stopTracker() {
+	t := g.tracker
+	if t == nil {
+		return
+	}
+	if t.stop != nil { // started, and not stopped yet
+		close(t.stop)
+		<-t.done
+		t.stop = nil
+	}
+	g.expireAndFlush(time.Now(), g.cfg.Attribution.Reasons.Shutdown, true)
+}
+
+// newAttribution sets up the outputs; the tracker itself is the traces instance's
+// (tracksAgents), made by its factory.
+func (g *genai) newAttribution() {
+	a := g.cfg.Attribution
+	if len(a.AgentSpans) == 0 {
+		return
+	}
+	g.persona = g.slot(a.Label)
+	for _, src := range a.Explicit {
+		kind, key, _ := parseSource(src) // Validate has checked them
+		g.explicitSources = append(g.explicitSources, source{kind, key})
+	}
+	g.agentDuration = g.output(a.Duration)
+	g.agentDuration.histogram = true
+	g.fallback = &output{
+		Metric: a.Fallback.Metric,
+		keys:   []string{a.Fallback.ReasonLabel, a.Fallback.ProducerLabel},
+		labels: []int{0, 1},
+	}
+}
+
+// tracksAgents makes this instance the one that waits for agent spans.
+func (g *genai) tracksAgents() {
+	if len(g.cfg.Attribution.AgentSpans) > 0 {
+		g.tracker = newTracker()
+	}
+}
