@@ -9,6 +9,13 @@
 #                                                  opentelemetry-instrumentation-openai-agents-v2
 #   tests/producers/openinference-requirements.txt the openai SDK and Arize OpenInference's
 #                                                  openinference-instrumentation-openai
+#   tests/producers/strands-requirements.txt       Strands Agents (its own OpenTelemetry)
+#   tests/producers/adk-requirements.txt           Google ADK (its own OpenTelemetry)
+#   tests/producers/langgraph-requirements.txt     LangGraph and OpenLLMetry's
+#                                                  opentelemetry-instrumentation-langchain
+#   tests/producers/langgraph-openinference-requirements.txt
+#                                                  LangGraph and Arize OpenInference's
+#                                                  openinference-instrumentation-langchain
 # A venv of its own each, never .venv: an instrumentation's OpenTelemetry versions must not
 # change ours. One lives at
 #   ${HYPERTOOL_CACHE:-$HOME/.cache/hypertool}/venvs/<name>-<hash of the requirements>
@@ -67,8 +74,8 @@ ensure_python_producer() {
   log "producer venv ready: $venv"
 }
 
-# The instrumented Python producers: the openai SDK app (OpenLLMetry, OpenInference) and
-# the OpenAI Agents SDK app.
+# The instrumented Python producers: the openai SDK app (OpenLLMetry, OpenInference), the
+# OpenAI Agents SDK app and the agent frameworks' apps (Strands, Google ADK, LangGraph).
 ensure_genai_python() {
   local producers
   producers="$(dirname "${BASH_SOURCE[0]}")/../../tests/producers"
@@ -78,4 +85,12 @@ ensure_genai_python() {
     agents openai opentelemetry.instrumentation.openai_agents || return 1
   ensure_python_producer "$producers/openinference-requirements.txt" \
     openai openinference.instrumentation.openai || return 1
+  ensure_python_producer "$producers/strands-requirements.txt" \
+    strands strands.models.openai || return 1
+  ensure_python_producer "$producers/adk-requirements.txt" \
+    google.adk google.genai || return 1
+  ensure_python_producer "$producers/langgraph-requirements.txt" \
+    langgraph langchain_openai opentelemetry.instrumentation.langchain || return 1
+  ensure_python_producer "$producers/langgraph-openinference-requirements.txt" \
+    langgraph langchain_openai openinference.instrumentation.langchain || return 1
 }

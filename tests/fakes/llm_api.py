@@ -11,8 +11,9 @@ of what it reported, the ground truth the end-to-end tests compare Prometheus ag
 Served:
 - ``POST /v1/chat/completions`` (OpenAI), streaming (SSE, with ``include_usage``) or not;
   cache-read and reasoning tokens, when set, inside the totals with their details;
-  offered a ``transfer_to_<agent>`` tool (an OpenAI Agents SDK handoff) before any tool
-  result, it answers with that tool call instead of text, so agent A hands off to B;
+  offered a ``transfer_to_<agent>`` tool (an OpenAI Agents SDK handoff; LangGraph's or
+  Strands' so named) before any tool result, it answers with that tool call instead of
+  text, so agent A hands off to B;
 - ``POST /v1/messages`` (Anthropic; Claude Code adds ``?beta=true``), streaming or not;
 - ``POST /v1beta/models/<model>:generateContent`` and ``:streamGenerateContent`` (Gemini;
   ``?alt=sse`` as google-genai and Gemini CLI ask, else one JSON array of chunks); JSON
@@ -181,33 +182,35 @@ def _sse(events: Iterator[tuple[str | None, dict[str, Any]]]) -> bytes:
     return "".join(chunks).encode()
 
 
-def _handoff_tool(request: dict[str, Any]) -> str | None:
+def _handoff_tool(request: dict[str, Any]) -> dict[str, Any] | None:
     """The handoff to call: a ``transfer_to_*`` tool offered, while no tool has answered yet.
 
-    The OpenAI Agents SDK offers each handoff as a function tool ``transfer_to_<agent>``;
-    answering it with a tool call is what makes agent A hand the run to agent B. Stateless:
-    once the conversation holds a ``role: tool`` message (the handoff's result), or no such
-    tool is offered (agent B's turn), the answer is plain text again.
+    The OpenAI Agents SDK offers each handoff as a function tool ``transfer_to_<agent>``
+    (LangGraph's handoff tools and Strands' agents as tools can be named so too); answering
+    it with a tool call is what makes agent A hand the run to agent B. Stateless: once the
+    conversation holds a ``role: tool`` message (the handoff's result), or no such tool is
+    offered (agent B's turn), the answer is plain text again. The call is ``{name,
+    arguments}``, the arguments made up from the tool's parameters (Strands' agent tool
+    requires an ``input``).
     """
     messages = request.get("messages") or []
     if any(isinstance(m, dict) and m.get("role") == "tool" for m in messages):
         return None
     for tool in request.get("tools") or []:
-        name = str((tool.get("function") or {}).get("name") or "")
+        function = tool.get("function") or {}
+        name = str(function.get("name") or "")
         if name.startswith("transfer_to_"):
-            return name
+            schema = function.get("parameters")
+            arguments = _schema_example(schema) if schema else {}
+            return {"name": name, "arguments": json.dumps(arguments)}
     return None
 
 
-def _tool_call(name: str) -> dict[str, Any]:
-    return {
-        "id": "call_fake_handoff",
-        "type": "function",
-        "function": {"name": name, "arguments": "{}"},
-    }
+def _tool_call(function: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "call_fake_handoff", "type": "function", "function": function}
 
 
-def _openai_body(call: Call, handoff: str | None = None) -> dict[str, Any]:
+def _openai_body(call: Call, handoff: dict[str, Any] | None = None) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": COMPLETION_TEXT}
     if handoff:
         message = {"role": "assistant", "content": None, "tool_calls": [_tool_call(handoff)]}
@@ -246,7 +249,7 @@ def _openai_usage(call: Call) -> dict[str, Any]:
 
 
 def _openai_stream(
-    call: Call, handoff: str | None = None
+    call: Call, handoff: dict[str, Any] | None = None
 ) -> Iterator[tuple[str | None, dict[str, Any]]]:
     body = _openai_body(call, handoff)
     chunk = {k: body[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
@@ -365,7 +368,9 @@ def _gemini_function_call(
     }
     for name, args in calls.items():
         if name in declared:
-            schema = declared[name].get("parametersJsonSchema") or declared[name].get("parameters")
+            # google-genai sends a JSON schema as parameters_json_schema, in snake case.
+            keys = ("parametersJsonSchema", "parameters_json_schema", "parameters")
+            schema = next((declared[name][k] for k in keys if declared[name].get(k)), None)
             made_up = _schema_example(schema) if schema else {}
             return {
                 "name": name,

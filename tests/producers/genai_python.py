@@ -9,7 +9,12 @@ requirements file, so its OpenTelemetry versions never touch the repository's .v
 - ``agents_app.py``: the OpenAI Agents SDK under the contrib
   ``opentelemetry-instrumentation-openai-agents-v2`` (``agents-requirements.txt``);
 - ``openai_app.py`` again under Arize OpenInference's ``openinference-instrumentation-openai``
-  (``openinference-requirements.txt``), which reports usage on spans only.
+  (``openinference-requirements.txt``), which reports usage on spans only;
+- ``strands_app.py``: Strands Agents, its own OpenTelemetry (``strands-requirements.txt``);
+- ``adk_app.py``: Google ADK on the Gemini API, its own OpenTelemetry (``adk-requirements.txt``);
+- ``langgraph_app.py``: LangGraph under OpenLLMetry's ``opentelemetry-instrumentation-langchain``
+  (``langgraph-requirements.txt``) or OpenInference's ``openinference-instrumentation-langchain``
+  (``langgraph-openinference-requirements.txt``).
 
 ``scripts/lib/genai-python.sh`` (``ensure_genai_python``) builds them at the paths this
 module computes; run as a script, the module prints one, so the shell and the tests agree
@@ -37,13 +42,32 @@ APP = HERE / "openai_app.py"
 AGENTS_REQUIREMENTS = HERE / "agents-requirements.txt"
 AGENTS_APP = HERE / "agents_app.py"
 OPENINFERENCE_REQUIREMENTS = HERE / "openinference-requirements.txt"
+STRANDS_REQUIREMENTS = HERE / "strands-requirements.txt"
+STRANDS_APP = HERE / "strands_app.py"
+ADK_REQUIREMENTS = HERE / "adk-requirements.txt"
+ADK_APP = HERE / "adk_app.py"
+LANGGRAPH_REQUIREMENTS = HERE / "langgraph-requirements.txt"
+LANGGRAPH_OPENINFERENCE_REQUIREMENTS = HERE / "langgraph-openinference-requirements.txt"
+LANGGRAPH_APP = HERE / "langgraph_app.py"
 #: What ``ensure_genai_python`` prints when the venv is missing, and the tests' fix.
 SETUP_HINT = (
     "run `bash -c 'source scripts/lib/setup.sh; ensure_genai_python'` "
     "from the repository root (scripts/test does it)"
 )
 #: Inherited variables that would steer the app away from what a test gives it.
-_DROPPED_PREFIXES = ("OTEL_", "OPENAI_", "TRACELOOP_", "PYTHON", "VIRTUAL_ENV")
+_DROPPED_PREFIXES = (
+    "OTEL_",
+    "OPENAI_",
+    "TRACELOOP_",
+    "OPENINFERENCE_",
+    "GOOGLE_",
+    "GEMINI_",
+    "ADK_",
+    "LANGSMITH_",
+    "LANGCHAIN_",
+    "PYTHON",
+    "VIRTUAL_ENV",
+)
 
 
 def requirements_hash(requirements: Path = REQUIREMENTS) -> str:
@@ -55,7 +79,8 @@ def venv_dir(requirements: Path = REQUIREMENTS) -> Path:
     """``$HYPERTOOL_CACHE/venvs/<name>-<hash>`` (cache default ~/.cache/hypertool).
 
     ``<name>`` is the requirements file's name without ``-requirements.txt``:
-    ``genai-python``, ``agents``, ``openinference``.
+    ``genai-python``, ``agents``, ``openinference``, ``strands``, ``adk``, ``langgraph``,
+    ``langgraph-openinference``.
     """
     requirements = Path(requirements)
     name = requirements.name.removesuffix(".txt").removesuffix("-requirements")
@@ -104,7 +129,8 @@ def app_env(
 ) -> dict[str, str]:
     """The environment of an instrumented run: a user's settings, nothing of ours leaking in.
 
-    ``base_url`` is the provider's (``/v1`` is added); ``persona`` becomes the resource
+    ``base_url`` is the provider's (``/v1`` is added for OpenAI; Gemini takes it as is,
+    with a fake ``GOOGLE_API_KEY``); ``persona`` becomes the resource
     attribute ``hypertool.persona.name`` (None: none, the service name stands in);
     ``temporality`` sets ``OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE``.
     """
@@ -116,6 +142,8 @@ def app_env(
     env |= {
         "OPENAI_BASE_URL": f"{base_url}/v1",
         "OPENAI_API_KEY": "test",
+        "GOOGLE_GEMINI_BASE_URL": base_url,
+        "GOOGLE_API_KEY": "test",
         "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint,
         "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
         "OTEL_TRACES_EXPORTER": "otlp",

@@ -141,6 +141,32 @@ def test_gemini_calls_a_declared_function_until_it_has_answered() -> None:
     assert len(llm.ledger.snapshot()) == 2
 
 
+def test_gemini_makes_up_adk_transfer_arguments_from_the_snake_case_schema() -> None:
+    """google-genai's parameters_json_schema: ADK's transfer goes to the enum's first agent."""
+    agent = {"type": "string", "enum": ["billing_agent"]}
+    params = {"type": "object", "properties": {"agent_name": agent}, "required": ["agent_name"]}
+    declaration = {"name": "transfer_to_agent", "parameters_json_schema": params}
+    request = REQUEST | {"tools": [{"functionDeclarations": [declaration]}]}
+    with FakeLLM(gemini_calls={"transfer_to_agent": {}}) as llm:
+        _, body = post(f"{llm.url}/v1beta/models/{MODEL}:streamGenerateContent?alt=sse", request)
+    [part] = sse_chunks(body)[0]["candidates"][0]["content"]["parts"]
+    assert part == {
+        "functionCall": {"name": "transfer_to_agent", "args": {"agent_name": "billing_agent"}}
+    }
+
+
+def test_openai_handoff_arguments_are_made_up_from_the_tool_parameters() -> None:
+    """A transfer_to_* tool call fills the tool's parameters: Strands' agent tool needs input."""
+    params = {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
+    tool = {"type": "function", "function": {"name": "transfer_to_x", "parameters": params}}
+    request = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    with FakeLLM() as llm:
+        _, body = post(f"{llm.url}/v1/chat/completions", request | {"tools": [tool]})
+    [tool_call] = json.loads(body)["choices"][0]["message"]["tool_calls"]
+    assert tool_call["function"]["name"] == "transfer_to_x"
+    assert json.loads(tool_call["function"]["arguments"]) == {"input": "ok"}
+
+
 #: Uncached input, output, cache-read and reasoning tokens, distinct from each other.
 USAGE: dict[str, Any] = {
     "input_tokens": 100,
