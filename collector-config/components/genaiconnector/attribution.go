@@ -5,6 +5,7 @@ package genaiconnector
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,6 +126,23 @@ func (g *genai) agentName(attrs pcommon.Map) string {
 			if v, ok := attrs.Get(key); ok && v.Str() != "" {
 				return pdatautil.CutUTF8(pdatautil.AsString(v), g.cfg.MaxLabelBytes)
 			}
+		}
+	}
+	return ""
+}
+
+// usageAgent is the agent a usage span names itself (attribution.usage_agents), or "".
+func (g *genai) usageAgent(attrs pcommon.Map) string {
+	for _, rule := range g.cfg.Attribution.UsageAgents {
+		if _, ok := attrs.Get(rule.When); !ok {
+			continue
+		}
+		name := pdatautil.GetString(attrs, rule.Name)
+		if rule.Cut != "" {
+			name, _, _ = strings.Cut(name, rule.Cut)
+		}
+		if name != "" {
+			return pdatautil.CutUTF8(name, g.cfg.MaxLabelBytes)
 		}
 	}
 	return ""

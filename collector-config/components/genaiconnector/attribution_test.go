@@ -22,7 +22,8 @@ func attributionConfig() *Config {
 			{Attribute: "gen_ai.operation.name", Value: "invoke_agent", Name: []string{"gen_ai.agent.name"}},
 			{Attribute: "openinference.span.kind", Value: "AGENT", Name: []string{"agent.name", "graph.node.id"}},
 		},
-		Label: "persona", Explicit: []string{"point:hypertool.persona.name", "resource:hypertool.persona.name"}, Wait: time.Hour, MaxPending: 100, MaxTraces: 100,
+		UsageAgents: []UsageAgent{{When: "traceloop.association.properties.langgraph_node", Name: "traceloop.entity.path", Cut: "."}},
+		Label:       "persona", Explicit: []string{"point:hypertool.persona.name", "resource:hypertool.persona.name"}, Wait: time.Hour, MaxPending: 100, MaxTraces: 100,
 		Duration: Sum{Metric: Metric{Name: "persona_duration", Unit: "s"}, Labels: []string{"persona", "chatmode"}},
 		Fallback: Fallback{Metric: Metric{Name: "unattributed"}, ReasonLabel: "reason", ProducerLabel: "producer"},
 		Reasons:  AttributionReasons{NoAgentSpan: "no_agent_span", WaitExpired: "wait_expired", OverCapacity: "over_capacity", Shutdown: "shutdown"},
@@ -254,4 +255,28 @@ func TestAResourceThatNamesItsPersonaIsOnePersona(t *testing.T) {
 	if g.tracker.pending != 0 {
 		t.Errorf("nothing waits: %d", g.tracker.pending)
 	}
+}
+
+func TestAUsageSpanThatNamesItsAgentCountsAtOnceAsIt(t *testing.T) {
+	g, sink := tracked(t, attributionConfig())
+	call := llm(4, 1)
+	call["traceloop.association.properties.langgraph_node"] = "agent"
+	call["traceloop.entity.path"] = "billing_agent.billing_agent.agent.RunnableSequence"
+	// Its nearest agent span is the graph's, which is not the agent that made the call.
+	consume(t, g, trace(11, []treeSpan{{-1, agent("billing_workflow")}, {0, call}}, 1))
+	expect(t, totals(sink), map[string]float64{"tokens{chatmode=unknown,model=gpt-4o-mini,persona=billing_agent}": 5})
+	if g.tracker.pending != 0 {
+		t.Errorf("nothing waits: %d", g.tracker.pending)
+	}
+}
+
+func TestAChatSpansOwnAgentNameYieldsToItsAgentSpan(t *testing.T) {
+	cfg := attributionConfig()
+	cfg.Labels["persona"] = append([]string{"point:gen_ai.agent.name"}, cfg.Labels["persona"]...)
+	g, sink := tracked(t, cfg)
+	call := llm(4, 1)
+	call["gen_ai.agent.name"] = "OpenAI Agent" // the OpenAI Agents bridge's default on every span
+	consume(t, g, trace(12, []treeSpan{{-1, agent("triage_agent")}, {0, call}}, 1))
+	consume(t, g, trace(12, []treeSpan{{-1, agent("triage_agent")}, {0, call}}, 0))
+	expect(t, totals(sink), map[string]float64{"tokens{chatmode=unknown,model=gpt-4o-mini,persona=triage_agent}": 5})
 }

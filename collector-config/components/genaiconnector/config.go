@@ -126,6 +126,9 @@ type Attribution struct {
 	AgentSpans []AgentSpan `mapstructure:"agent_spans"`
 	// Label is the label an agent's name fills (the persona).
 	Label string `mapstructure:"label"`
+	// UsageAgents: usage spans that name their agent themselves, for frameworks whose
+	// traces do not nest a call under its agent's span; checked before the trace.
+	UsageAgents []UsageAgent `mapstructure:"usage_agents"`
 	// Explicit: sources (as in labels) that name the persona explicitly. A span or
 	// resource with one set is one persona: no wait, its agent spans count as nothing.
 	Explicit []string `mapstructure:"explicit"`
@@ -149,6 +152,14 @@ type AgentSpan struct {
 	Attribute string   `mapstructure:"attribute"`
 	Value     string   `mapstructure:"value"`
 	Name      []string `mapstructure:"name"`
+}
+
+// UsageAgent: a usage span with When set names its agent in Name, the text before Cut
+// (all of it when Cut is empty).
+type UsageAgent struct {
+	When string `mapstructure:"when"`
+	Name string `mapstructure:"name"`
+	Cut  string `mapstructure:"cut"`
 }
 
 type Fallback struct {
@@ -175,6 +186,11 @@ func (a Attribution) check(labels map[string][]string) []error {
 	var errs []error
 	if _, ok := labels[a.Label]; !ok {
 		errs = append(errs, fmt.Errorf("attribution.label %q must be one of labels", a.Label))
+	}
+	for i, u := range a.UsageAgents {
+		if u.When == "" || u.Name == "" {
+			errs = append(errs, fmt.Errorf("attribution.usage_agents[%d]: when and name must be set", i))
+		}
 	}
 	for _, src := range a.Explicit {
 		if kind, _, err := parseSource(src); err != nil || kind == fromValue {

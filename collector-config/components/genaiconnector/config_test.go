@@ -60,7 +60,7 @@ func rendered() *Config {
 		MaxLabelBytes: 128,
 		Unknown:       "unknown",
 		Labels: map[string][]string{
-			"persona":  {"point:gen_ai.agent.name", "point:hypertool.persona.name", "resource:hypertool.persona.name", "resource:service.name"},
+			"persona":  {"point:hypertool.persona.name", "resource:hypertool.persona.name", "point:gen_ai.agent.name", "resource:service.name"},
 			"chatmode": {"point:hypertool.persona.chatmode", "resource:hypertool.persona.chatmode", "value:unknown"},
 			"workflow": {"point:hypertool.workflow.name", "resource:hypertool.workflow.name"},
 			"user":     {"point:user.email", "resource:user.email", "point:user.id", "resource:user.id", "point:enduser.id", "resource:enduser.id", "point:gen_ai.user.id", "point:ai.telemetry.metadata.userId"},
@@ -89,17 +89,21 @@ func rendered() *Config {
 		}},
 		EventNameAttribute: "event.name",
 		SpanUsage: SpanUsage{
-			Producers: []string{"openinference.instrumentation.", "qwen-code", "opencode"},
-			Input:     []string{"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"},
-			Output:    []string{"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"},
+			Producers: []string{
+				"openinference.instrumentation.", "qwen-code", "opentelemetry.instrumentation.openai_agents",
+				"strands.telemetry.tracer", "opentelemetry.instrumentation.langchain", "opencode",
+			},
+			Input:  []string{"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"},
+			Output: []string{"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"},
 		},
 		Handoff: Handoff{
 			OperationAttribute: "gen_ai.operation.name", Operation: "agent_handoff",
 			From: "gen_ai.handoff.from_agent", To: "gen_ai.handoff.to_agent", NoFrom: "none",
 		},
 		Attribution: Attribution{
-			AgentSpans: []AgentSpan{{Attribute: "gen_ai.operation.name", Value: "invoke_agent", Name: []string{"gen_ai.agent.name"}}},
-			Label:      "persona", Explicit: []string{"point:hypertool.persona.name", "resource:hypertool.persona.name"},
+			AgentSpans:  []AgentSpan{{Attribute: "gen_ai.operation.name", Value: "invoke_agent", Name: []string{"gen_ai.agent.name"}}},
+			UsageAgents: []UsageAgent{{When: "traceloop.association.properties.langgraph_node", Name: "traceloop.entity.path", Cut: "."}},
+			Label:       "persona", Explicit: []string{"point:hypertool.persona.name", "resource:hypertool.persona.name"},
 			Wait: 30 * time.Second, MaxPending: 100_000, MaxTraces: 20_000,
 			Duration: Sum{
 				Metric: Metric{Name: "hypertool.persona.duration", Description: "Time spent in a persona, observed when the persona is left.", Unit: "s"},

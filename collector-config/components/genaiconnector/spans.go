@@ -107,7 +107,8 @@ func (g *genai) agentSpan(b *batch, a *arrivals, from spanFrom, item []string, s
 }
 
 // spanTokens counts a usage span's input and output tokens, priced at the span's end,
-// as its agent's: named on the span itself, else found up its trace (attribution.go).
+// as its agent's: found up its trace, or named by the span where a framework's trace
+// does not nest its calls under its agents (attribution.go).
 func (g *genai) spanTokens(b *batch, a *arrivals, from spanFrom, item []string, span ptrace.Span, input, output pcommon.Value, tracking bool) {
 	in, reason := g.tokenValue(input)
 	out, outReason := g.tokenValue(output)
@@ -125,25 +126,17 @@ func (g *genai) spanTokens(b *batch, a *arrivals, from spanFrom, item []string, 
 		provider: g.provider(attrs, from.res), // both parts are one call's
 		end:      span.EndTimestamp(), parent: span.ParentSpanID(),
 	}
-	if !tracking || g.namesPersona(attrs) {
+	if !tracking {
+		g.countUse(b, &use)
+		return
+	}
+	if agent := g.usageAgent(attrs); agent != "" {
+		use.item[g.persona] = agent
 		g.countUse(b, &use)
 		return
 	}
 	use.item, use.since = append([]string(nil), item...), time.Now()
 	a.waiting = append(a.waiting, arrivedUse{span.TraceID(), &use})
-}
-
-// namesPersona: the span names its persona itself (a point: source of the label is set).
-func (g *genai) namesPersona(attrs pcommon.Map) bool {
-	rule := g.labels[g.persona]
-	for j, kind := range rule.kind {
-		if kind == fromPoint {
-			if _, ok := attrs.Get(rule.key[j]); ok {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // tokenValue is a usage attribute as tokens; missing counts 0.

@@ -176,10 +176,14 @@ PIPELINE_REJECTED_POINTS: Final = Series(
 #: Claude Code also copies those onto every point), ``"..."`` a constant. This is the
 #: one place the order is set; `hypertool render` writes it into the collector config.
 FOREIGN_LABEL_SOURCES: Final = {
+    # A persona named explicitly wins (EXPLICIT_PERSONA): set on a resource, it makes
+    # the whole process one persona. Else the agent a point names (Google ADK names it on
+    # its usage metric); usage counted from spans goes to its agent span's agent first
+    # (AGENT_SPANS). Last, the service.
     n.PERSONA: (
-        f"point:{n.GEN_AI_AGENT_NAME}",
         f"point:{n.ATTR_PERSONA}",
         f"resource:{n.ATTR_PERSONA}",
+        f"point:{n.GEN_AI_AGENT_NAME}",
         "resource:service.name",
     ),
     n.CHATMODE: (f"point:{n.ATTR_CHATMODE}", f"resource:{n.ATTR_CHATMODE}", f'"{n.UNKNOWN}"'),
@@ -290,6 +294,17 @@ SPAN_USAGE: Final = SpanUsage(
         # Qwen Code: usage on each qwen-code.llm_request span, below its invoke_agent
         # spans (the main agent, its subagents); its qwen-code.token.usage names no agent.
         "qwen-code",
+        # The OpenAI Agents SDK (opentelemetry-instrumentation-openai-agents-v2): each
+        # chat span under its agent's invoke_agent span; its gen_ai.client.token.usage
+        # names no agent.
+        "opentelemetry.instrumentation.openai_agents",
+        # Strands Agents: each chat span under its agent's invoke_agent span; the agent
+        # span sums its agent's usage over the agent's whole life (never read: agent spans
+        # count no usage); no usage metric.
+        "strands.telemetry.tracer",
+        # LangChain and LangGraph under OpenLLMetry: each chat span (USAGE_AGENTS names a
+        # LangGraph call's agent); its gen_ai.client.token.usage names no agent.
+        "opentelemetry.instrumentation.langchain",
         # OpenCode: the Vercel AI SDK's spans, its only usage; ai.streamText.doStream per
         # call has gen_ai.usage.*, the ai.streamText above it only ai.usage.* (not read).
         "opencode",
@@ -329,6 +344,32 @@ AGENT_SPANS: Final = (
     # instrumentation, ...).
     AgentSpan(n.GEN_AI_OPERATION_NAME, n.GEN_AI_OPERATION_INVOKE_AGENT, (n.GEN_AI_AGENT_NAME,)),
 )
+
+
+@dataclass(frozen=True)
+class UsageAgent:
+    """A usage span that names its agent itself: ``when`` set, the agent in ``name``.
+
+    For frameworks whose traces do not put a call below its agent's span. The name is the
+    text before ``cut`` (all of it when empty).
+    """
+
+    when: str
+    name: str
+    cut: str = ""
+
+
+#: LangGraph under OpenLLMetry: a node's invoke_agent span has no children (the calls
+#: hang beside it), so the nearest agent span of a call is the graph's. Its chat span's
+#: traceloop.entity.path starts with the graph node, which is the agent.
+USAGE_AGENTS: Final = (
+    UsageAgent(
+        when="traceloop.association.properties.langgraph_node",
+        name="traceloop.entity.path",
+        cut=".",
+    ),
+)
+
 #: Sources that name a persona explicitly: a span or resource with one set is that one
 #: persona, its agent spans no others (no wait, no switches).
 EXPLICIT_PERSONA: Final = (f"point:{n.ATTR_PERSONA}", f"resource:{n.ATTR_PERSONA}")

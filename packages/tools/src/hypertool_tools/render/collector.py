@@ -309,6 +309,9 @@ def _attribution() -> dict[str, Any]:
             {"attribute": shape.attribute, "value": shape.value, "name": list(shape.names)}
             for shape in c.AGENT_SPANS
         ],
+        "usage_agents": [
+            {"when": rule.when, "name": rule.name, "cut": rule.cut} for rule in c.USAGE_AGENTS
+        ],
         "label": n.PERSONA,
         "explicit": list(c.EXPLICIT_PERSONA),
         "wait": _env(c.ATTRIBUTION_WAIT_ENV, c.ATTRIBUTION_WAIT),
