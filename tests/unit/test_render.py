@@ -171,7 +171,10 @@ def test_genai_reads_labels_in_the_contracts_order() -> None:
     """Every foreign label's sources, first that is set wins, constants as value:."""
     labels = genai()["labels"]
     assert list(labels) == list(c.FOREIGN_LABEL_SOURCES)
-    assert labels[n.PERSONA][0] == f"point:{n.GEN_AI_AGENT_NAME}"
+    # An explicit persona first, and each of its sources is one genai treats as explicit.
+    explicit = genai()["attribution"]["explicit"]
+    assert labels[n.PERSONA][: len(explicit)] == explicit == list(c.EXPLICIT_PERSONA)
+    assert labels[n.PERSONA][len(explicit)] == f"point:{n.GEN_AI_AGENT_NAME}"
     assert labels[n.MODEL][-1] == f"value:{n.UNKNOWN}"
 
 
