@@ -5,6 +5,7 @@ package genaiconnector
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,7 @@ import (
 // pendingUse is one usage span (or, with to set, one agent span looking for the agent
 // that called it) waiting for its nearest enclosing agent span.
 type pendingUse struct {
+	id       uint64 // its journal id; 0 until it waits past its own export
 	o        origin
 	item     []string // the span's labels; the persona is the fallback's
 	scope    string
@@ -66,6 +68,7 @@ type tracker struct {
 	pending int
 	stop    chan struct{}
 	done    chan struct{}
+	journal *journal // nil: what waits is in memory only
 }
 
 // found, rooted and missing: what the walk up a trace's links ends on.
@@ -188,7 +191,7 @@ func (g *genai) settle(b *batch, a *arrivals) {
 	for _, w := range a.waiting {
 		tl := t.trace(w.trace, now)
 		if t.pending >= g.cfg.Attribution.MaxPending {
-			g.fallBack(b, w.use, g.cfg.Attribution.Reasons.OverCapacity)
+			g.settled(b, w.use, "", g.cfg.Attribution.Reasons.OverCapacity)
 			continue
 		}
 		tl.waiting = append(tl.waiting, w.use)
@@ -199,6 +202,64 @@ func (g *genai) settle(b *batch, a *arrivals) {
 		g.settleTrace(b, tl, false, "")
 	}
 	g.evict(b)
+	g.journalWaiting(b, touched)
+}
+
+// journalWaiting journals the calls that wait past their own export, and the settling of
+// the ones that waited, before the export is acknowledged.
+func (g *genai) journalWaiting(b *batch, touched map[pcommon.TraceID]*traceLinks) {
+	j := g.tracker.journal
+	if j == nil {
+		return
+	}
+	var recs []journalRecord
+	for id, tl := range touched {
+		for _, p := range tl.waiting {
+			if p.id == 0 {
+				p.id = j.next
+				j.next++
+				recs = append(recs, g.record(id, p))
+			}
+		}
+	}
+	g.journalWrite(append(recs, b.settles...))
+}
+
+func (g *genai) journalWrite(recs []journalRecord) {
+	if err := g.tracker.journal.write(recs...); err != nil {
+		g.logger.Error("attribution: cannot journal the calls waiting for their agent span; a crash would lose them", zap.Error(err))
+	}
+}
+
+// journalDone journals that the calls a batch settled are in the ledger.
+func (g *genai) journalDone(b *batch) {
+	t := g.tracker
+	if t == nil || t.journal == nil || len(b.done) == 0 {
+		return
+	}
+	recs := make([]journalRecord, len(b.done))
+	for i, id := range b.done {
+		recs[i] = journalRecord{Kind: "done", ID: id}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g.journalWrite(recs)
+}
+
+// settled counts a call as its agent's (agent set) or as its own persona (reason set).
+// A journaled call goes to the ledger as a delivery of its own, journaled first: sent
+// again after a crash, it is added once.
+func (g *genai) settled(b *batch, p *pendingUse, agent, reason string) {
+	if j := g.tracker.journal; j != nil && p.id != 0 {
+		p.o.delivery = j.delivery()
+		b.settles = append(b.settles, journalRecord{Kind: "settle", ID: p.id, Delivery: p.o.delivery, Persona: agent, Reason: reason})
+		b.done = append(b.done, p.id)
+	}
+	if agent != "" {
+		g.attributed(b, p, agent)
+		return
+	}
+	g.fallBack(b, p, reason)
 }
 
 // trace is the links of a trace, new if unseen.
@@ -221,11 +282,11 @@ func (g *genai) settleTrace(b *batch, tl *traceLinks, force bool, reason string)
 		agent, end := tl.nearestAgent(p.parent)
 		switch {
 		case end == found:
-			g.attributed(b, p, agent)
+			g.settled(b, p, agent, "")
 		case end == rooted:
-			g.fallBack(b, p, g.cfg.Attribution.Reasons.NoAgentSpan)
+			g.settled(b, p, "", g.cfg.Attribution.Reasons.NoAgentSpan)
 		case force:
-			g.fallBack(b, p, reason)
+			g.settled(b, p, "", reason)
 		default:
 			kept = append(kept, p)
 			continue
@@ -274,6 +335,9 @@ func (g *genai) expire(b *batch, now time.Time, reason string, all bool) {
 	}
 	clear(t.fifo[len(keep):])
 	t.fifo = keep
+	if t.journal != nil {
+		g.journalWrite(b.settles)
+	}
 }
 
 // expireItems counts a live trace's items that waited out the wait on their own.
@@ -284,7 +348,7 @@ func (g *genai) expireItems(b *batch, tl *traceLinks, now time.Time) {
 			kept = append(kept, p)
 			continue
 		}
-		g.fallBack(b, p, g.cfg.Attribution.Reasons.WaitExpired)
+		g.settled(b, p, "", g.cfg.Attribution.Reasons.WaitExpired)
 		g.tracker.pending--
 	}
 	clear(tl.waiting[len(kept):])
@@ -350,9 +414,17 @@ func (g *genai) startTracker() {
 func (g *genai) expireAndFlush(now time.Time, reason string, all bool) {
 	b := g.newBatch()
 	g.expire(b, now, reason, all)
+	g.flushSettled(b)
+}
+
+// flushSettled hands on what settled with no export of its own; journaled calls the
+// ledger refused stay in the journal, sent again at the next start.
+func (g *genai) flushSettled(b *batch) {
 	if err := g.flush(context.Background(), b); err != nil {
 		g.logger.Error("attribution: the ledger refused usage settled after its wait", zap.Error(err))
+		return
 	}
+	g.journalDone(b)
 }
 
 // stopTracker counts everything still waiting (reason shutdown), so that a restart loses
@@ -368,6 +440,45 @@ func (g *genai) stopTracker() {
 		t.stop = nil
 	}
 	g.expireAndFlush(time.Now(), g.cfg.Attribution.Reasons.Shutdown, true)
+	if err := t.journal.close(); err != nil {
+		g.logger.Warn("attribution: closing the journal", zap.Error(err))
+	}
+	t.journal = nil
+}
+
+// openTracker replays the journal of a previous run: what waited waits again, what had
+// settled is sent again (the ledger adds each delivery once).
+func (g *genai) openTracker() error {
+	a := g.cfg.Attribution
+	if a.Directory == "" {
+		return nil
+	}
+	j, waiting, settled, err := openJournal(a.Directory, a.Fsync)
+	if err != nil {
+		return fmt.Errorf("attribution journal: %w", err)
+	}
+	t := g.tracker
+	t.journal = j
+	now := time.Now()
+	for _, rec := range waiting {
+		id, p := g.restore(rec)
+		tl := t.trace(id, now)
+		tl.waiting = append(tl.waiting, p)
+		t.pending++
+	}
+	b := g.newBatch()
+	for _, rec := range settled {
+		_, p := g.restore(rec)
+		p.o.delivery = rec.Delivery
+		if rec.Persona != "" {
+			g.attributed(b, p, rec.Persona)
+		} else {
+			g.fallBack(b, p, rec.Reason)
+		}
+		b.done = append(b.done, p.id)
+	}
+	g.flushSettled(b)
+	return nil
 }
 
 // newAttribution sets up the outputs; the tracker itself is the traces instance's

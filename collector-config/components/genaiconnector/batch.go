@@ -19,8 +19,9 @@ type output struct {
 	histogram bool
 }
 
-// origin is who sent what a batch holds: the ledger bounds new label values per producer.
-type origin struct{ producer, instance string }
+// origin is who sent what a batch holds: the ledger bounds new label values per producer,
+// and applies each delivery once (a call that waited for its agent span is one).
+type origin struct{ producer, instance, delivery string }
 
 // batch adds up what one request makes, per origin, before it goes to the ledger: one
 // delta per series and label set, however many points or spans made it.
@@ -40,6 +41,10 @@ type batch struct {
 	// repeats a few types, compared for less than a map lookup costs.
 	lastType   string
 	lastSeries []*spanOutput
+	// The journal records of the calls this batch settles after they waited, and their
+	// ids, journaled done once the ledger has them.
+	settles []journalRecord
+	done    []uint64
 }
 
 type group struct {
@@ -180,6 +185,9 @@ func (b *batch) metrics() pmetric.Metrics {
 		}
 		if cfg.Origin.Instance != "" && gr.origin.instance != "" {
 			attrs.PutStr(cfg.Origin.Instance, gr.origin.instance)
+		}
+		if cfg.Origin.Delivery != "" && gr.origin.delivery != "" {
+			attrs.PutStr(cfg.Origin.Delivery, gr.origin.delivery)
 		}
 		sm := rm.ScopeMetrics().AppendEmpty()
 		sm.Scope().SetName(cfg.Scope)

@@ -64,6 +64,9 @@ type Origin struct {
 	InstanceFrom string `mapstructure:"instance_from"`
 	Producer     string `mapstructure:"producer"`
 	Instance     string `mapstructure:"instance"`
+	// Delivery: the resource attribute a call that waited for its agent span goes to the
+	// ledger with, its own delivery id ("<run>:<sequence>"), applied once.
+	Delivery string `mapstructure:"delivery"`
 }
 
 // UsageMetric is a foreign token metric: how its points become the contract's labels.
@@ -139,6 +142,10 @@ type Attribution struct {
 	// beyond either, the oldest counts at once, as its own persona's.
 	MaxPending int `mapstructure:"max_pending"`
 	MaxTraces  int `mapstructure:"max_traces"`
+	// Directory holds the journal of what waits, so that a crash loses none of it; empty:
+	// in memory only. Fsync waits for the disk on each append.
+	Directory string `mapstructure:"directory"`
+	Fsync     bool   `mapstructure:"fsync"`
 	// Duration: each agent span is one observation of time in its persona.
 	Duration Sum `mapstructure:"duration"`
 	// Fallback counts the usage spans no agent span named, by reason and producer.
@@ -179,11 +186,14 @@ type AttributionReasons struct {
 	Shutdown string `mapstructure:"shutdown"`
 }
 
-func (a Attribution) check(labels map[string][]string) []error {
+func (a Attribution) check(labels map[string][]string, delivery string) []error {
 	if len(a.AgentSpans) == 0 {
 		return nil
 	}
 	var errs []error
+	if a.Directory != "" && delivery == "" {
+		errs = append(errs, errors.New("attribution.directory needs origin.delivery: a call sent again after a crash must be added once"))
+	}
 	if _, ok := labels[a.Label]; !ok {
 		errs = append(errs, fmt.Errorf("attribution.label %q must be one of labels", a.Label))
 	}
@@ -346,7 +356,7 @@ func (c *Config) Validate() error {
 	if missing := c.Unused.Reasons.missing(); len(missing) > 0 {
 		errs = append(errs, fmt.Errorf("unused: needs every reason (%s unset)", strings.Join(missing, ", ")))
 	}
-	errs = append(errs, c.Attribution.check(c.Labels)...)
+	errs = append(errs, c.Attribution.check(c.Labels, c.Origin.Delivery)...)
 	if c.MaxValue <= 0 || c.MaxLabelBytes <= 0 {
 		errs = append(errs, errors.New("max_value and max_label_bytes must be positive"))
 	}

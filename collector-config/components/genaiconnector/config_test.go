@@ -55,6 +55,7 @@ func rendered() *Config {
 		Origin: Origin{
 			ProducerFrom: "service.name", InstanceFrom: "service.instance.id",
 			Producer: "hypertool.ledger.producer", Instance: "hypertool.ledger.instance",
+			Delivery: "hypertool.ledger.delivery",
 		},
 		MaxValue:      100_000_000,
 		MaxLabelBytes: 128,
@@ -105,6 +106,7 @@ func rendered() *Config {
 			UsageAgents: []UsageAgent{{When: "traceloop.association.properties.langgraph_node", Name: "traceloop.entity.path", Cut: "."}},
 			Label:       "persona", Explicit: []string{"point:hypertool.persona.name", "resource:hypertool.persona.name"},
 			Wait: 30 * time.Second, MaxPending: 100_000, MaxTraces: 20_000,
+			Directory: "/var/lib/hypertool/ledger/attribution",
 			Duration: Sum{
 				Metric: Metric{Name: "hypertool.persona.duration", Description: "Time spent in a persona, observed when the persona is left.", Unit: "s"},
 				Labels: []string{"persona", "chatmode"},

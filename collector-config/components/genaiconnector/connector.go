@@ -159,6 +159,9 @@ func (g *genai) output(s Sum) *output {
 func (g *genai) Start(context.Context, component.Host) error {
 	g.state = newCumulative(g.cfg.Cumulative, g.cfg.Unused.Reasons, time.Now())
 	if g.tracker != nil {
+		if err := g.openTracker(); err != nil {
+			return fmt.Errorf("%s: %w", metadata.Type, err)
+		}
 		g.startTracker()
 	}
 	if g.cfg.Prices.File == "" {

@@ -35,6 +35,8 @@ func renderedConfig(tb testing.TB) *Config {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	require.NoError(tb, sub.Unmarshal(cfg))
 	require.NoError(tb, cfg.Validate())
+	// The rendered journal is the collector's state directory; a test keeps its own.
+	cfg.Attribution.Directory = filepath.Join(tb.TempDir(), "attribution")
 	return cfg
 }
 

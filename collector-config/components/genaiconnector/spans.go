@@ -31,10 +31,15 @@ func (g *genai) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 			}
 		}
 	}
-	if g.tracker != nil {
-		g.settle(b, &a)
+	if g.tracker == nil {
+		return g.flush(ctx, b)
 	}
-	return g.flush(ctx, b)
+	g.settle(b, &a)
+	if err := g.flush(ctx, b); err != nil {
+		return err
+	}
+	g.journalDone(b)
+	return nil
 }
 
 // spanFrom is where a span comes from: its sender, resource and instrumentation scope.

@@ -54,6 +54,10 @@ def _env(name: str, default: object) -> str:
 
 
 _MAX: Final = _env(c.MAX_POINT_VALUE_ENV, c.DEFAULT_MAX_POINT_VALUE)
+#: The ledger's state directory, and genai's journal of the calls waiting for their agent
+#: span beside it: both are the collector's state, one volume.
+_LEDGER_DIR: Final = "${env:HYPERTOOL_LEDGER_DIR:-/var/lib/hypertool/ledger}"
+_FSYNC: Final = "${env:HYPERTOOL_LEDGER_FSYNC:-false}"
 #: Both connectors that price read the one book (genaiprices.Shared).
 _PRICES_FILE: Final = _env(c.PRICES_FILE_ENV, DEFAULT_PRICES_PATH)
 
@@ -107,8 +111,8 @@ def ledger(budgets: Sequence[Budget] = ()) -> dict[str, Any]:
     """The ``ledger`` processor: the fleet's totals, journaled before an export is acked."""
     folded = c.PIPELINE_FOLDED_POINTS
     return {
-        "directory": "${env:HYPERTOOL_LEDGER_DIR:-/var/lib/hypertool/ledger}",
-        "fsync": "${env:HYPERTOOL_LEDGER_FSYNC:-false}",
+        "directory": _LEDGER_DIR,
+        "fsync": _FSYNC,
         "max_label_values": _env(c.FLEET_LABEL_VALUES_ENV, c.FLEET_LABEL_VALUES),
         "producer_quota": _env(c.PRODUCER_LABEL_QUOTA_ENV, c.PRODUCER_LABEL_QUOTA),
         "label_idle": _env(c.LABEL_IDLE_ENV, c.LABEL_IDLE),
@@ -317,6 +321,8 @@ def _attribution() -> dict[str, Any]:
         "wait": _env(c.ATTRIBUTION_WAIT_ENV, c.ATTRIBUTION_WAIT),
         "max_pending": c.ATTRIBUTION_MAX_PENDING,
         "max_traces": c.ATTRIBUTION_MAX_TRACES,
+        "directory": f"{_LEDGER_DIR}/attribution",
+        "fsync": _FSYNC,
         "duration": _sum(c.PERSONA_DURATION),
         "fallback": {
             **_named(unattributed),
@@ -344,6 +350,7 @@ def genai() -> dict[str, Any]:
             "instance_from": c.SERVICE_INSTANCE_ID,
             "producer": c.ATTR_ORIGIN_PRODUCER,
             "instance": c.ATTR_ORIGIN_INSTANCE,
+            "delivery": c.ATTR_ORIGIN_DELIVERY,
         },
         "max_value": _MAX,
         "max_label_bytes": n.MAX_LABEL_LENGTH,
