@@ -427,8 +427,9 @@ func (g *genai) flushSettled(b *batch) {
 	g.journalDone(b)
 }
 
-// stopTracker counts everything still waiting (reason shutdown), so that a restart loses
-// none of it: the ledger, after this connector in the pipeline, is still running.
+// stopTracker stops the ticker. With a journal, what waits stays in it and waits again
+// after the restart (its agent span may come then); without one, it is counted now
+// (reason shutdown), while the ledger after this connector still runs.
 func (g *genai) stopTracker() {
 	t := g.tracker
 	if t == nil {
@@ -439,11 +440,14 @@ func (g *genai) stopTracker() {
 		<-t.done
 		t.stop = nil
 	}
-	g.expireAndFlush(time.Now(), g.cfg.Attribution.Reasons.Shutdown, true)
-	if err := t.journal.close(); err != nil {
-		g.logger.Warn("attribution: closing the journal", zap.Error(err))
+	if t.journal != nil {
+		if err := t.journal.close(); err != nil {
+			g.logger.Warn("attribution: closing the journal", zap.Error(err))
+		}
+		t.journal = nil
+		return
 	}
-	t.journal = nil
+	g.expireAndFlush(time.Now(), g.cfg.Attribution.Reasons.Shutdown, true)
 }
 
 // openTracker replays the journal of a previous run: what waited waits again, what had

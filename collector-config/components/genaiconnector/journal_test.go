@@ -151,3 +151,20 @@ func splitLines(b []byte) []string {
 	}
 	return out
 }
+
+func TestAGracefulStopKeepsWhatWaitsForTheNextStart(t *testing.T) {
+	dir := t.TempDir()
+	sink := &consumertest.MetricsSink{}
+	first := journaled(t, journaledConfig(dir), sink)
+	consume(t, first, trace(23, workflow, 2))
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := totals(sink); len(got) != 0 {
+		t.Fatalf("nothing counted at the stop: %v", got)
+	}
+	second := journaled(t, journaledConfig(dir), sink)
+	defer func() { _ = second.Shutdown(context.Background()) }()
+	consume(t, second, trace(23, workflow, 1, 0))
+	expect(t, totals(sink), map[string]float64{"tokens{chatmode=unknown,model=gpt-4o-mini,persona=triage}": 12})
+}
