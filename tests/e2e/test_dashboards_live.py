@@ -51,6 +51,39 @@ MANY_SCOPES = f"""
         provider.get_meter(f"some.library.{{i}}").create_counter("some.requests").add(1)
     provider.shutdown()
 """
+#: A coding agent's usage naming its user, with the plain SDK and the GenAI conventions'
+#: metric: the "Tokens and cost per user" panel.
+USER_USAGE = """
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.resources import Resource
+
+    resource = Resource.create(
+        {"hypertool.persona.name": "backend-engineer", "user.email": "ana@example.com"}
+    )
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+    provider = MeterProvider(resource=resource, metric_readers=[reader])
+    usage = provider.get_meter("some.coding.agent").create_histogram("gen_ai.client.token.usage")
+    for kind, tokens in (("input", 200), ("output", 40)):
+        usage.record(tokens, {"gen_ai.token.type": kind, "gen_ai.request.model": "gpt-4o"})
+    provider.shutdown()
+"""
+#: A call counted from a span with no agent span above it: "Calls counted without their
+#: agent" (a producer counted from its spans, as OpenInference is).
+UNATTRIBUTED_CALL = """
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter()))
+    tracer = provider.get_tracer("openinference.instrumentation.openai")
+    attributes = {"llm.token_count.prompt": 10, "llm.token_count.completion": 2}
+    with tracer.start_as_current_span("ChatCompletion", attributes=attributes):
+        pass
+    provider.shutdown()
+"""
 #: A call to a model no price is known for: the "Tokens with no known price" panel.
 UNPRICED_CALL = """
     from hypertool_agent import ObservableLLM, Usage, shutdown
@@ -108,6 +141,10 @@ def demo_data(native_stack: NativeStack) -> dict[str, Any]:
     native_stack.prometheus.wait_for("sum(hypertool_pipeline_unused_total)", bool)
     native_stack.run_python(UNPRICED_CALL)
     native_stack.prometheus.wait_for("sum(hypertool_llm_unpriced_tokens_total)", bool)
+    native_stack.run_python(USER_USAGE)
+    native_stack.prometheus.wait_for("sum(hypertool_user_cost_usd_total)", bool)
+    native_stack.run_python(UNATTRIBUTED_CALL)
+    native_stack.prometheus.wait_for("sum(hypertool_pipeline_unattributed_total)", bool)
     native_stack.run_python(MANY_SCOPES)
     native_stack.prometheus.wait_for("sum(hypertool_pipeline_folded_points_total)", bool)
     # Let the budget rules evaluate at least once after the last sample.

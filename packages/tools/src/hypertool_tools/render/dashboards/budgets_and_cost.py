@@ -67,6 +67,13 @@ def _cost() -> p.Row:
                 description="Tokens of models genai-prices has no price for: in no cost "
                 "above. Give them a price (ObservableLLM(prices=...)) or upgrade genai-prices.",
             ),
+            p.table(
+                "Tokens and cost per user",
+                (q.USER_TOKENS_IN_RANGE, "tokens"),
+                (q.USER_COST_IN_RANGE, "USD"),
+                description="For producers that name the person (coding agents: user.email, "
+                "user.id, ...); usage that names no one is not in it.",
+            ),
             p.timeseries("Input and output tokens", (q.TOKENS_BY_TYPE, "{{token_type}}")),
             p.timeseries("LLM call duration p95", (q.LLM_CALL_P95, "{{model}}"), unit="s"),
         ],

@@ -233,6 +233,17 @@ def pipeline_health() -> Row:
                 "fleet's bound on values in use (HYPERTOOL_MAX_LABEL_VALUES) was reached "
                 "(HypertoolLabelValuesFolded).",
             ),
+            table(
+                "Calls counted without their agent",
+                (q.UNATTRIBUTED_BY_REASON, ""),
+                width=24,
+                height=5,
+                description="LLM calls counted from spans that no agent span named, counted "
+                "as their own persona (the resource's, else service.name), by reason: "
+                "no_agent_span (an app that is no agent), wait_expired (the agent's span "
+                "came later than HYPERTOOL_ATTRIBUTION_WAIT, or never), over_capacity, "
+                "shutdown.",
+            ),
         ],
     )
 

@@ -28,6 +28,9 @@ REJECTED_POINTS: Final = c.PIPELINE_REJECTED_POINTS.prometheus_name
 DROPPED: Final = c.DROPPED_MEASUREMENTS.prometheus_name
 UNUSED: Final = c.PIPELINE_UNUSED.prometheus_name
 FOLDED: Final = c.PIPELINE_FOLDED_POINTS.prometheus_name
+UNATTRIBUTED: Final = c.PIPELINE_UNATTRIBUTED.prometheus_name
+USER_TOKENS: Final = c.USER_TOKENS.prometheus_name
+USER_COST: Final = c.USER_COST.prometheus_name
 ACCEPTED_POINTS: Final = c.OTELCOL_ACCEPTED_POINTS
 ACCEPTED_SPANS: Final = c.OTELCOL_ACCEPTED_SPANS
 
@@ -50,6 +53,7 @@ POINTS_REJECTED: Final = f"sum(increase({REJECTED_POINTS}[$__range])) or vector(
 MEASUREMENTS_DROPPED: Final = f"sum(increase({DROPPED}[$__range])) or vector(0)"
 UNUSED_BY_REASON: Final = f"sum by (signal, reason, producer) (increase({UNUSED}[$__range]))"
 FOLDED_BY_LABEL: Final = f"sum by (metric, label, producer) (increase({FOLDED}[$__range]))"
+UNATTRIBUTED_BY_REASON: Final = f"sum by (reason, producer) (increase({UNATTRIBUTED}[$__range]))"
 FIRING_ALERTS: Final = 'count(ALERTS{alertname=~"Hypertool.*",alertstate="firing"}) or vector(0)'
 #: The annotation every dashboard draws: budget alerts while they fire.
 BUDGET_ALERTS: Final = 'ALERTS{alertname=~"HypertoolTokenBudget.*",alertstate="firing"}'
@@ -116,5 +120,12 @@ COST_IN_RANGE: Final = (
 UNPRICED_IN_RANGE: Final = f'sum by (persona, model) (increase({c.LLM_UNPRICED_TOKENS.prometheus_name}{{persona=~"$persona"}}[$__range]))'
 TOKENS_BY_TYPE: Final = (
     f"sum by (token_type) (rate({LLM_TOKENS}{{{_COST}}}[$__rate_interval])) * 60"
+)
+#: Per person, for producers that name one (coding agents): whichever model is picked.
+USER_TOKENS_IN_RANGE: Final = (
+    f'sum by (user, persona) (increase({USER_TOKENS}{{persona=~"$persona"}}[$__range]))'
+)
+USER_COST_IN_RANGE: Final = (
+    f'sum by (user, persona) (increase({USER_COST}{{persona=~"$persona"}}[$__range]))'
 )
 LLM_CALL_P95: Final = f"histogram_quantile(0.95, sum by (model, le) (rate({LLM_SECONDS}_bucket{{{_COST}}}[$__rate_interval])))"
