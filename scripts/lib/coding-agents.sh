@@ -1,12 +1,14 @@
 # shellcheck shell=bash
-# The coding agents the end-to-end tests run (Gemini CLI, Qwen Code, Codex CLI, OpenCode),
-# installed from npm at their pinned versions (cached), like Claude Code in claude-code.sh.
-# Uses setup.sh's `log`.
+# The coding agents the end-to-end tests run (Claude Code, Gemini CLI, Qwen Code, Codex
+# CLI, OpenCode), installed from npm at their pinned versions (cached). Uses setup.sh's
+# `log`.
 #
 # Each version is set in one place, tests/producers/<name>.version, read here and by the
 # tests (tests/producers/gemini_cli.py, qwen_code.py, codex_cli.py, opencode.py), which
 # run the binary at
 #   ${HYPERTOOL_CACHE:-$HOME/.cache/hypertool}/npm/<name>-<version>/node_modules/.bin/<bin>
+# Claude Code declares node >= 22 but installs and runs on node 20 (its `claude` is a
+# native binary that its postinstall copies in from the platform's optional package).
 # Gemini CLI and Qwen Code are self-contained bundles (Qwen Code declares node >= 22 but
 # runs headless on node 20 too). Codex CLI and OpenCode are launchers: npm brings the
 # native binary for linux x64 in an optional platform package (@openai/codex-linux-x64,
@@ -50,6 +52,10 @@ ensure_npm_cli() {
   fi
   rm -rf "$dir"  # a folder without the binary, left by hand
   mv -T "$scratch" "$dir"
+}
+
+ensure_claude_code() {
+  ensure_npm_cli claude-code @anthropic-ai/claude-code claude
 }
 
 ensure_gemini_cli() {

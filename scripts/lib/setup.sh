@@ -130,8 +130,6 @@ ensure_venv() {
 }
 
 # The foreign GenAI producers the end-to-end tests run for real.
-# shellcheck source=scripts/lib/claude-code.sh
-source "$(dirname "${BASH_SOURCE[0]}")/claude-code.sh"
 # shellcheck source=scripts/lib/genai-python.sh
 source "$(dirname "${BASH_SOURCE[0]}")/genai-python.sh"
 # shellcheck source=scripts/lib/coding-agents.sh

@@ -2,9 +2,55 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class NpmCli:
+    """A command-line producer from npm, at the version pinned beside this file.
+
+    ``tests/producers/<name>.version`` is the one place its version is set: the set-up's
+    ``ensure_<...>`` function (scripts/lib/coding-agents.sh) installs that version into
+    ``${HYPERTOOL_CACHE:-~/.cache/hypertool}/npm/<name>-<version>/``, and the tests run
+    the binary there.
+    """
+
+    name: str
+    command: str
+    #: The set-up function that installs it, for the failure message.
+    ensure: str
+
+    @property
+    def version_file(self) -> Path:
+        """Where its version is pinned."""
+        return HERE / f"{self.name}.version"
+
+    @property
+    def install_hint(self) -> str:
+        """How to install it, for failure messages."""
+        return (
+            f"install it with `bash -c 'source scripts/lib/setup.sh; {self.ensure}'` "
+            "(scripts/test does this), which needs npm"
+        )
+
+    def version(self) -> str:
+        """The pinned version."""
+        return self.version_file.read_text().strip()
+
+    def install_dir(self) -> Path:
+        """Where the set-up installs the pinned version."""
+        cache = os.environ.get("HYPERTOOL_CACHE") or str(Path.home() / ".cache" / "hypertool")
+        return Path(cache) / "npm" / f"{self.name}-{self.version()}"
+
+    def binary(self) -> Path:
+        """Its command, at the pinned version (it may not be installed)."""
+        return self.install_dir() / "node_modules" / ".bin" / self.command
 
 
 def run_checked(

@@ -1,7 +1,7 @@
 """Claude Code, run for real and headless (``claude -p``) against a fake Anthropic API.
 
 The pinned version is in ``claude-code.version`` beside this file, the one place it is
-set: ``ensure_claude_code`` (scripts/lib/claude-code.sh) installs that version from npm
+set: ``ensure_claude_code`` (scripts/lib/coding-agents.sh) installs that version from npm
 into ``${HYPERTOOL_CACHE:-~/.cache/hypertool}/npm/claude-code-<version>/`` and
 :func:`binary` finds it there.
 """
@@ -17,32 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.producers import run_checked
+from tests.producers import NpmCli, run_checked
 
-VERSION_FILE = Path(__file__).with_name("claude-code.version")
-#: How to install it, for failure messages.
-INSTALL_HINT = (
-    "install it with `bash -c 'source scripts/lib/setup.sh; ensure_claude_code'` "
-    "(scripts/test does this), which needs npm"
-)
+CLI = NpmCli("claude-code", "claude", "ensure_claude_code")
+version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
+VERSION_FILE = CLI.version_file
+INSTALL_HINT = CLI.install_hint
 #: Bound on one headless run; a run against the fake API takes about a second.
 RUN_TIMEOUT = 90.0
-
-
-def version() -> str:
-    """The pinned version of ``@anthropic-ai/claude-code``."""
-    return VERSION_FILE.read_text().strip()
-
-
-def install_dir() -> Path:
-    """Where ``ensure_claude_code`` installs the pinned version."""
-    cache = os.environ.get("HYPERTOOL_CACHE") or str(Path.home() / ".cache" / "hypertool")
-    return Path(cache) / "npm" / f"claude-code-{version()}"
-
-
-def binary() -> Path:
-    """The ``claude`` command of the pinned version (it may not be installed)."""
-    return install_dir() / "node_modules" / ".bin" / "claude"
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hypertool_agent import names as n
-from tests.producers import run_checked
+from tests.producers import NpmCli, run_checked
 
-VERSION_FILE = Path(__file__).with_name("codex.version")
-#: How to install it, for failure messages.
-INSTALL_HINT = (
-    "install it with `bash -c 'source scripts/lib/setup.sh; ensure_codex'`, which needs npm"
-)
+CLI = NpmCli("codex", "codex", "ensure_codex")
+version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
+VERSION_FILE = CLI.version_file
+INSTALL_HINT = CLI.install_hint
 #: Bound on one headless run; a run against the fake API takes under a second.
 RUN_TIMEOUT = 90.0
 #: A model Codex knows the metadata of (others run on fallback metadata, with a warning).
@@ -39,22 +38,6 @@ MODEL = "gpt-5.5"
 #: The provider entry the config adds, and the variable holding its API key.
 PROVIDER = "fake"
 API_KEY_VARIABLE = "FAKE_API_KEY"
-
-
-def version() -> str:
-    """The pinned version of ``@openai/codex``."""
-    return VERSION_FILE.read_text().strip()
-
-
-def install_dir() -> Path:
-    """Where ``ensure_codex`` installs the pinned version."""
-    cache = os.environ.get("HYPERTOOL_CACHE") or str(Path.home() / ".cache" / "hypertool")
-    return Path(cache) / "npm" / f"codex-{version()}"
-
-
-def binary() -> Path:
-    """The ``codex`` command of the pinned version (it may not be installed)."""
-    return install_dir() / "node_modules" / ".bin" / "codex"
 
 
 @dataclass(frozen=True)

@@ -21,34 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hypertool_agent import names as n
-from tests.producers import run_checked
+from tests.producers import NpmCli, run_checked
 
-VERSION_FILE = Path(__file__).with_name("gemini-cli.version")
-#: How to install it, for failure messages.
-INSTALL_HINT = (
-    "install it with `bash -c 'source scripts/lib/setup.sh; ensure_gemini_cli'`, which needs npm"
-)
+CLI = NpmCli("gemini-cli", "gemini", "ensure_gemini_cli")
+version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
+VERSION_FILE = CLI.version_file
+INSTALL_HINT = CLI.install_hint
 #: Bound on one headless run; a run against the fake API takes two to five seconds.
 RUN_TIMEOUT = 90.0
 #: A named model: "auto" (the default) first asks a classifier model to route the prompt,
 #: one more call, to another model, per prompt.
 MODEL = "gemini-2.5-flash"
-
-
-def version() -> str:
-    """The pinned version of ``@google/gemini-cli``."""
-    return VERSION_FILE.read_text().strip()
-
-
-def install_dir() -> Path:
-    """Where ``ensure_gemini_cli`` installs the pinned version."""
-    cache = os.environ.get("HYPERTOOL_CACHE") or str(Path.home() / ".cache" / "hypertool")
-    return Path(cache) / "npm" / f"gemini-cli-{version()}"
-
-
-def binary() -> Path:
-    """The ``gemini`` command of the pinned version (it may not be installed)."""
-    return install_dir() / "node_modules" / ".bin" / "gemini"
 
 
 @dataclass(frozen=True)

@@ -31,13 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from hypertool_agent import names as n
-from tests.producers import run_checked
+from tests.producers import NpmCli, run_checked
 
-VERSION_FILE = Path(__file__).with_name("opencode.version")
-#: How to install it, for failure messages.
-INSTALL_HINT = (
-    "install it with `bash -c 'source scripts/lib/setup.sh; ensure_opencode'`, which needs npm"
-)
+CLI = NpmCli("opencode", "opencode", "ensure_opencode")
+version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
+VERSION_FILE = CLI.version_file
+INSTALL_HINT = CLI.install_hint
 #: Bound on one headless run; a run against the fake API takes a few seconds.
 RUN_TIMEOUT = 90.0
 #: Bound on the server's start (a few seconds).
@@ -49,22 +48,6 @@ FLUSH_SECONDS = 2.5
 #: The provider entry the config adds, and its one model.
 PROVIDER = "fake"
 MODEL = "fake-model"
-
-
-def version() -> str:
-    """The pinned version of ``opencode-ai``."""
-    return VERSION_FILE.read_text().strip()
-
-
-def install_dir() -> Path:
-    """Where ``ensure_opencode`` installs the pinned version."""
-    cache = os.environ.get("HYPERTOOL_CACHE") or str(Path.home() / ".cache" / "hypertool")
-    return Path(cache) / "npm" / f"opencode-{version()}"
-
-
-def binary() -> Path:
-    """The ``opencode`` command of the pinned version (it may not be installed)."""
-    return install_dir() / "node_modules" / ".bin" / "opencode"
 
 
 @dataclass(frozen=True)

@@ -22,33 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from hypertool_agent import names as n
-from tests.producers import run_checked
+from tests.producers import NpmCli, run_checked
 
-VERSION_FILE = Path(__file__).with_name("qwen-code.version")
-#: How to install it, for failure messages.
-INSTALL_HINT = (
-    "install it with `bash -c 'source scripts/lib/setup.sh; ensure_qwen_code'`, which needs npm"
-)
+CLI = NpmCli("qwen-code", "qwen", "ensure_qwen_code")
+version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
+VERSION_FILE = CLI.version_file
+INSTALL_HINT = CLI.install_hint
 #: Bound on one headless run; a run against the fake API takes three to six seconds.
 RUN_TIMEOUT = 90.0
 #: The model asked for through the OpenAI-compatible API (any name: the fake echoes it).
 MODEL = "qwen3-coder-plus"
-
-
-def version() -> str:
-    """The pinned version of ``@qwen-code/qwen-code``."""
-    return VERSION_FILE.read_text().strip()
-
-
-def install_dir() -> Path:
-    """Where ``ensure_qwen_code`` installs the pinned version."""
-    cache = os.environ.get("HYPERTOOL_CACHE") or str(Path.home() / ".cache" / "hypertool")
-    return Path(cache) / "npm" / f"qwen-code-{version()}"
-
-
-def binary() -> Path:
-    """The ``qwen`` command of the pinned version (it may not be installed)."""
-    return install_dir() / "node_modules" / ".bin" / "qwen"
 
 
 @dataclass(frozen=True)
