@@ -279,4 +279,31 @@ func TestAChatSpansOwnAgentNameYieldsToItsAgentSpan(t *testing.T) {
 	consume(t, g, trace(12, []treeSpan{{-1, agent("triage_agent")}, {0, call}}, 1))
 	consume(t, g, trace(12, []treeSpan{{-1, agent("triage_agent")}, {0, call}}, 0))
 	expect(t, totals(sink), map[string]float64{"tokens{chatmode=unknown,model=gpt-4o-mini,persona=triage_agent}": 5})
+	// Unclaimed, it is the service's, not the default's.
+	consume(t, g, trace(13, []treeSpan{{-1, agent("triage_agent")}, {0, call}}, 1))
+	g.expireAndFlush(time.Now().Add(2*time.Hour), "wait_expired", false)
+	expect(t, totals(sink), map[string]float64{"tokens{chatmode=unknown,model=gpt-4o-mini,persona=support-app}": 5})
+}
+
+func TestAgentSpansOfAnIgnoredScopeMakeNoSwitchNorDuration(t *testing.T) {
+	cfg := attributionConfig()
+	cfg.Attribution.IgnoreScopes = []string{openinference}
+	g, sink := tracked(t, cfg)
+	named := workflow[5].attrs
+	workflow[5].attrs = map[string]any{"traceloop.association.properties.langgraph_node": "agent", "traceloop.entity.path": "billing.agent"}
+	for k, v := range named {
+		workflow[5].attrs[k] = v
+	}
+	defer func() { workflow[5].attrs = named }()
+	consume(t, g, trace(14, workflow))
+	got := totals(sink)
+	expect(t, got, map[string]float64{
+		"tokens{chatmode=unknown,model=gpt-4o-mini,persona=support-app}": 49,
+		"tokens{chatmode=unknown,model=gpt-4o-mini,persona=billing}":     25, // it names its agent
+	})
+	for key := range got {
+		if strings.HasPrefix(key, "switches") || strings.HasPrefix(key, "persona_duration") {
+			t.Errorf("no agents here: %s", key)
+		}
+	}
 }

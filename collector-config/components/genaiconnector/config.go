@@ -129,6 +129,10 @@ type Attribution struct {
 	AgentSpans []AgentSpan `mapstructure:"agent_spans"`
 	// Label is the label an agent's name fills (the persona).
 	Label string `mapstructure:"label"`
+	// IgnoreScopes: scope name prefixes whose agent spans are no agents' (a graph's
+	// spans that name the graph and each node alike): their calls still count, no
+	// switch or duration is made of them.
+	IgnoreScopes []string `mapstructure:"ignore_scopes"`
 	// UsageAgents: usage spans that name their agent themselves, for frameworks whose
 	// traces do not nest a call under its agent's span; checked before the trace.
 	UsageAgents []UsageAgent `mapstructure:"usage_agents"`

@@ -102,9 +102,10 @@ func rendered() *Config {
 			From: "gen_ai.handoff.from_agent", To: "gen_ai.handoff.to_agent", NoFrom: "none",
 		},
 		Attribution: Attribution{
-			AgentSpans:  []AgentSpan{{Attribute: "gen_ai.operation.name", Value: "invoke_agent", Name: []string{"gen_ai.agent.name"}}},
-			UsageAgents: []UsageAgent{{When: "traceloop.association.properties.langgraph_node", Name: "traceloop.entity.path", Cut: "."}},
-			Label:       "persona", Explicit: []string{"point:hypertool.persona.name", "resource:hypertool.persona.name"},
+			AgentSpans:   []AgentSpan{{Attribute: "gen_ai.operation.name", Value: "invoke_agent", Name: []string{"gen_ai.agent.name"}}},
+			IgnoreScopes: []string{"opentelemetry.instrumentation.langchain"},
+			UsageAgents:  []UsageAgent{{When: "traceloop.association.properties.langgraph_node", Name: "traceloop.entity.path", Cut: "."}},
+			Label:        "persona", Explicit: []string{"point:hypertool.persona.name", "resource:hypertool.persona.name"},
 			Wait: 30 * time.Second, MaxPending: 100_000, MaxTraces: 20_000,
 			Directory: "/var/lib/hypertool/ledger/attribution",
 			Duration: Sum{

@@ -247,6 +247,24 @@ func (g *genai) resolve(item []string, point, resource pcommon.Map) {
 	}
 }
 
+// resolveResource sets one label from its resource and constant sources only.
+func (g *genai) resolveResource(item []string, i int, resource pcommon.Map) {
+	rule := g.labels[i]
+	item[i] = ""
+	for j, kind := range rule.kind {
+		switch kind {
+		case fromValue:
+			item[i] = rule.key[j]
+			return
+		case fromResource:
+			if v, ok := resource.Get(rule.key[j]); ok {
+				item[i] = pdatautil.CutUTF8(pdatautil.AsString(v), g.cfg.MaxLabelBytes)
+				return
+			}
+		}
+	}
+}
+
 // badValue is the reason a value cannot be summed, or "": no real producer sends these.
 func (g *genai) badValue(v float64) string {
 	r := g.cfg.Unused.Reasons

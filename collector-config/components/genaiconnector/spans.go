@@ -42,6 +42,19 @@ func (g *genai) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	return nil
 }
 
+// perAgent is how a span's usage finds its agent: named says a usage span may name it
+// (usage_agents), tracking that agent spans are followed up the trace.
+type perAgent struct{ named, tracking bool }
+
+// perAgent: nothing for a span or resource that names its persona explicitly; no agent
+// spans in an ignored scope.
+func (g *genai) perAgent(attrs, res pcommon.Map, scope string) perAgent {
+	if g.tracker == nil || g.explicit(attrs, res) {
+		return perAgent{}
+	}
+	return perAgent{named: true, tracking: !hasAnyPrefix(scope, g.cfg.Attribution.IgnoreScopes)}
+}
+
 // spanFrom is where a span comes from: its sender, resource and instrumentation scope.
 type spanFrom struct {
 	o         origin
@@ -66,8 +79,8 @@ func (g *genai) otherSpan(b *batch, a *arrivals, from spanFrom, item []string, s
 	attrs := span.Attributes()
 	o, res, scope := from.o, from.res, from.scope
 	reasons := &g.cfg.Unused.Reasons
-	tracking := g.tracker != nil && !g.explicit(attrs, res)
-	if tracking {
+	per := g.perAgent(attrs, res, scope)
+	if per.tracking {
 		agent := g.agentName(attrs)
 		a.link(span, agent)
 		if agent != "" {
@@ -95,7 +108,7 @@ func (g *genai) otherSpan(b *batch, a *arrivals, from spanFrom, item []string, s
 		// Counted from the producer's usage metric: the same calls.
 		b.unused(o, g.cfg.Unused.Traces, reasons.SpanUsageIgnored, scope, 1)
 	default:
-		g.spanTokens(b, a, from, item, span, input, output, tracking)
+		g.spanTokens(b, a, from, item, span, input, output, per)
 	}
 }
 
@@ -114,7 +127,7 @@ func (g *genai) agentSpan(b *batch, a *arrivals, from spanFrom, item []string, s
 // spanTokens counts a usage span's input and output tokens, priced at the span's end,
 // as its agent's: found up its trace, or named by the span where a framework's trace
 // does not nest its calls under its agents (attribution.go).
-func (g *genai) spanTokens(b *batch, a *arrivals, from spanFrom, item []string, span ptrace.Span, input, output pcommon.Value, tracking bool) {
+func (g *genai) spanTokens(b *batch, a *arrivals, from spanFrom, item []string, span ptrace.Span, input, output pcommon.Value, per perAgent) {
 	in, reason := g.tokenValue(input)
 	out, outReason := g.tokenValue(output)
 	if reason == "" {
@@ -131,15 +144,20 @@ func (g *genai) spanTokens(b *batch, a *arrivals, from spanFrom, item []string, 
 		provider: g.provider(attrs, from.res), // both parts are one call's
 		end:      span.EndTimestamp(), parent: span.ParentSpanID(),
 	}
-	if !tracking {
+	if per.named {
+		if agent := g.usageAgent(attrs); agent != "" {
+			use.item[g.persona] = agent
+			g.countUse(b, &use)
+			return
+		}
+	}
+	if !per.tracking {
 		g.countUse(b, &use)
 		return
 	}
-	if agent := g.usageAgent(attrs); agent != "" {
-		use.item[g.persona] = agent
-		g.countUse(b, &use)
-		return
-	}
+	// Unclaimed, it counts as its resource's persona: a chat span's own agent name may be
+	// an instrumentation's default ("OpenAI Agent"), never the agent's.
+	g.resolveResource(item, g.persona, from.res)
 	use.item, use.since = append([]string(nil), item...), time.Now()
 	a.waiting = append(a.waiting, arrivedUse{span.TraceID(), &use})
 }

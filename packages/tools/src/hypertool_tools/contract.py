@@ -370,6 +370,12 @@ USAGE_AGENTS: Final = (
     ),
 )
 
+#: Instrumentation scopes whose agent spans are no agents': OpenLLMetry's LangChain spans
+#: name the graph and each of its nodes `invoke_agent` alike, the graph's above the
+#: nodes', and the calls beside, not below, their node's. Their calls name their agent
+#: (USAGE_AGENTS); no switch and no time in persona is made of their agent spans.
+AGENT_SPANS_IGNORED: Final = ("opentelemetry.instrumentation.langchain",)
+
 #: Sources that name a persona explicitly: a span or resource with one set is that one
 #: persona, its agent spans no others (no wait, no switches).
 EXPLICIT_PERSONA: Final = (f"point:{n.ATTR_PERSONA}", f"resource:{n.ATTR_PERSONA}")

@@ -313,6 +313,7 @@ def _attribution() -> dict[str, Any]:
             {"attribute": shape.attribute, "value": shape.value, "name": list(shape.names)}
             for shape in c.AGENT_SPANS
         ],
+        "ignore_scopes": list(c.AGENT_SPANS_IGNORED),
         "usage_agents": [
             {"when": rule.when, "name": rule.name, "cut": rule.cut} for rule in c.USAGE_AGENTS
         ],
