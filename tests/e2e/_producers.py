@@ -25,6 +25,12 @@ TOKENS = c.TOKENS_USED.prometheus_name
 LLM_TOKENS = c.LLM_TOKENS.prometheus_name
 #: After the expected total shows up: time for a late duplicate to show up too.
 SETTLE_SECONDS = 3.0
+#: The two-agent apps' (tests/producers/*_app.py) agents, by a piece of each one's system
+#: prompt: what ``FakeLLM(agents=...)`` records each call's agent by.
+AGENT_PROMPTS = {
+    "You answer billing questions": "billing_agent",
+    "Hand billing questions": "triage_agent",
+}
 
 #: A PromQL query, the label its result is keyed by (None: a plain sum), and the result.
 Expectation = tuple[str, str | None, dict[str, float]]

@@ -25,6 +25,14 @@ Served:
   tokens inside ``output_tokens``, as OpenAI does;
 - ``POST /v1/messages/count_tokens``, Gemini's ``:countTokens`` and ``:embedContent``,
   ``GET`` model listings and any other ``POST``: a small valid JSON answer, no usage recorded.
+
+Given ``agents`` (a piece of a system prompt -> an agent's name), each call records which
+agent asked, from its system prompt (OpenAI's system or developer messages, the Responses
+API's ``instructions``, Anthropic's ``system``, Gemini's ``systemInstruction``): the
+per-agent truth of a multi-agent app (``ledger.by_agent()``). Given ``hold_from=N``, the
+N-th call that would record usage and every later one are held, unanswered, for at most
+``hold_seconds`` (then answered as usual), or until the fake stops (then dropped, never
+answered nor recorded): a process can be killed while its call is in flight.
 """
 
 from __future__ import annotations
@@ -55,6 +63,8 @@ class Call:
     thoughts_tokens: int = 0
     #: Of ``output_tokens``, how many were reasoning (OpenAI counts them inside the output).
     reasoning_tokens: int = 0
+    #: The agent that asked, by its system prompt (``FakeLLM(agents=...)``); "" if none.
+    agent: str = ""
 
     @property
     def total_tokens(self) -> int:
@@ -96,6 +106,13 @@ class Ledger:
             totals[call.model] = totals.get(call.model, 0) + call.total_tokens
         return totals
 
+    def by_agent(self) -> dict[str, int]:
+        """Tokens reported so far per agent that asked ("" for calls no agent was found in)."""
+        totals: dict[str, int] = {}
+        for call in self.snapshot():
+            totals[call.agent] = totals.get(call.agent, 0) + call.total_tokens
+        return totals
+
 
 class FakeLLM:
     """The fake provider: a threaded HTTP server on 127.0.0.1 and a free port."""
@@ -110,6 +127,9 @@ class FakeLLM:
         thoughts_tokens: int = 0,
         reasoning_tokens: int = 0,
         gemini_calls: Mapping[str, Mapping[str, Any]] | None = None,
+        agents: Mapping[str, str] | None = None,
+        hold_from: int | None = None,
+        hold_seconds: float = 30.0,
     ) -> None:
         """Answer every call with this usage.
 
@@ -121,8 +141,21 @@ class FakeLLM:
         are not served, nor recorded, for it), and alone reports thoughts tokens.
         ``gemini_calls`` maps function names, by priority, to arguments that override the
         ones made up from the function's declared parameters.
+
+        ``agents`` maps a piece of a system prompt to the agent it is the prompt of, by
+        priority: a call's ``agent`` is the first whose piece its system prompt holds.
+        ``hold_from`` (1-based) holds that call and every later one (``holding`` is set
+        then) for at most ``hold_seconds``, or until the fake stops.
         """
         self.gemini_calls = dict(gemini_calls or {})
+        self.agents = dict(agents or {})
+        self.hold_from = hold_from
+        self.hold_seconds = hold_seconds
+        #: Set once a call is held.
+        self.holding = threading.Event()
+        self._stopping = threading.Event()
+        self._count_lock = threading.Lock()
+        self._completions = 0
         self.usage = Call("", "", input_tokens, output_tokens)
         self.usage.cache_read_tokens = cache_read_tokens
         self.usage.cache_creation_tokens = cache_creation_tokens
@@ -151,11 +184,29 @@ class FakeLLM:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Stop serving."""
+        """Stop serving; held calls are dropped, unanswered."""
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
 
-    def answered(self, api: str, model: str, streamed: bool) -> Call:
+    def agent_of(self, request: Mapping[str, Any]) -> str:
+        """The agent whose system prompt the request carries ("" if none of ``agents``)."""
+        if not self.agents:
+            return ""
+        system = "\n".join(_system_texts(request))
+        return next((agent for piece, agent in self.agents.items() if piece in system), "")
+
+    def proceed(self) -> bool:
+        """Count a call that records usage; hold it if due. False: drop it unanswered."""
+        with self._count_lock:
+            self._completions += 1
+            number = self._completions
+        if self.hold_from is None or number < self.hold_from:
+            return True
+        self.holding.set()
+        return not self._stopping.wait(self.hold_seconds)
+
+    def answered(self, api: str, model: str, streamed: bool, agent: str = "") -> Call:
         """Record a call with the configured usage (what this API can report) and return it."""
         u = self.usage
         gemini = api == "gemini"
@@ -169,9 +220,33 @@ class FakeLLM:
             streamed,
             thoughts_tokens=u.thoughts_tokens if gemini else 0,
             reasoning_tokens=0 if gemini else u.reasoning_tokens,
+            agent=agent,
         )
         self.ledger.add(call)
         return call
+
+
+def _texts(value: Any) -> Iterator[str]:  # noqa: ANN401 - any JSON value
+    """Every string in a prompt's content: plain, or the ``text`` of its parts."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+    elif isinstance(value, dict):
+        for key in ("text", "content", "parts"):
+            yield from _texts(value.get(key))
+
+
+def _system_texts(request: Mapping[str, Any]) -> Iterator[str]:
+    """The system prompt of a request, in any of the served APIs."""
+    for key in ("system", "instructions", "systemInstruction", "system_instruction"):
+        yield from _texts(request.get(key))
+    for key in ("messages", "input"):
+        items = request.get(key)
+        for message in items if isinstance(items, list) else []:
+            if isinstance(message, dict) and message.get("role") in ("system", "developer"):
+                yield from _texts(message.get("content"))
 
 
 def _sse(events: Iterator[tuple[str | None, dict[str, Any]]]) -> bytes:
@@ -407,6 +482,17 @@ def _gemini_stream(
     return [first | {"modelVersion": call.model, "responseId": body["responseId"]}, last]
 
 
+#: Gemini's model methods that answer with usage.
+GEMINI_GENERATORS = ("generateContent", "streamGenerateContent")
+
+
+def _records_usage(path: str, gemini: tuple[str, str] | None) -> bool:
+    """Whether a POST to ``path`` is a call answered with usage (one that can be held)."""
+    if gemini:
+        return gemini[1] in GEMINI_GENERATORS
+    return path.endswith(("/chat/completions", "/messages", "/responses"))
+
+
 def _gemini_route(path: str) -> tuple[str, str] | None:
     """``(model, method)`` of ``/v1beta/models/<model>:<method>`` (any version prefix)."""
     head, _, method = path.rpartition(":")
@@ -496,33 +582,37 @@ class _Handler(BaseHTTPRequestHandler):
         model = str(request.get("model") or "unknown")
         streamed = bool(request.get("stream"))
         gemini = _gemini_route(path)
+        if _records_usage(path, gemini) and not self.fake.proceed():
+            self.close_connection = True
+            return
+        agent = self.fake.agent_of(request)
         if gemini:
-            self._gemini(*gemini, request)
+            self._gemini(*gemini, request, agent)
         elif path.endswith("/chat/completions"):
-            call = self.fake.answered("openai", model, streamed)
+            call = self.fake.answered("openai", model, streamed, agent)
             handoff = _handoff_tool(request)
             if streamed:
                 self._stream(_sse(_openai_stream(call, handoff)) + b"data: [DONE]\n\n")
             else:
                 self._json(200, _openai_body(call, handoff))
         elif path.endswith("/messages"):
-            call = self.fake.answered("anthropic", model, streamed)
+            call = self.fake.answered("anthropic", model, streamed, agent)
             if streamed:
                 self._stream(_sse(_anthropic_stream(call)))
             else:
                 self._json(200, _anthropic_body(call))
         elif path.endswith("/responses"):
-            self._responses(model, streamed)
+            self._responses(model, streamed, agent)
         elif path.endswith("/count_tokens"):
             self._json(200, {"input_tokens": self.fake.usage.input_tokens})
         else:
             self._json(200, {})
 
-    def _gemini(self, model: str, method: str, request: dict[str, Any]) -> None:
+    def _gemini(self, model: str, method: str, request: dict[str, Any], agent: str) -> None:
         """Gemini's model methods: the two content generators record usage, no other."""
-        if method in ("generateContent", "streamGenerateContent"):
+        if method in GEMINI_GENERATORS:
             streamed = method == "streamGenerateContent"
-            call = self.fake.answered("gemini", model, streamed)
+            call = self.fake.answered("gemini", model, streamed, agent)
             text = _gemini_text(request)
             function = _gemini_function_call(request, self.fake.gemini_calls)
             chunks = _gemini_stream(call, text, function)
@@ -542,8 +632,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(200, {})
 
-    def _responses(self, model: str, streamed: bool) -> None:
-        call = self.fake.answered("responses", model, streamed)
+    def _responses(self, model: str, streamed: bool, agent: str) -> None:
+        call = self.fake.answered("responses", model, streamed, agent)
         if streamed:
             self._stream(_sse(_responses_stream(call)))
         else:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -264,3 +266,68 @@ def test_chat_usage_details_only_when_set() -> None:
         "completion_tokens": 6,
         "total_tokens": 18,
     }
+
+
+#: A piece of each agent's system prompt -> the agent (FakeLLM(agents=...)).
+AGENTS = {"You answer billing questions": "billing_agent", "Hand billing questions": "triage_agent"}
+
+
+def test_each_call_records_the_agent_its_system_prompt_names() -> None:
+    """The agent is read from each API's system prompt; a call with none of them has none."""
+    billing = "You answer billing questions."
+    triage = [{"type": "text", "text": "Hand billing questions to the billing agent."}]
+    user = {"role": "user", "content": "hi"}
+    with FakeLLM(input_tokens=3, output_tokens=1, agents=AGENTS) as fake:
+        chat = f"{fake.url}/v1/chat/completions"
+        post_openai(
+            chat, {"model": "m", "messages": [{"role": "system", "content": billing}, user]}
+        )
+        post_openai(chat, {"model": "m", "messages": [{"role": "developer", "content": triage}]})
+        post_openai(chat, {"model": "m", "messages": [user]})
+        post_openai(f"{fake.url}/v1/responses", {"model": "m", "instructions": billing})
+        post_openai(f"{fake.url}/v1/messages", {"model": "m", "system": triage})
+        gemini = REQUEST | {"systemInstruction": {"role": "user", "parts": [{"text": billing}]}}
+        post(f"{fake.url}/v1beta/models/{MODEL}:generateContent", gemini)
+    agents = [call.agent for call in fake.ledger.snapshot()]
+    billed, triaged = "billing_agent", "triage_agent"
+    assert agents == [billed, triaged, "", billed, triaged, billed]
+    assert fake.ledger.by_agent() == {"billing_agent": 12, "triage_agent": 8, "": 4}
+
+
+def test_held_calls_are_dropped_when_the_fake_stops() -> None:
+    """hold_from=2: the first call is answered, the second held, then dropped unanswered."""
+    request = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    errors: list[BaseException] = []
+
+    def second_call(url: str) -> None:
+        try:
+            post_openai(url, request)
+        except Exception as error:  # noqa: BLE001 - what the client saw is the point
+            errors.append(error)
+
+    with FakeLLM(input_tokens=3, output_tokens=1, hold_from=2, hold_seconds=30) as fake:
+        url = f"{fake.url}/v1/chat/completions"
+        post_openai(url, request)
+        assert not fake.holding.is_set()
+        thread = threading.Thread(target=second_call, args=(url,))
+        thread.start()
+        assert fake.holding.wait(10)
+        time.sleep(0.2)
+        assert thread.is_alive()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert len(errors) == 1, errors
+    assert len(fake.ledger.snapshot()) == 1
+
+
+def test_a_held_call_is_answered_after_its_bounded_hold() -> None:
+    """Held for hold_seconds at most: then answered and recorded as usual."""
+    request = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    with FakeLLM(input_tokens=3, output_tokens=1, hold_from=1, hold_seconds=0.5) as fake:
+        started = time.monotonic()
+        _, body = post_openai(f"{fake.url}/v1/chat/completions", request)
+        waited = time.monotonic() - started
+    assert waited >= 0.5
+    assert fake.holding.is_set()
+    assert json.loads(body)["usage"]["total_tokens"] == 4
+    assert len(fake.ledger.snapshot()) == 1
