@@ -34,7 +34,15 @@ import pytest
 from hypertool_agent import names as n
 from hypertool_tools import contract as c
 from tests.conftest import NativeStack, running_stack
-from tests.e2e._producers import AGENT_PROMPTS, JOB, LLM_TOKENS, TOKENS, assert_settled, keyed
+from tests.e2e._producers import (
+    AGENT_PROMPTS,
+    JOB,
+    LLM_TOKENS,
+    SETTLE_SECONDS,
+    TOKENS,
+    assert_settled,
+    keyed,
+)
 from tests.fakes.llm_api import FakeLLM, Ledger
 from tests.producers import genai_python
 
@@ -322,6 +330,19 @@ def test_each_agent_span_is_one_duration(
             )
         ],
     )
+
+
+def test_a_graph_whose_agent_spans_do_not_nest_makes_no_switch(
+    stack: NativeStack, ran: Callable[[Framework], Ran]
+) -> None:
+    """LangGraph's agent spans name the graph and its nodes alike: no switch, no duration.
+
+    Its calls still count per node (test_each_agents_tokens_are_the_ledgers).
+    """
+    ran(LANGGRAPH)
+    time.sleep(SETTLE_SECONDS)
+    for series in (SWITCHES, DURATION_COUNT):
+        assert stack.prometheus.query(f"sum({series}{{{sel(LANGGRAPH)}}})") == [], series
 
 
 PLAIN_SERVICE = "plain-openinference-app"
