@@ -154,6 +154,47 @@ def test_qwen_code_is_counted_once_from_its_spans(stack: NativeStack, qwen_ledge
     assert {s.labels[n.REASON] for s in unattributed} <= {c.REASON_NO_AGENT_SPAN}, unattributed
 
 
+def test_a_qwen_code_subagent_is_its_own_persona(stack: NativeStack) -> None:
+    """The main agent's calls are qwen-code's, its subagent's its own, and one switch."""
+    qwen = installed(qwen_code.binary(), qwen_code.version(), qwen_code.INSTALL_HINT)
+    with FakeLLM(
+        input_tokens=50,
+        output_tokens=5,
+        tool_calls={"agent": qwen_code.SUBAGENT_CALL},
+        agents={"general-purpose": "general-purpose"},
+    ) as llm:
+        qwen_code.run(
+            qwen,
+            base_url=llm.url,
+            otlp_endpoint=stack.stack.otlp_grpc_endpoint,
+            resource_attributes={n.ATTR_CHATMODE: "qwen-subagent"},
+            approval_mode="yolo",
+        )
+    calls = llm.ledger.snapshot()
+    sub = float(sum(call.total_tokens for call in calls if call.agent == "general-purpose"))
+    main = float(sum(call.total_tokens for call in calls if call.agent != "general-purpose"))
+    asked = [(call.agent, call.total_tokens) for call in calls]
+    assert sub > 0, asked
+    assert main > 0, asked
+    chatmode = f'{JOB},{n.CHATMODE}="qwen-subagent"'
+    assert_settled(
+        stack,
+        [
+            (
+                f"sum by ({n.PERSONA}) ({TOKENS}{{{chatmode}}})",
+                n.PERSONA,
+                {"qwen-code": main, "general-purpose": sub},
+            ),
+            (
+                f"sum by ({n.FROM_PERSONA}, {n.TO_PERSONA}) "
+                f"({c.PERSONA_SWITCHES.prometheus_name}{{{chatmode}}})",
+                n.TO_PERSONA,
+                {"general-purpose": 1.0},
+            ),
+        ],
+    )
+
+
 #: OpenAI-style usage: input (40 of it cached), output (10 of it reasoning).
 OPENAI_INPUT, OPENAI_CACHED, OPENAI_OUTPUT, OPENAI_REASONING = 100, 40, 30, 10
 

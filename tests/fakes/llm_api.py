@@ -127,6 +127,7 @@ class FakeLLM:
         thoughts_tokens: int = 0,
         reasoning_tokens: int = 0,
         gemini_calls: Mapping[str, Mapping[str, Any]] | None = None,
+        tool_calls: Mapping[str, Mapping[str, Any]] | None = None,
         agents: Mapping[str, str] | None = None,
         hold_from: int | None = None,
         hold_seconds: float = 30.0,
@@ -142,12 +143,18 @@ class FakeLLM:
         ``gemini_calls`` maps function names, by priority, to arguments that override the
         ones made up from the function's declared parameters.
 
+        ``tool_calls`` maps OpenAI tool names, by priority, to their call's arguments: the
+        first request that offers one, before any tool result, is answered with a call to
+        it, once per fake (a Qwen Code subagent through its ``agent`` tool).
+
         ``agents`` maps a piece of a system prompt to the agent it is the prompt of, by
         priority: a call's ``agent`` is the first whose piece its system prompt holds.
         ``hold_from`` (1-based) holds that call and every later one (``holding`` is set
         then) for at most ``hold_seconds``, or until the fake stops.
         """
         self.gemini_calls = dict(gemini_calls or {})
+        self.tool_calls = dict(tool_calls or {})
+        self._tools_called: set[str] = set()
         self.agents = dict(agents or {})
         self.hold_from = hold_from
         self.hold_seconds = hold_seconds
@@ -166,6 +173,25 @@ class FakeLLM:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def tool_call(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """The call a request is answered with from ``tool_calls``, or None.
+
+        The first of them the request offers and no earlier request was answered with,
+        while no tool has answered in the request's conversation.
+        """
+        messages = request.get("messages") or []
+        if any(isinstance(m, dict) and m.get("role") == "tool" for m in messages):
+            return None
+        offered = {
+            str((t.get("function") or {}).get("name") or "") for t in request.get("tools") or []
+        }
+        with self._count_lock:
+            for name, arguments in self.tool_calls.items():
+                if name in offered and name not in self._tools_called:
+                    self._tools_called.add(name)
+                    return {"name": name, "arguments": json.dumps(dict(arguments))}
+        return None
 
     @property
     def url(self) -> str:
@@ -590,7 +616,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._gemini(*gemini, request, agent)
         elif path.endswith("/chat/completions"):
             call = self.fake.answered("openai", model, streamed, agent)
-            handoff = _handoff_tool(request)
+            handoff = _handoff_tool(request) or self.fake.tool_call(request)
             if streamed:
                 self._stream(_sse(_openai_stream(call, handoff)) + b"data: [DONE]\n\n")
             else:

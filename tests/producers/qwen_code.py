@@ -30,6 +30,13 @@ VERSION_FILE = CLI.version_file
 INSTALL_HINT = CLI.install_hint
 #: Bound on one headless run; a run against the fake API takes three to six seconds.
 RUN_TIMEOUT = 90.0
+#: The arguments of its ``agent`` tool that run its built-in general-purpose subagent.
+SUBAGENT_CALL = {
+    "description": "check",
+    "prompt": "say ok",
+    "subagent_type": "general-purpose",
+    "run_in_background": False,
+}
 #: The model asked for through the OpenAI-compatible API (any name: the fake echoes it).
 MODEL = "qwen3-coder-plus"
 
@@ -120,8 +127,13 @@ def run(
     protocol: str = "grpc",
     temporality: str | None = None,
     prompt: str = "say ok",
+    approval_mode: str | None = None,
 ) -> Run:
-    """One headless run in a throwaway HOME; it exports its telemetry before it exits."""
+    """One headless run in a throwaway HOME; it exports its telemetry before it exits.
+
+    Headless, its default approval (``auto``) declines its ``agent`` tool; ``yolo`` lets
+    it call a subagent.
+    """
     with tempfile.TemporaryDirectory(prefix="qwen-home-") as tmp:
         home = Path(tmp)
         env = environment(
@@ -135,7 +147,13 @@ def run(
             temporality=temporality,
         )
         completed = run_checked(
-            [str(qwen), "--output-format", "json", prompt],
+            [
+                str(qwen),
+                "--output-format",
+                "json",
+                *(("--approval-mode", approval_mode) if approval_mode else ()),
+                prompt,
+            ],
             env=env,
             cwd=home,
             timeout=RUN_TIMEOUT,
