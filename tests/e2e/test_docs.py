@@ -15,12 +15,16 @@ order, against one native stack on free loopback ports, as a reader would run it
 - a block that runs ``pip install`` runs in a venv of its own (``bin`` first on ``PATH``,
   ``VIRTUAL_ENV``), kept in the cache between runs and named after its pinned lines: its
   pip installs for real the first time, and finds the same pins installed after that;
-- a ``fake llm: PERSONA`` block runs from an empty folder against a fake provider
-  (tests/fakes/llm_api.py): the environment adds only what points a user's client at it,
-  ``OPENAI_BASE_URL``/``OPENAI_API_KEY``, ``ANTHROPIC_BASE_URL``/``ANTHROPIC_API_KEY``,
-  the pinned Claude Code on ``PATH`` (tests/producers/claude_code.py) and a throwaway
-  ``HOME``; afterwards Prometheus must count for PERSONA exactly the tokens the fake
-  served, per model too, and still a few scrapes later;
+- a ``fake llm: PERSONA`` block (or ``PERSONA+PERSONA...``: a multi-agent app, one
+  persona per agent) runs from an empty folder (a new git repository) against a fake
+  provider (tests/fakes/llm_api.py): the environment adds only what points a user's
+  clients at it, as their own settings would, ``OPENAI_BASE_URL``/``OPENAI_API_KEY``,
+  ``ANTHROPIC_BASE_URL``/``ANTHROPIC_API_KEY``, ``GOOGLE_GEMINI_BASE_URL`` with
+  ``GEMINI_API_KEY``/``GOOGLE_API_KEY``, the pinned coding agents on ``PATH`` (Claude
+  Code, Gemini CLI, Qwen Code, Codex CLI: tests/producers/) and a throwaway ``HOME``
+  holding their settings; afterwards Prometheus must count for the personas together
+  exactly the tokens the fake served, per model, each persona some, and still a few
+  scrapes later;
 - each must exit 0 within its timeout, and print what its ``expect`` markers (or its
   console session's output lines) say; the stack is started again before each block, so a
   block that stops it (`hypertool stack down`) stops only itself.
@@ -30,7 +34,9 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -48,7 +54,7 @@ from hypertool_tools.stack.launcher import Ports
 from tests.conftest import LOOPBACK, ROOT, PrometheusClient, free_stack_ports
 from tests.e2e._producers import JOB, SETTLE_SECONDS, TOKENS, keyed, showing
 from tests.fakes.llm_api import FakeLLM, Ledger
-from tests.producers import claude_code
+from tests.producers import claude_code, codex_cli, gemini_cli, qwen_code
 from tests.unit.test_docs_blocks import Block, runnable_blocks
 
 pytestmark = pytest.mark.e2e
@@ -62,6 +68,11 @@ FAKE_INPUT_TOKENS = 13
 FAKE_OUTPUT_TOKENS = 7
 #: How long a fake llm block's tokens may take to show up in Prometheus.
 COUNT_TIMEOUT = 45.0
+#: The Gemini functions the fake provider calls when a request declares them: Google ADK's
+#: transfer between agents (Gemini CLI declares no such function).
+GEMINI_CALLS: dict[str, dict[str, str]] = {"transfer_to_agent": {}}
+#: The coding agents a fake llm block finds on PATH, each as its module names it.
+CODING_AGENTS = (claude_code, gemini_cli, qwen_code, codex_cli)
 
 
 @dataclass
@@ -162,27 +173,49 @@ def block_venv(block: Block) -> Iterator[dict[str, str]]:
 
 
 def fake_llm_env(llm: FakeLLM, home: Path) -> dict[str, str]:
-    """What points a user's clients at the fake provider, and Claude Code on PATH.
+    """What points a user's clients at the fake provider, and the coding agents on PATH.
 
-    A throwaway HOME keeps Claude Code's settings out of the user's; the pip cache stays
-    the user's. Claude Code is told not to update itself or call home (no network here).
+    The variables a user sets for their SDKs and Gemini CLI; in a throwaway HOME, the
+    coding agents' own settings as a user has them: Gemini CLI's API-key auth, Qwen
+    Code's OpenAI auth, Codex's provider (at the fake), telemetry left to the block. The
+    pip cache stays the user's. None of the agents updates itself or calls home (no
+    network here).
     """
-    claude = claude_code.binary()
-    if not claude.is_file():
-        pytest.fail(
-            f"Claude Code {claude_code.version()} is not at {claude}: {claude_code.INSTALL_HINT}"
-        )
+    missing = [f"{m.binary()}: {m.INSTALL_HINT}" for m in CODING_AGENTS if not m.binary().is_file()]
+    if missing:
+        pytest.fail("coding agents not installed:\n" + "\n".join(missing))
+    (home / ".gemini").mkdir()
+    (home / ".gemini" / "settings.json").write_text(json.dumps(gemini_cli.user_settings()))
+    (home / ".qwen").mkdir()
+    (home / ".qwen" / "settings.json").write_text(json.dumps(qwen_code.user_settings()))
+    (home / ".codex").mkdir()
+    codex = codex_cli.config(base_url=llm.url, otlp_endpoint=None)
+    (home / ".codex" / "config.toml").write_text(codex)
     return {
         "OPENAI_BASE_URL": f"{llm.url}/v1",
         "OPENAI_API_KEY": "test",
         "ANTHROPIC_BASE_URL": llm.url,
         "ANTHROPIC_API_KEY": "test",
+        "GOOGLE_GEMINI_BASE_URL": llm.url,
+        "GEMINI_API_KEY": "test",
+        "GOOGLE_API_KEY": "test",
+        codex_cli.API_KEY_VARIABLE: "test",
         "HOME": str(home),
         "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
         "DISABLE_AUTOUPDATER": "1",
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "PATH": f"{claude.parent}{os.pathsep}",
+        # A user runs Gemini CLI in a folder they trust; headless, it refuses any other.
+        "GEMINI_CLI_TRUST_WORKSPACE": "true",
+        "PATH": "".join(f"{m.binary().parent}{os.pathsep}" for m in CODING_AGENTS),
     }
+
+
+def git() -> str:
+    """The ``git`` command: the repository's own tool, so it is there."""
+    found = shutil.which("git")
+    if found is None:
+        pytest.fail("git is not on PATH")
+    return found
 
 
 def merged(env: dict[str, str], *layers: dict[str, str]) -> dict[str, str]:
@@ -207,6 +240,7 @@ def run_block(
         argv,
         cwd=cwd or ROOT,
         env=env,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=block.timeout,
@@ -224,23 +258,30 @@ def run_block(
 def test_block_runs_as_written(block: Block, docs_stack: DocsStack, tmp_path: Path) -> None:
     """The block exits 0 against the running stack and prints what it says it prints.
 
-    A ``fake llm`` block's persona then holds exactly the tokens the fake provider served.
+    A ``fake llm`` block's personas then hold exactly the tokens the fake provider served.
     """
     docs_stack.up()  # again, if a block before stopped it
-    persona = block.fake_llm_persona
+    personas = block.fake_llm_personas
     cwd = docs_stack.workdir if block.kind == "python" else None
     with block_venv(block) as venv:
-        if persona is None:
+        if not personas:
             done = run_block(block, merged(docs_stack.env, venv), cwd)
         else:
             reload_prometheus(docs_stack)
-            assert tokens_of(docs_stack, persona) == {}, f"{persona} spent before {block.id}"
-            (tmp_path / "home").mkdir()
-            (tmp_path / "work").mkdir()
-            fake = FakeLLM(input_tokens=FAKE_INPUT_TOKENS, output_tokens=FAKE_OUTPUT_TOKENS)
+            spent = tokens_each(docs_stack, personas)
+            assert not spent, f"{block.id}: {spent} spent before it ran"
+            home, work = tmp_path / "home", tmp_path / "work"
+            home.mkdir()
+            # An empty repository, as a coding agent's project is: `codex exec` runs in one.
+            subprocess.run([git(), "init", "-q", str(work)], check=True)
+            fake = FakeLLM(
+                input_tokens=FAKE_INPUT_TOKENS,
+                output_tokens=FAKE_OUTPUT_TOKENS,
+                gemini_calls=GEMINI_CALLS,
+            )
             with fake as llm:
-                env = merged(docs_stack.env, venv, fake_llm_env(llm, tmp_path / "home"))
-                done = run_block(block, env, tmp_path / "work")
+                env = merged(docs_stack.env, venv, fake_llm_env(llm, home))
+                done = run_block(block, env, work)
     output = done.stdout + done.stderr
     assert done.returncode == 0, (
         f"{block.id} exited {done.returncode}:\n{block.script}\n--- output ---\n"
@@ -248,8 +289,8 @@ def test_block_runs_as_written(block: Block, docs_stack: DocsStack, tmp_path: Pa
     )
     missing = [text for text in block.expected if text not in output]
     assert not missing, f"{block.id} did not print {missing}:\n{output[-OUTPUT_TAIL:]}"
-    if persona is not None:
-        assert_counted_exactly(docs_stack, persona, fake.ledger, block)
+    if personas:
+        assert_counted_exactly(docs_stack, personas, fake.ledger, block)
 
 
 def reload_prometheus(docs: DocsStack) -> None:
@@ -265,28 +306,50 @@ def reload_prometheus(docs: DocsStack) -> None:
         pass
 
 
-def tokens_of(docs: DocsStack, persona: str) -> dict[str, float]:
-    """The persona's tokens in Prometheus, per model."""
-    return keyed(docs.prometheus.query(by_model(persona)), n.MODEL)
+def selector(personas: tuple[str, ...]) -> str:
+    """The collector exporter's token series of these personas (names of [a-z0-9_-]*)."""
+    return f'{TOKENS}{{{JOB},{n.PERSONA}=~"{"|".join(personas)}"}}'
 
 
-def by_model(persona: str) -> str:
-    """PromQL: the persona's tokens per model, as the collector's exporter counts them."""
-    return f'sum by ({n.MODEL}) ({TOKENS}{{{JOB},{n.PERSONA}="{persona}"}})'
+def tokens_of(docs: DocsStack, personas: tuple[str, ...]) -> dict[str, float]:
+    """The personas' tokens together in Prometheus, per model."""
+    return keyed(docs.prometheus.query(by_model(personas)), n.MODEL)
 
 
-def assert_counted_exactly(docs: DocsStack, persona: str, ledger: Ledger, block: Block) -> None:
-    """Prometheus holds the ledger's tokens for ``persona``, per model, and still does later.
+def tokens_each(docs: DocsStack, personas: tuple[str, ...]) -> dict[str, float]:
+    """Each persona's tokens in Prometheus (a persona with none is left out)."""
+    return keyed(docs.prometheus.query(f"sum by ({n.PERSONA}) ({selector(personas)})"), n.PERSONA)
+
+
+def by_model(personas: tuple[str, ...]) -> str:
+    """PromQL: the personas' tokens together, per model, as the collector's exporter counts."""
+    return f"sum by ({n.MODEL}) ({selector(personas)})"
+
+
+def assert_counted_exactly(
+    docs: DocsStack, personas: tuple[str, ...], ledger: Ledger, block: Block
+) -> None:
+    """Prometheus holds the ledger's tokens for ``personas``, per model, and still does later.
 
     Every token the fake reported counts: Claude Code's cache reads and writes too (none
-    here), OpenAI's input and output. Asked again a few scrapes later, so that a late
-    duplicate (a cumulative point counted twice) cannot hide behind a right total.
+    here), OpenAI's input and output. The personas' tokens together are the ledger's (a
+    multi-agent app: each call counted once, for one of its agents), and each persona has
+    some (no agent's calls counted for another). Asked again a few scrapes later, so that
+    a late duplicate (a cumulative point counted twice) cannot hide behind a right total.
     """
     want = {model: float(tokens) for model, tokens in ledger.by_model().items()}
     assert want, f"{block.id}: the fake provider answered no call"
-    promql = by_model(persona)
+    promql = by_model(personas)
     got = keyed(docs.prometheus.wait_for(promql, showing(n.MODEL, want), COUNT_TIMEOUT), n.MODEL)
-    assert got == want, f"{block.id}: Prometheus counts {got} for {persona}, the fake served {want}"
+    assert got == want, (
+        f"{block.id}: Prometheus counts {got} for {personas}, the fake served {want}"
+    )
+    each = tokens_each(docs, personas)
+    print(f"{block.id}: the fake served {want}; Prometheus counts {got}, per persona {each}")
+    idle = [p for p in personas if each.get(p, 0.0) <= 0]
+    assert not idle, f"{block.id}: {idle} counted no tokens; per persona {each}, served {want}"
     time.sleep(SETTLE_SECONDS)
-    got = tokens_of(docs, persona)
-    assert got == want, f"{block.id}: {persona} became {got} after {want}"
+    got = tokens_of(docs, personas)
+    assert got == want, f"{block.id}: {personas} became {got} after {want}"
+    later = tokens_each(docs, personas)
+    assert later == each, f"{block.id}: per persona {each} became {later}"

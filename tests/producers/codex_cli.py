@@ -52,15 +52,20 @@ class Run:
     usage: dict[str, int]
 
 
-def config(*, base_url: str, otlp_endpoint: str, log_user_prompt: bool = False) -> str:
+def config(
+    *,
+    base_url: str,
+    otlp_endpoint: str | None,
+    log_user_prompt: bool = False,
+) -> str:
     """``config.toml``: the fake provider (Responses API) and every signal to OTLP gRPC.
 
     Each exporter is named: left out, the metrics exporter defaults to OpenAI's own
     (Statsig) endpoint. ``log_user_prompt`` stays off, so ``codex.user_prompt`` events
-    carry ``[REDACTED]``, not the prompt.
+    carry ``[REDACTED]``, not the prompt. ``otlp_endpoint`` None: no ``[otel]`` table,
+    the user's settings before they turn telemetry on.
     """
-    exporter = f'{{ otlp-grpc = {{ endpoint = "{otlp_endpoint}" }} }}'
-    return f"""\
+    text = f"""\
 model = "{MODEL}"
 model_provider = "{PROVIDER}"
 check_for_update_on_startup = false
@@ -77,7 +82,13 @@ enabled = false
 [features]
 # The ChatGPT apps connector (an MCP server at chatgpt.com) starts with a ChatGPT login.
 apps = false
-
+"""
+    if otlp_endpoint is None:
+        return text
+    exporter = f'{{ otlp-grpc = {{ endpoint = "{otlp_endpoint}" }} }}'
+    return (
+        text
+        + f"""
 [otel]
 environment = "test"
 log_user_prompt = {"true" if log_user_prompt else "false"}
@@ -85,6 +96,7 @@ exporter = {exporter}
 trace_exporter = {exporter}
 metrics_exporter = {exporter}
 """
+    )
 
 
 def chatgpt_login(email: str) -> dict[str, object]:

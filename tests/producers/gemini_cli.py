@@ -45,14 +45,20 @@ class Run:
     model_tokens: dict[str, dict[str, int]]
 
 
-def _settings(*, otlp_endpoint: str, protocol: str, traces: bool) -> dict[str, object]:
-    """settings.json: API-key auth, no usage statistics to Google, no update checks."""
+def user_settings() -> dict[str, object]:
+    """settings.json without telemetry: API-key auth, no usage statistics, no updates."""
     return {
         # With GOOGLE_GEMINI_BASE_URL set and no auth chosen, Gemini CLI picks a
         # "gateway" auth that headless mode then rejects.
         "security": {"auth": {"selectedType": "gemini-api-key"}},
         "privacy": {"usageStatisticsEnabled": False},
         "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
+    }
+
+
+def _settings(*, otlp_endpoint: str, protocol: str, traces: bool) -> dict[str, object]:
+    """settings.json: :func:`user_settings`, and telemetry to ``otlp_endpoint``."""
+    return user_settings() | {
         "telemetry": {
             "enabled": True,
             "target": "local",

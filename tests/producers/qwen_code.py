@@ -52,7 +52,7 @@ class Run:
     model_tokens: dict[str, dict[str, int]]
 
 
-def _settings() -> dict[str, object]:
+def user_settings() -> dict[str, object]:
     """settings.json: OpenAI-compatible auth, no usage statistics sent out, no updates."""
     return {
         "security": {"auth": {"selectedType": "openai"}},
@@ -81,7 +81,7 @@ def environment(
     """
     qwen_dir = home / ".qwen"
     qwen_dir.mkdir(parents=True, exist_ok=True)
-    (qwen_dir / "settings.json").write_text(json.dumps(_settings()))
+    (qwen_dir / "settings.json").write_text(json.dumps(user_settings()))
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),

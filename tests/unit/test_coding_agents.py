@@ -62,3 +62,10 @@ def test_opencode_config_turns_the_sdk_spans_on(tmp_path: Path) -> None:
     assert settings["provider"][opencode.PROVIDER]["options"]["baseURL"] == f"{FAKE}/v1"
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == OTLP
     assert env["OTEL_RESOURCE_ATTRIBUTES"] == f"{n.ATTR_PERSONA}=qa"
+
+
+def test_codex_config_without_telemetry() -> None:
+    """A user's config before they add ``[otel]``: the provider only."""
+    settings = tomllib.loads(codex_cli.config(base_url=FAKE, otlp_endpoint=None))
+    assert "otel" not in settings
+    assert settings["model_providers"][codex_cli.PROVIDER]["base_url"] == f"{FAKE}/v1"

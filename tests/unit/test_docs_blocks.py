@@ -10,9 +10,10 @@ lines are HTML comments, invisible on GitHub and on the package index, one direc
 - ``<!-- docs: not run: REASON -->``: not run, for the reason given;
 - ``<!-- docs: expect: TEXT -->``: run, and TEXT must be in what it prints;
 - ``<!-- docs: timeout: SECONDS -->``: run, for at most SECONDS (default 120);
-- ``<!-- docs: fake llm: PERSONA -->``: run against a fake LLM provider (OpenAI's and
-  Anthropic's APIs), from an empty folder; Prometheus must then count for PERSONA exactly
-  the tokens the fake served.
+- ``<!-- docs: fake llm: PERSONA -->``: run against a fake LLM provider (OpenAI's,
+  Anthropic's and Gemini's APIs), from an empty folder; Prometheus must then count for
+  PERSONA exactly the tokens the fake served. ``PERSONA+PERSONA...`` names a multi-agent
+  app's agents: their tokens together are the fake's, and each has some.
 
 A block that runs ``pip install`` runs in a virtual environment of its own, and pins what it
 installs (``name==version``, as tests/producers/*-requirements.txt pin it) or installs a
@@ -33,6 +34,8 @@ from pathlib import Path
 
 import pytest
 
+from hypertool_tools.demo.workflows import WORKFLOWS
+
 ROOT = Path(__file__).resolve().parents[2]
 #: A newcomer reads it in five minutes.
 README_MAX_LINES = 300
@@ -43,6 +46,11 @@ DEFAULT_TIMEOUT = 120.0
 #: The stack's default ports: a runnable block reads them from the environment
 #: (``${HYPERTOOL_PROMETHEUS_PORT:-9090}``), since the docs test's stack is on free ports.
 DEFAULT_PORTS = ("4317", "4318", "8888", "8889", "9090", "9093", "13133")
+
+#: The personas `hypertool demo` spends (a block before may run it): no fake llm block's.
+DEMO_PERSONAS = frozenset(s.persona for w in WORKFLOWS.values() for s in w.stages)
+#: The resource attribute that names a whole process's persona.
+PERSONA_ATTRIBUTE = "hypertool.persona.name"
 
 MARKER = re.compile(r"^<!-- docs: (?P<directive>.*) -->$")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
@@ -110,12 +118,16 @@ class Block:
         return DEFAULT_TIMEOUT
 
     @property
-    def fake_llm_persona(self) -> str | None:
-        """The persona a ``fake llm`` block's tokens count for, or None (no fake provider)."""
+    def fake_llm_personas(self) -> tuple[str, ...]:
+        """The personas a ``fake llm`` block's tokens count for; none: no fake provider.
+
+        One, or a multi-agent app's agents joined by ``+`` (``triage_agent+billing_agent``).
+        """
         for directive in self.directives:
             if directive.startswith("fake llm:"):
-                return directive.removeprefix("fake llm:").strip()
-        return None
+                names = directive.removeprefix("fake llm:").split("+")
+                return tuple(name.strip() for name in names)
+        return ()
 
     @property
     def pip_installs(self) -> tuple[str, ...]:
@@ -279,20 +291,42 @@ def test_runnable_blocks_pin_what_they_install(block: Block) -> None:
         assert not loose, f"{block.id}: pin {loose} (name==version, as tests/producers pin it)"
 
 
+def names_persona(script: str, persona: str) -> bool:
+    """Whether a block names a persona, as a name of its own (not inside a longer one).
+
+    As ``hypertool.persona.name`` or the service's name, or as one of its app's agents
+    (``Agent(name="billing_agent")``): each is what a persona is read from.
+    """
+    return re.search(rf"(?<![\w.-]){re.escape(persona)}(?![\w-])", script) is not None
+
+
 @pytest.mark.parametrize(
-    "block", [b for b in runnable_blocks() if b.fake_llm_persona], ids=lambda b: b.id
+    "block", [b for b in runnable_blocks() if b.fake_llm_personas], ids=lambda b: b.id
 )
 def test_fake_llm_personas_are_one_per_block(block: Block) -> None:
-    """Each ``fake llm`` block counts under a persona no other runnable block names.
+    """Each ``fake llm`` block counts under personas no other runnable block names.
 
-    The docs test asserts that Prometheus holds exactly the tokens the fake served for it:
-    another block spending as the same persona would make that total wrong.
+    The docs test asserts that Prometheus holds exactly the tokens the fake served for
+    them: another block (or the demo a block runs) spending as one of them would make
+    that total wrong. A block of
+    several personas is a multi-agent app, counted per agent: each persona is one of its
+    agents' names, and the block sets no ``hypertool.persona.name`` (which would make the
+    whole process one persona).
     """
-    persona = block.fake_llm_persona or ""
-    assert re.fullmatch(r"[a-z][a-z0-9-]*", persona), f"{block.id}: {persona!r}"
-    others = [b.id for b in runnable_blocks() if b != block and persona in b.script]
-    assert not others, f"{block.id}: persona {persona} is spent in {others} too"
-    assert persona in block.script, f"{block.id}: the block never names persona {persona}"
+    personas = block.fake_llm_personas
+    for persona in personas:
+        assert re.fullmatch(r"[a-z][a-z0-9_-]*", persona), f"{block.id}: {persona!r}"
+        others = [b.id for b in runnable_blocks() if b != block and persona in b.script]
+        assert not others, f"{block.id}: persona {persona} is spent in {others} too"
+        assert persona not in DEMO_PERSONAS, f"{block.id}: `hypertool demo` spends {persona}"
+        assert names_persona(block.script, persona), (
+            f"{block.id}: the block never names persona {persona}"
+        )
+    assert len(set(personas)) == len(personas), f"{block.id}: {personas} repeats a persona"
+    if len(personas) > 1:
+        assert PERSONA_ATTRIBUTE not in block.script, (
+            f"{block.id}: {PERSONA_ATTRIBUTE} makes the process one persona, not {personas}"
+        )
 
 
 @pytest.mark.parametrize(
@@ -343,6 +377,10 @@ def test_the_parser_reads_each_form() -> None:
             "  opentelemetry-distro==0.66b2  # the distro",
             "claude -p hi",
             "```",
+            "<!-- docs: fake llm: triage_agent + billing_agent -->",
+            "```sh",
+            "python app.py",
+            "```",
             "<!-- docs: not run: a yaml block never runs -->",
             "```yaml",
             "a: 1",
@@ -361,19 +399,21 @@ def test_the_parser_reads_each_form() -> None:
         (11, "markdown"),
         (16, "console"),
         (21, "bash"),
-        (27, "yaml"),
-        (32, ""),
+        (27, "sh"),
+        (31, "yaml"),
+        (36, ""),
     ]
-    docker, python, nested, console, fake, _, _ = blocks
+    docker, python, nested, console, fake, agents, _, _ = blocks
     assert (docker.runs, docker.skip_reason) == (False, "needs a Docker engine")
     assert (python.runs, python.expected, python.timeout) == (True, ("ok",), 30.0)
     assert nested.kind is None
     assert "not a block of its own" in nested.code
     assert (console.script, console.expected) == ("echo hello", ("hello",))
-    assert (fake.runs, fake.fake_llm_persona) == (True, "release-bot")
+    assert (fake.runs, fake.fake_llm_personas) == (True, ("release-bot",))
+    assert agents.fake_llm_personas == ("triage_agent", "billing_agent")
     assert fake.pip_installs == ("pip install openai==3.57.0 opentelemetry-distro==0.66b2",)
-    assert (python.fake_llm_persona, python.pip_installs) == (None, ())
-    assert stray == [(26, "not run: a yaml block never runs"), (30, "expect: dangling")]
+    assert (python.fake_llm_personas, python.pip_installs) == ((), ())
+    assert stray == [(30, "not run: a yaml block never runs"), (34, "expect: dangling")]
 
 
 def test_the_port_check_tells_defaults_from_settings() -> None:
@@ -388,3 +428,12 @@ def test_the_pin_check_tells_pins_from_ranges() -> None:
     pinned = ["openai==3.57.0", "opentelemetry-distro==0.66b2", "a[yaml]==1.0", "./packages/agent"]
     assert all(PINNED.match(a) for a in pinned)
     assert not any(PINNED.match(a) for a in ["openai", "openai>=3", "hypertool-agent", "x==*"])
+
+
+def test_a_persona_is_named_as_a_name_of_its_own() -> None:
+    """An agent's name, the persona attribute or the service name name it; a longer name not."""
+    assert names_persona('Agent(name="billing_agent")', "billing_agent")
+    assert names_persona("OTEL_RESOURCE_ATTRIBUTES=hypertool.persona.name=qa-bot", "qa-bot")
+    assert names_persona("export OTEL_SERVICE_NAME=qa-bot OTEL_X=1", "qa-bot")
+    assert not names_persona('Agent(name="billing_agent_2")', "billing_agent")
+    assert not names_persona("hypertool.persona.name=qa-bot-2", "qa-bot")
