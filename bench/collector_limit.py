@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -79,16 +80,81 @@ def _generator(grpc_port: int, seconds: int, signal: str = "metrics") -> list[st
     ]  # fmt: skip
 
 
+#: Spans per request, and the threads sending them: one request encoded once and sent
+#: again and again costs the sender little, so the collector is the bound, not the
+#: generator (telemetrygen's Go SDK took most of the 2 cores and left the collector at 5%
+#: of one, where its fixed costs blurred the CPU per span).
+SPANS_PER_REQUEST = 512
+SPAN_SENDERS = 2
+
+
+def _stage_spans_request() -> bytes:
+    """One OTLP export of SPANS_PER_REQUEST stage spans, encoded."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    request = ExportTraceServiceRequest()
+    resource = request.resource_spans.add()
+    resource.resource.attributes.append(
+        KeyValue(key="service.name", value=AnyValue(string_value="span-load"))
+    )
+    scope = resource.scope_spans.add()
+    scope.scope.name = "hypertool_agent"
+    now = time.time_ns()
+    for i in range(SPANS_PER_REQUEST):
+        span = scope.spans.add()
+        span.trace_id = os.urandom(16)
+        span.span_id = (i + 1).to_bytes(8, "big")
+        span.name = "stage bench"
+        span.start_time_unix_nano = now
+        span.end_time_unix_nano = now + 750_000_000
+        for key, value in STAGE_SPAN.items():
+            span.attributes.append(KeyValue(key=key, value=AnyValue(string_value=value)))
+    return request.SerializeToString()
+
+
+def _send_spans(grpc_port: int, seconds: int) -> None:
+    """SPAN_SENDERS threads export the same encoded request for ``seconds``."""
+    import grpc  # type: ignore[import-untyped]  # grpcio ships no type information
+
+    body = _stage_spans_request()
+    deadline = time.monotonic() + seconds
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        export = channel.unary_unary(
+            "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+            request_serializer=None,
+            response_deserializer=None,
+        )
+
+        def loop() -> None:
+            while time.monotonic() < deadline:
+                try:
+                    export(body, timeout=10)
+                except grpc.RpcError:
+                    time.sleep(0.01)  # refused: counted by the collector, sent again
+
+        threads = [threading.Thread(target=loop) for _ in range(SPAN_SENDERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
 def _load(pid: int, grpc_port: int, telemetry_port: int, signal: str) -> dict[str, Any]:
     rss = PeakRss(pid).start()
     cpu0, (accepted0, refused0) = cpu_seconds(pid), _accepted(telemetry_port, signal)
     started = time.monotonic()
-    subprocess.run(
-        _generator(grpc_port, SECONDS, signal),
-        check=True,
-        capture_output=True,
-        timeout=SECONDS + 120,
-    )
+    if signal == "traces":
+        _send_spans(grpc_port, SECONDS)
+    else:
+        subprocess.run(
+            _generator(grpc_port, SECONDS, signal),
+            check=True,
+            capture_output=True,
+            timeout=SECONDS + 120,
+        )
     wall = time.monotonic() - started
     time.sleep(1)
     cpu = cpu_seconds(pid) - cpu0
@@ -182,23 +248,36 @@ def profile(signal: str = "metrics") -> dict[str, float]:
         tempfile.TemporaryDirectory() as tmp,
         running_stack(Path(tmp), "1s", collector_overlays=(overlay,), collector_env=env) as native,
     ):
-        load = subprocess.Popen(
-            _generator(native.stack.ports.otlp_grpc, PROFILE_SECONDS + 10, signal),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        load = _start_load(native.stack.ports.otlp_grpc, PROFILE_SECONDS + 10, signal)
         time.sleep(3)  # past the generator's start
         url = f"http://127.0.0.1:{pprof_port}/debug/pprof/profile?seconds={PROFILE_SECONDS}"
         with LOOPBACK.open(url, timeout=PROFILE_SECONDS + 30) as response:
             cpu_profile = Path(tmp) / "cpu.pprof"
             cpu_profile.write_bytes(response.read())
-        load.wait(timeout=60)
+        load.join(timeout=60)
         top = subprocess.run(
             [go_binary(), "tool", "pprof", "-top", "-cum", "-nodecount=1000",
              str(binaries(ROOT).collector), str(cpu_profile)],
             check=True, capture_output=True, text=True, timeout=120,
         ).stdout  # fmt: skip
+    if os.environ.get("HYPERTOOL_PROFILE_TOP"):
+        Path(os.environ["HYPERTOOL_PROFILE_TOP"]).write_text(top)
     return _shares(top, PROFILE_FRAMES[signal])
+
+
+def _start_load(grpc_port: int, seconds: int, signal: str) -> threading.Thread:
+    """``_load``'s load, in the background."""
+    if signal == "traces":
+        thread = threading.Thread(target=_send_spans, args=(grpc_port, seconds))
+    else:
+        command = _generator(grpc_port, seconds, signal)
+        thread = threading.Thread(
+            target=subprocess.run,
+            args=(command,),
+            kwargs={"capture_output": True, "timeout": seconds + 120, "check": False},
+        )
+    thread.start()
+    return thread
 
 
 def _shares(top: str, frames: dict[str, str]) -> dict[str, float]:
