@@ -5,6 +5,7 @@ package genaiconnector
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -380,6 +381,69 @@ func BenchmarkConsumeTraces(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// agentRun is one trace of 10 agents of 10 calls each, as it arrives: the calls' spans
+// in one export, their agents' in a later one (an SDK exports a span when it ends).
+func agentRun(id byte) (calls, agents ptrace.Traces) {
+	calls, agents = ptrace.NewTraces(), ptrace.NewTraces()
+	start := time.Now()
+	scopes := [2]ptrace.ScopeSpans{}
+	for i, td := range []ptrace.Traces{calls, agents} {
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", "support-desk")
+		scopes[i] = rs.ScopeSpans().AppendEmpty()
+		scopes[i].Scope().SetName("strands.telemetry.tracer")
+	}
+	for a := 0; a < 10; a++ {
+		agent := scopes[1].Spans().AppendEmpty()
+		agent.SetTraceID(pcommon.TraceID{id})
+		agent.SetSpanID(pcommon.SpanID{id, byte(a), 0xff})
+		agent.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+		agent.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Second)))
+		agent.Attributes().PutStr("gen_ai.operation.name", "invoke_agent")
+		agent.Attributes().PutStr("gen_ai.agent.name", fmt.Sprintf("agent_%d", a))
+		for c := 0; c < 10; c++ {
+			call := scopes[0].Spans().AppendEmpty()
+			call.SetTraceID(pcommon.TraceID{id})
+			call.SetSpanID(pcommon.SpanID{id, byte(a), byte(c)})
+			call.SetParentSpanID(agent.SpanID())
+			call.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+			call.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(100 * time.Millisecond)))
+			attrs := call.Attributes()
+			attrs.PutStr("gen_ai.operation.name", "chat")
+			attrs.PutStr("gen_ai.request.model", "gpt-4o-mini")
+			attrs.PutInt("gen_ai.usage.input_tokens", 120)
+			attrs.PutInt("gen_ai.usage.output_tokens", 30)
+		}
+	}
+	return calls, agents
+}
+
+// BenchmarkConsumeTracesAttributed: 100 calls wait for their 10 agents, then count as
+// theirs; one op is both exports of one trace.
+func BenchmarkConsumeTracesAttributed(b *testing.B) {
+	c := startedFromFactory(b, renderedConfig(b))
+	ctx := context.Background()
+	var calls, agents [64]ptrace.Traces
+	for i := range calls {
+		calls[i], agents[i] = agentRun(byte(i + 1))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%256 == 0 {
+			b.StopTimer()
+			c.sink.Reset()
+			b.StartTimer()
+		}
+		if err := c.traces.ConsumeTraces(ctx, calls[i%64]); err != nil {
+			b.Fatal(err)
+		}
+		if err := c.traces.ConsumeTraces(ctx, agents[i%64]); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
