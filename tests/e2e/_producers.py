@@ -56,6 +56,7 @@ def assert_settled(
     for promql, label, want in expected:
         got = keyed(stack.prometheus.query(promql), label)
         assert got == want, f"{promql}: counted {got}, expected {want}"
+        print(f"counted as expected: {promql} = {got}")  # the figures, with pytest -rP
 
 
 def assert_counted(stack: NativeStack, persona: str, ledger: Ledger) -> None:
