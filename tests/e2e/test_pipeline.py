@@ -13,6 +13,9 @@ from tests.conftest import NativeStack, Sample
 
 pytestmark = pytest.mark.e2e
 
+#: Per-user series: only producers that name a person write them.
+USER_SERIES = (c.USER_TOKENS, c.USER_COST)
+
 JOB = 'job="hypertool-collector"'
 
 
@@ -78,9 +81,10 @@ def test_prometheus_holds_exactly_the_contract_series(
     expected: dict[str, set[frozenset[str]]] = {}
     produced = [m for m in (*c.ALL_METRICS, *c.EXTRA_METRICS) if m.source != "rule"]
     for metric in produced:
-        if metric in (c.DROPPED_MEASUREMENTS, c.LLM_UNPRICED_TOKENS):
-            # The demo drops nothing, and its models all have a price (test_llm and the
-            # producers' tests check the unpriced series).
+        if metric in (c.DROPPED_MEASUREMENTS, c.LLM_UNPRICED_TOKENS, *USER_SERIES):
+            # The demo drops nothing, its models all have a price, and the library names
+            # no user (test_llm and the producers' tests check the unpriced series,
+            # test_coding_agents the per-user ones).
             continue
         if metric.kind == "histogram":
             base = metric.prometheus_name

@@ -165,12 +165,20 @@ def test_every_dashboard_panel_answers_through_thanos_query(
     demo = [sys.executable, "-m", "hypertool_tools.cli", "demo", "--json", "--stage-seconds"]
     for seed in ("7", "8"):
         subprocess.run([*demo, "0.05", "--seed", seed], env=env, check=True, timeout=120)
-    for code in (live.FOREIGN_METRIC, live.UNPRICED_CALL, live.MANY_SCOPES):
+    for code in (
+        live.FOREIGN_METRIC,
+        live.UNPRICED_CALL,
+        live.USER_USAGE,
+        live.UNATTRIBUTED_CALL,
+        live.MANY_SCOPES,
+    ):
         subprocess.run(
             [sys.executable, "-c", textwrap.dedent(code)], env=env, check=True, timeout=60
         )
     _wait(stack, "count(sum by (__name__) (hypertool_pipeline_folded_points_total)) > 0", 1.0)
     _wait(stack, "count(sum by (__name__) (hypertool_llm_unpriced_tokens_total)) > 0", 1.0)
+    _wait(stack, "count(sum by (__name__) (hypertool_user_cost_usd_total)) > 0", 1.0)
+    _wait(stack, "count(sum by (__name__) (hypertool_pipeline_unattributed_total)) > 0", 1.0)
     # Two collector scrapes for a rate of its telemetry, and the Ruler's next evaluation.
     time.sleep(5)
     empty = []
