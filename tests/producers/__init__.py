@@ -53,6 +53,26 @@ class NpmCli:
         return self.install_dir() / "node_modules" / ".bin" / self.command
 
 
+def otel_env(
+    persona: str | None,
+    resource_attributes: Mapping[str, str] | None = None,
+    temporality: str | None = None,
+) -> dict[str, str]:
+    """The standard variables naming a producer's persona and its metrics' temporality.
+
+    Empty where nothing is given; other resource attributes join the persona.
+    """
+    env: dict[str, str] = {}
+    attributes = dict(resource_attributes or {})
+    if persona:
+        attributes["hypertool.persona.name"] = persona
+    if attributes:
+        env["OTEL_RESOURCE_ATTRIBUTES"] = ",".join(f"{k}={v}" for k, v in attributes.items())
+    if temporality:
+        env["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"] = temporality
+    return env
+
+
 def run_checked(
     argv: Sequence[str],
     *,

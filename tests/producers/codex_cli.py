@@ -24,8 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from hypertool_agent import names as n
-from tests.producers import NpmCli, run_checked
+from tests.producers import NpmCli, otel_env, run_checked
 
 CLI = NpmCli("codex", "codex", "ensure_codex")
 version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
@@ -169,14 +168,7 @@ def environment(
         "NO_PROXY": "127.0.0.1,localhost",
         API_KEY_VARIABLE: "test-key",
     }
-    attributes = dict(resource_attributes or {})
-    if persona:
-        attributes[n.ATTR_PERSONA] = persona
-    if attributes:
-        env["OTEL_RESOURCE_ATTRIBUTES"] = ",".join(f"{k}={v}" for k, v in attributes.items())
-    if temporality:
-        env["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"] = temporality
-    return env
+    return env | otel_env(persona, resource_attributes, temporality)
 
 
 def run(

@@ -20,8 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from hypertool_agent import names as n
-from tests.producers import NpmCli, run_checked
+from tests.producers import NpmCli, otel_env, run_checked
 
 CLI = NpmCli("gemini-cli", "gemini", "ensure_gemini_cli")
 version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
@@ -106,14 +105,7 @@ def environment(
         "GEMINI_CLI_TRUST_WORKSPACE": "true",
         "OTEL_NODE_RESOURCE_DETECTORS": "env",
     }
-    attributes = dict(resource_attributes or {})
-    if persona:
-        attributes[n.ATTR_PERSONA] = persona
-    if attributes:
-        env["OTEL_RESOURCE_ATTRIBUTES"] = ",".join(f"{k}={v}" for k, v in attributes.items())
-    if temporality:
-        env["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"] = temporality
-    return env
+    return env | otel_env(persona, resource_attributes, temporality)
 
 
 def run(

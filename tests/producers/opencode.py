@@ -30,8 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hypertool_agent import names as n
-from tests.producers import NpmCli, run_checked
+from tests.producers import NpmCli, otel_env, run_checked
 
 CLI = NpmCli("opencode", "opencode", "ensure_opencode")
 version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
@@ -122,12 +121,7 @@ def environment(
         # waits for that on SIGTERM: offline, the install fails at once.
         "npm_config_offline": "true",
     }
-    attributes = dict(resource_attributes or {})
-    if persona:
-        attributes[n.ATTR_PERSONA] = persona
-    if attributes:
-        env["OTEL_RESOURCE_ATTRIBUTES"] = ",".join(f"{k}={v}" for k, v in attributes.items())
-    return env
+    return env | otel_env(persona, resource_attributes)
 
 
 def run(

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hypertool_agent import names as n
-from tests.producers import NpmCli, run_checked
+from tests.producers import NpmCli, otel_env, run_checked
 
 CLI = NpmCli("qwen-code", "qwen", "ensure_qwen_code")
 version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
@@ -97,14 +96,7 @@ def environment(
     }
     if user:
         env["QWEN_TELEMETRY_USER_ID"] = user
-    attributes = dict(resource_attributes or {})
-    if persona:
-        attributes[n.ATTR_PERSONA] = persona
-    if attributes:
-        env["OTEL_RESOURCE_ATTRIBUTES"] = ",".join(f"{k}={v}" for k, v in attributes.items())
-    if temporality:
-        env["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"] = temporality
-    return env
+    return env | otel_env(persona, resource_attributes, temporality)
 
 
 def _result(stdout: str) -> dict[str, Any]:
