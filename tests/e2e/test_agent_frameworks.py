@@ -132,7 +132,7 @@ LANGGRAPH = Framework(
 FRAMEWORKS = (AGENTS_SDK, STRANDS, ADK, LANGGRAPH)
 #: Where a handoff is a switch triage -> billing: the SDK's agent_handoff span, Strands'
 #: billing agent span inside triage's.
-SWITCHING = (AGENTS_SDK, STRANDS)
+SWITCHING = (AGENTS_SDK, STRANDS, ADK)
 #: Where every agent span is one observation of time in its persona.
 TIMED = (AGENTS_SDK, STRANDS, ADK)
 

@@ -49,14 +49,18 @@ type source struct {
 }
 
 type spanLink struct {
-	parent pcommon.SpanID
-	agent  string // set on agent spans
+	parent     pcommon.SpanID
+	agent      string // set on agent spans
+	start, end pcommon.Timestamp
 }
 
 type traceLinks struct {
 	spans   map[pcommon.SpanID]spanLink
 	waiting []*pendingUse
 	seen    time.Time
+	// handoffs: the trace records its handoffs as spans of their own, so one agent
+	// following another beside it is no switch of its own.
+	handoffs bool
 }
 
 // tracker holds the links of recent traces and the usage waiting in them; shared by the
@@ -153,8 +157,11 @@ func (g *genai) usageAgent(attrs pcommon.Map) string {
 
 // arrivals are what one export brings the tracker: links, then the items that wait.
 type arrivals struct {
-	links   []arrivedLink
-	waiting []arrivedUse
+	links    []arrivedLink
+	waiting  []arrivedUse
+	handoffs []pcommon.TraceID
+	// agents: the switch item of each agent span that arrived, for its sibling.
+	agents map[pcommon.SpanID]*pendingUse
 }
 
 type arrivedLink struct {
@@ -170,7 +177,8 @@ type arrivedUse struct {
 
 // link records a span of a foreign producer, so that usage below it can find its agent.
 func (a *arrivals) link(span ptrace.Span, agent string) {
-	a.links = append(a.links, arrivedLink{span.TraceID(), span.SpanID(), spanLink{span.ParentSpanID(), agent}})
+	link := spanLink{span.ParentSpanID(), agent, span.StartTimestamp(), span.EndTimestamp()}
+	a.links = append(a.links, arrivedLink{span.TraceID(), span.SpanID(), link})
 }
 
 // settle adds an export's links, then settles every item that waits in a trace the export
@@ -183,10 +191,16 @@ func (g *genai) settle(b *batch, a *arrivals) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	touched := map[pcommon.TraceID]*traceLinks{}
+	for _, id := range a.handoffs {
+		t.trace(id, now).handoffs = true
+	}
 	for _, l := range a.links {
 		tl := t.trace(l.trace, now)
 		tl.spans[l.span] = l.link
 		touched[l.trace] = tl
+		if l.link.agent != "" {
+			g.siblingSwitch(b, tl, l, a.agents[l.span])
+		}
 	}
 	for _, w := range a.waiting {
 		tl := t.trace(w.trace, now)
@@ -203,6 +217,31 @@ func (g *genai) settle(b *batch, a *arrivals) {
 	}
 	g.evict(b)
 	g.journalWaiting(b, touched)
+}
+
+// siblingSwitch counts a switch to an agent from the agent that ran just before it beside
+// it (under the same parent: Google ADK's transfers), unless the trace records its
+// handoffs itself; agents that ran at once (a parallel fan-out) are no switch.
+func (g *genai) siblingSwitch(b *batch, tl *traceLinks, l arrivedLink, use *pendingUse) {
+	if tl.handoffs || use == nil {
+		return
+	}
+	var prev spanLink
+	found := false
+	for id, other := range tl.spans {
+		if id == l.span || other.agent == "" || other.parent != l.link.parent {
+			continue
+		}
+		if other.start < l.link.start && (!found || other.start > prev.start) {
+			prev, found = other, true
+		}
+	}
+	if !found || prev.agent == l.link.agent || prev.end > l.link.start {
+		return
+	}
+	item := append([]string(nil), use.item...)
+	item[g.from], item[g.to] = prev.agent, l.link.agent
+	b.add(use.o, g.switches, item, 1)
 }
 
 // journalWaiting journals the calls that wait past their own export, and the settling of

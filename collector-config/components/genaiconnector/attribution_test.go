@@ -307,3 +307,60 @@ func TestAgentSpansOfAnIgnoredScopeMakeNoSwitchNorDuration(t *testing.T) {
 		}
 	}
 }
+
+// siblings is a trace of agents beside each other under a workflow span, each from
+// start to end seconds; with handoff, the trace records a handoff span too.
+func siblings(id byte, handoff bool, agents ...struct {
+	name       string
+	start, end int
+}) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "trips")
+	ss := rs.ScopeSpans().AppendEmpty()
+	ss.Scope().SetName("gcp.vertex.agent")
+	t0 := time.Now()
+	root := ss.Spans().AppendEmpty()
+	root.SetTraceID(pcommon.TraceID{id})
+	root.SetSpanID(pcommon.SpanID{id, 0xff})
+	root.Attributes().PutStr("gen_ai.operation.name", "invoke_workflow")
+	for i, a := range agents {
+		span := ss.Spans().AppendEmpty()
+		span.SetTraceID(pcommon.TraceID{id})
+		span.SetSpanID(pcommon.SpanID{id, byte(i + 1)})
+		span.SetParentSpanID(root.SpanID())
+		span.SetStartTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Duration(a.start) * time.Second)))
+		span.SetEndTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Duration(a.end) * time.Second)))
+		span.Attributes().PutStr("gen_ai.operation.name", "invoke_agent")
+		span.Attributes().PutStr("gen_ai.agent.name", a.name)
+	}
+	if handoff {
+		h := ss.Spans().AppendEmpty()
+		h.SetTraceID(pcommon.TraceID{id})
+		h.SetSpanID(pcommon.SpanID{id, 0xfe})
+		h.SetParentSpanID(pcommon.SpanID{id, 1})
+		_ = h.Attributes().FromRaw(map[string]any{"gen_ai.operation.name": "agent_handoff", "gen_ai.handoff.from_agent": "planner", "gen_ai.handoff.to_agent": "booker"})
+	}
+	return td
+}
+
+type ran = struct {
+	name       string
+	start, end int
+}
+
+func TestAnAgentAfterAnotherBesideItIsASwitch(t *testing.T) {
+	g, sink := tracked(t, attributionConfig())
+	consume(t, g, siblings(30, false, ran{"planner", 0, 1}, ran{"booker", 1, 3}, ran{"booker", 3, 4}))
+	consume(t, g, siblings(31, false, ran{"fetcher_a", 0, 2}, ran{"fetcher_b", 1, 2})) // at once
+	consume(t, g, siblings(32, true, ran{"planner", 0, 1}, ran{"booker", 1, 3}))       // its handoff span
+	got := totals(sink)
+	expect(t, got, map[string]float64{
+		"switches{chatmode=unknown,from_persona=planner,to_persona=booker}": 2, // 1 beside, 1 handoff
+	})
+	for key := range got {
+		if strings.HasPrefix(key, "switches") && !strings.Contains(key, "from_persona=planner,to_persona=booker") {
+			t.Errorf("no other switch: %s", key)
+		}
+	}
+}

@@ -92,6 +92,9 @@ func (g *genai) otherSpan(b *batch, a *arrivals, from spanFrom, item []string, s
 	h := g.cfg.Handoff
 	if h.Operation != "" && pdatautil.GetString(attrs, h.OperationAttribute) == h.Operation {
 		if _, ok := attrs.Get(h.To); ok {
+			if per.tracking {
+				a.handoffs = append(a.handoffs, span.TraceID())
+			}
 			g.resolve(item, attrs, res)
 			item[g.from] = g.spanLabel(attrs, h.From, h.NoFrom)
 			item[g.to] = g.spanLabel(attrs, h.To, "")
@@ -118,10 +121,15 @@ func (g *genai) agentSpan(b *batch, a *arrivals, from spanFrom, item []string, s
 	g.resolve(item, span.Attributes(), from.res)
 	item[g.persona] = agent
 	b.observe(from.o, g.agentDuration, item, spanSeconds(span))
-	a.waiting = append(a.waiting, arrivedUse{span.TraceID(), &pendingUse{
+	use := &pendingUse{
 		o: from.o, item: append([]string(nil), item...), scope: from.scope,
 		parent: span.ParentSpanID(), since: time.Now(), agent: agent,
-	}})
+	}
+	a.waiting = append(a.waiting, arrivedUse{span.TraceID(), use})
+	if a.agents == nil {
+		a.agents = map[pcommon.SpanID]*pendingUse{}
+	}
+	a.agents[span.SpanID()] = use
 }
 
 // spanTokens counts a usage span's input and output tokens, priced at the span's end,
