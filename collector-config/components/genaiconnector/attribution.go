@@ -55,6 +55,7 @@ type spanLink struct {
 }
 
 type traceLinks struct {
+	id      pcommon.TraceID
 	spans   map[pcommon.SpanID]spanLink
 	waiting []*pendingUse
 	seen    time.Time
@@ -73,6 +74,8 @@ type tracker struct {
 	stop    chan struct{}
 	done    chan struct{}
 	journal *journal // nil: what waits is in memory only
+	// open: the journaled calls settled and not yet in the ledger, by id.
+	open map[uint64][2]journalRecord
 }
 
 // found, rooted and missing: what the walk up a trace's links ends on.
@@ -88,7 +91,7 @@ const (
 const maxHops = 64
 
 func newTracker() *tracker {
-	return &tracker{traces: map[pcommon.TraceID]*traceLinks{}}
+	return &tracker{traces: map[pcommon.TraceID]*traceLinks{}, open: map[uint64][2]journalRecord{}}
 }
 
 // nearestAgent walks up from parent to the first agent span.
@@ -205,7 +208,7 @@ func (g *genai) settle(b *batch, a *arrivals) {
 	for _, w := range a.waiting {
 		tl := t.trace(w.trace, now)
 		if t.pending >= g.cfg.Attribution.MaxPending {
-			g.settled(b, w.use, "", g.cfg.Attribution.Reasons.OverCapacity)
+			g.settled(b, tl, w.use, "", g.cfg.Attribution.Reasons.OverCapacity)
 			continue
 		}
 		tl.waiting = append(tl.waiting, w.use)
@@ -283,16 +286,22 @@ func (g *genai) journalDone(b *batch) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	g.journalWrite(recs)
+	for _, id := range b.done {
+		delete(t.open, id)
+	}
 }
 
 // settled counts a call as its agent's (agent set) or as its own persona (reason set).
 // A journaled call goes to the ledger as a delivery of its own, journaled first: sent
 // again after a crash, it is added once.
-func (g *genai) settled(b *batch, p *pendingUse, agent, reason string) {
+func (g *genai) settled(b *batch, tl *traceLinks, p *pendingUse, agent, reason string) {
 	if j := g.tracker.journal; j != nil && p.id != 0 {
 		p.o.delivery = j.delivery()
-		b.settles = append(b.settles, journalRecord{Kind: "settle", ID: p.id, Delivery: p.o.delivery, Persona: agent, Reason: reason})
+		settle := journalRecord{Kind: "settle", ID: p.id, Delivery: p.o.delivery, Persona: agent, Reason: reason}
+		b.settles = append(b.settles, settle)
 		b.done = append(b.done, p.id)
+		// Until the ledger has it, a compaction keeps it.
+		g.tracker.open[p.id] = [2]journalRecord{g.record(tl.id, p), settle}
 	}
 	if agent != "" {
 		g.attributed(b, p, agent)
@@ -305,7 +314,7 @@ func (g *genai) settled(b *batch, p *pendingUse, agent, reason string) {
 func (t *tracker) trace(id pcommon.TraceID, now time.Time) *traceLinks {
 	tl, ok := t.traces[id]
 	if !ok {
-		tl = &traceLinks{spans: map[pcommon.SpanID]spanLink{}}
+		tl = &traceLinks{id: id, spans: map[pcommon.SpanID]spanLink{}}
 		t.traces[id] = tl
 		t.fifo = append(t.fifo, id)
 	}
@@ -321,11 +330,11 @@ func (g *genai) settleTrace(b *batch, tl *traceLinks, force bool, reason string)
 		agent, end := tl.nearestAgent(p.parent)
 		switch {
 		case end == found:
-			g.settled(b, p, agent, "")
+			g.settled(b, tl, p, agent, "")
 		case end == rooted:
-			g.settled(b, p, "", g.cfg.Attribution.Reasons.NoAgentSpan)
+			g.settled(b, tl, p, "", g.cfg.Attribution.Reasons.NoAgentSpan)
 		case force:
-			g.settled(b, p, "", reason)
+			g.settled(b, tl, p, "", reason)
 		default:
 			kept = append(kept, p)
 			continue
@@ -376,6 +385,30 @@ func (g *genai) expire(b *batch, now time.Time, reason string, all bool) {
 	t.fifo = keep
 	if t.journal != nil {
 		g.journalWrite(b.settles)
+		g.compact()
+	}
+}
+
+// compact rewrites a journal grown past journalCompactBytes with only what is open: the
+// calls still waiting, and those settled and not yet in the ledger.
+func (g *genai) compact() {
+	t := g.tracker
+	if t.journal.size < journalCompactBytes {
+		return
+	}
+	var recs []journalRecord
+	for id, tl := range t.traces {
+		for _, p := range tl.waiting {
+			if p.id != 0 {
+				recs = append(recs, g.record(id, p))
+			}
+		}
+	}
+	for _, pair := range t.open {
+		recs = append(recs, pair[0], pair[1])
+	}
+	if err := t.journal.rewrite(recs); err != nil {
+		g.logger.Error("attribution: cannot compact the journal of waiting calls", zap.Error(err))
 	}
 }
 
@@ -387,7 +420,7 @@ func (g *genai) expireItems(b *batch, tl *traceLinks, now time.Time) {
 			kept = append(kept, p)
 			continue
 		}
-		g.settled(b, p, "", g.cfg.Attribution.Reasons.WaitExpired)
+		g.settled(b, tl, p, "", g.cfg.Attribution.Reasons.WaitExpired)
 		g.tracker.pending--
 	}
 	clear(tl.waiting[len(kept):])

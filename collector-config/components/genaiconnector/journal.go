@@ -29,6 +29,10 @@ import (
 
 const journalFile = "pending.jsonl"
 
+// journalCompactBytes: a journal past this is rewritten with only what is still open.
+// Every waiting call adds about 600 bytes over its life (add, settle, done).
+const journalCompactBytes = 16 << 20
+
 type journalRecord struct {
 	Kind string `json:"k"`
 	ID   uint64 `json:"id"`
@@ -55,6 +59,8 @@ type journalRecord struct {
 // tracker's lock.
 type journal struct {
 	f     *os.File
+	path  string
+	size  int64 // bytes written since it was last rewritten
 	fsync bool
 	run   string // this run's delivery process: "genai-" and a random id
 	seq   uint64 // its last delivery sequence
@@ -77,18 +83,39 @@ func openJournal(dir string, fsync bool) (*journal, []journalRecord, []journalRe
 	if _, err := rand.Read(run); err != nil {
 		return nil, nil, nil, err
 	}
-	j := &journal{fsync: fsync, run: "genai-" + hex.EncodeToString(run), next: next}
-	tmp := path + ".new"
-	if j.f, err = os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600); err != nil {
-		return nil, nil, nil, err
-	}
-	if err := j.write(append(waiting, settled...)...); err != nil {
-		return nil, nil, nil, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	j := &journal{path: path, fsync: fsync, run: "genai-" + hex.EncodeToString(run), next: next}
+	if err := j.rewrite(append(waiting, settled...)); err != nil {
 		return nil, nil, nil, err
 	}
 	return j, waiting, settled, nil
+}
+
+// rewrite replaces the journal with recs: written beside it, synced, renamed over it.
+func (j *journal) rewrite(recs []journalRecord) error {
+	tmp := j.path + ".new"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	old := j.f
+	j.f, j.size = f, 0
+	if err := j.write(recs...); err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		_ = f.Close()
+		j.f = old
+		return err
+	}
+	if err := os.Rename(tmp, j.path); err != nil {
+		_ = f.Close()
+		j.f = old
+		return err
+	}
+	if old != nil {
+		_ = old.Close()
+	}
+	return nil
 }
 
 // replay reads a journal: the calls added and not settled, the ones settled and not
@@ -161,7 +188,9 @@ func (j *journal) write(recs ...journalRecord) error {
 		}
 		j.buf = append(append(j.buf, line...), '\n')
 	}
-	if _, err := j.f.Write(j.buf); err != nil {
+	n, err := j.f.Write(j.buf)
+	j.size += int64(n)
+	if err != nil {
 		return err
 	}
 	if j.fsync {

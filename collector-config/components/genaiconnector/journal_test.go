@@ -168,3 +168,32 @@ func TestAGracefulStopKeepsWhatWaitsForTheNextStart(t *testing.T) {
 	consume(t, second, trace(23, workflow, 1, 0))
 	expect(t, totals(sink), map[string]float64{"tokens{chatmode=unknown,model=gpt-4o-mini,persona=triage}": 12})
 }
+
+func TestAJournalGrownPastItsBoundIsRewrittenWithWhatIsOpen(t *testing.T) {
+	dir := t.TempDir()
+	g := journaled(t, journaledConfig(dir), &consumertest.MetricsSink{})
+	defer func() { _ = g.Shutdown(context.Background()) }()
+	consume(t, g, trace(24, workflow, 2, 5, 4)) // three journaled: two calls and no agent yet
+	consume(t, g, trace(24, workflow, 3))       // billing's call settles, billing waits for triage
+	g.tracker.journal.size = journalCompactBytes
+	g.expireAndFlush(time.Now(), "wait_expired", false) // a tick: nothing expired, compacted
+	text, err := os.ReadFile(filepath.Join(dir, journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := splitLines(text); len(lines) != 2 {
+		t.Fatalf("what still waits: triage's call and billing's switch, not %d lines:\n%s", len(lines), text)
+	}
+	if g.tracker.journal.size >= journalCompactBytes {
+		t.Errorf("the size starts again: %d", g.tracker.journal.size)
+	}
+	// It goes on appending to the rewritten journal.
+	consume(t, g, trace(24, workflow, 1, 0))
+	waiting, settled, _, err := replay(filepath.Join(dir, journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(waiting) != 0 || len(settled) != 0 {
+		t.Errorf("all settled and done: waiting %v, settled %v", waiting, settled)
+	}
+}
