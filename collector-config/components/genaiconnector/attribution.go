@@ -75,7 +75,7 @@ type tracker struct {
 	done    chan struct{}
 	journal *journal // nil: what waits is in memory only
 	// open: the journaled calls settled and not yet in the ledger, by id.
-	open map[uint64][2]journalRecord
+	open map[uint64]settledCall
 }
 
 // found, rooted and missing: what the walk up a trace's links ends on.
@@ -91,7 +91,7 @@ const (
 const maxHops = 64
 
 func newTracker() *tracker {
-	return &tracker{traces: map[pcommon.TraceID]*traceLinks{}, open: map[uint64][2]journalRecord{}}
+	return &tracker{traces: map[pcommon.TraceID]*traceLinks{}, open: map[uint64]settledCall{}}
 }
 
 // nearestAgent walks up from parent to the first agent span.
@@ -291,9 +291,9 @@ func (g *genai) journalDone(b *batch) {
 	}
 }
 
-// settled counts a call as its agent's (agent set) or as its own persona (reason set).
-// A journaled call goes to the ledger as a delivery of its own, journaled first: sent
-// again after a crash, it is added once.
+// settled counts a call that has found its end (count). A journaled call goes to the
+// ledger as a delivery of its own, journaled first: sent again after a crash, it is
+// added once.
 func (g *genai) settled(b *batch, tl *traceLinks, p *pendingUse, agent, reason string) {
 	if j := g.tracker.journal; j != nil && p.id != 0 {
 		p.o.delivery = j.delivery()
@@ -301,8 +301,13 @@ func (g *genai) settled(b *batch, tl *traceLinks, p *pendingUse, agent, reason s
 		b.settles = append(b.settles, settle)
 		b.done = append(b.done, p.id)
 		// Until the ledger has it, a compaction keeps it.
-		g.tracker.open[p.id] = [2]journalRecord{g.record(tl.id, p), settle}
+		g.tracker.open[p.id] = settledCall{g.record(tl.id, p), settle}
 	}
+	g.count(b, p, agent, reason)
+}
+
+// count counts a call as its agent's (agent set) or as its own persona (reason set).
+func (g *genai) count(b *batch, p *pendingUse, agent, reason string) {
 	if agent != "" {
 		g.attributed(b, p, agent)
 		return
@@ -404,10 +409,11 @@ func (g *genai) compact() {
 			}
 		}
 	}
-	for _, pair := range t.open {
-		recs = append(recs, pair[0], pair[1])
+	open := make([]settledCall, 0, len(t.open))
+	for _, call := range t.open {
+		open = append(open, call)
 	}
-	if err := t.journal.rewrite(recs); err != nil {
+	if err := t.journal.rewrite(openRecords(recs, open)); err != nil {
 		g.logger.Error("attribution: cannot compact the journal of waiting calls", zap.Error(err))
 	}
 }
@@ -543,14 +549,13 @@ func (g *genai) openTracker() error {
 		t.pending++
 	}
 	b := g.newBatch()
-	for _, rec := range settled {
-		_, p := g.restore(rec)
-		p.o.delivery = rec.Delivery
-		if rec.Persona != "" {
-			g.attributed(b, p, rec.Persona)
-		} else {
-			g.fallBack(b, p, rec.Reason)
-		}
+	for _, call := range settled {
+		_, p := g.restore(call[0])
+		settle := call[1]
+		p.o.delivery = settle.Delivery
+		// Until the ledger has it, a compaction keeps it.
+		t.open[p.id] = call
+		g.count(b, p, settle.Persona, settle.Reason)
 		b.done = append(b.done, p.id)
 	}
 	g.flushSettled(b)

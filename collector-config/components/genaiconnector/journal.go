@@ -68,9 +68,12 @@ type journal struct {
 	buf   []byte
 }
 
+// settledCall is a journaled call that settled: its add record and its settle record.
+type settledCall [2]journalRecord
+
 // openJournal replays dir's journal into what still waits and what was settled and not
 // done, and starts a fresh journal holding just those.
-func openJournal(dir string, fsync bool) (*journal, []journalRecord, []journalRecord, error) {
+func openJournal(dir string, fsync bool) (*journal, []journalRecord, []settledCall, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, nil, err
 	}
@@ -84,10 +87,20 @@ func openJournal(dir string, fsync bool) (*journal, []journalRecord, []journalRe
 		return nil, nil, nil, err
 	}
 	j := &journal{path: path, fsync: fsync, run: "genai-" + hex.EncodeToString(run), next: next}
-	if err := j.rewrite(append(waiting, settled...)); err != nil {
+	if err := j.rewrite(openRecords(waiting, settled)); err != nil {
 		return nil, nil, nil, err
 	}
 	return j, waiting, settled, nil
+}
+
+// openRecords is what a rewritten journal holds: each waiting call's add, and each
+// settled call's add and settle, so that a replay of it finds them again.
+func openRecords(waiting []journalRecord, settled []settledCall) []journalRecord {
+	recs := append([]journalRecord(nil), waiting...)
+	for _, call := range settled {
+		recs = append(recs, call[0], call[1])
+	}
+	return recs
 }
 
 // rewrite replaces the journal with recs: written beside it, synced, renamed over it.
@@ -97,19 +110,17 @@ func (j *journal) rewrite(recs []journalRecord) error {
 	if err != nil {
 		return err
 	}
-	old := j.f
+	old, oldSize := j.f, j.size
 	j.f, j.size = f, 0
-	if err := j.write(recs...); err == nil {
+	if err = j.write(recs...); err == nil {
 		err = f.Sync()
+	}
+	if err == nil {
+		err = os.Rename(tmp, j.path)
 	}
 	if err != nil {
 		_ = f.Close()
-		j.f = old
-		return err
-	}
-	if err := os.Rename(tmp, j.path); err != nil {
-		_ = f.Close()
-		j.f = old
+		j.f, j.size = old, oldSize
 		return err
 	}
 	if old != nil {
@@ -120,7 +131,7 @@ func (j *journal) rewrite(recs []journalRecord) error {
 
 // replay reads a journal: the calls added and not settled, the ones settled and not
 // done, and the next free call id. A torn last line (a crash mid-write) is ignored.
-func replay(path string) ([]journalRecord, []journalRecord, uint64, error) {
+func replay(path string) ([]journalRecord, []settledCall, uint64, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, 1, nil
@@ -130,7 +141,7 @@ func replay(path string) ([]journalRecord, []journalRecord, uint64, error) {
 	}
 	defer f.Close()
 	added := map[uint64]journalRecord{}
-	settled := map[uint64]journalRecord{}
+	settled := map[uint64]settledCall{}
 	var order []uint64
 	next := uint64(1)
 	r := bufio.NewReader(f)
@@ -153,9 +164,7 @@ func replay(path string) ([]journalRecord, []journalRecord, uint64, error) {
 			order = append(order, rec.ID)
 		case "settle":
 			if add, ok := added[rec.ID]; ok {
-				rec.Trace, rec.Parent, rec.Since, rec.Producer, rec.Instance = add.Trace, add.Parent, add.Since, add.Producer, add.Instance
-				rec.Labels, rec.Scope, rec.In, rec.Out, rec.Provider, rec.End, rec.Agent = add.Labels, add.Scope, add.In, add.Out, add.Provider, add.End, add.Agent
-				settled[rec.ID] = rec
+				settled[rec.ID] = settledCall{add, rec}
 				delete(added, rec.ID)
 			}
 		case "done":
@@ -163,13 +172,14 @@ func replay(path string) ([]journalRecord, []journalRecord, uint64, error) {
 			delete(settled, rec.ID)
 		}
 	}
-	var waiting, open []journalRecord
+	var waiting []journalRecord
+	var open []settledCall
 	for _, id := range order {
 		if rec, ok := added[id]; ok {
 			waiting = append(waiting, rec)
 		}
-		if rec, ok := settled[id]; ok {
-			open = append(open, rec)
+		if call, ok := settled[id]; ok {
+			open = append(open, call)
 		}
 	}
 	return waiting, open, next, nil

@@ -75,6 +75,8 @@ func TestACallSettledButNotInTheLedgerIsSentAgainWithItsDelivery(t *testing.T) {
 	consume(t, first, trace(21, workflow, 2))
 	first.expireAndFlush(time.Now().Add(2*time.Hour), "wait_expired", false) // refused
 	crash(first)
+	// Refused again at the next start, then a crash: still open in the rewritten journal.
+	crash(journaled(t, journaledConfig(dir), &failing{}))
 
 	sink := &consumertest.MetricsSink{}
 	second := journaled(t, journaledConfig(dir), sink)
