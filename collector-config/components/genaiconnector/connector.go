@@ -223,46 +223,30 @@ func (g *genai) producer(scope string) string {
 // resolve fills item with the label values of a point or span: each label from its
 // first source that is set, cut as the agent cuts it; "" where none is.
 func (g *genai) resolve(item []string, point, resource pcommon.Map) {
-	for i, rule := range g.labels {
-		item[i] = ""
-		for j, kind := range rule.kind {
-			var v pcommon.Value
-			var ok bool
-			switch kind {
-			case fromValue:
-				item[i] = rule.key[j]
-			case fromPoint:
-				v, ok = point.Get(rule.key[j])
-			case fromResource:
-				v, ok = resource.Get(rule.key[j])
-			}
-			if kind == fromValue {
-				break
-			}
-			if ok {
-				item[i] = pdatautil.CutUTF8(pdatautil.AsString(v), g.cfg.MaxLabelBytes)
-				break
-			}
-		}
+	for i := range g.labels {
+		item[i] = g.label(i, point, resource)
 	}
 }
 
-// resolveResource sets one label from its resource and constant sources only.
-func (g *genai) resolveResource(item []string, i int, resource pcommon.Map) {
+// noAttributes: a label read from its resource (and constant) sources only.
+var noAttributes = pcommon.NewMap()
+
+// label is label i's value: its first source that is set, cut; "" where none is.
+func (g *genai) label(i int, point, resource pcommon.Map) string {
 	rule := g.labels[i]
-	item[i] = ""
 	for j, kind := range rule.kind {
+		attrs := point
 		switch kind {
 		case fromValue:
-			item[i] = rule.key[j]
-			return
+			return rule.key[j]
 		case fromResource:
-			if v, ok := resource.Get(rule.key[j]); ok {
-				item[i] = pdatautil.CutUTF8(pdatautil.AsString(v), g.cfg.MaxLabelBytes)
-				return
-			}
+			attrs = resource
+		}
+		if v, ok := attrs.Get(rule.key[j]); ok {
+			return pdatautil.CutUTF8(pdatautil.AsString(v), g.cfg.MaxLabelBytes)
 		}
 	}
+	return ""
 }
 
 // badValue is the reason a value cannot be summed, or "": no real producer sends these.

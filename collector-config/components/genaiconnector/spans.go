@@ -165,7 +165,7 @@ func (g *genai) spanTokens(b *batch, a *arrivals, from spanFrom, item []string, 
 	}
 	// Unclaimed, it counts as its resource's persona: a chat span's own agent name may be
 	// an instrumentation's default ("OpenAI Agent"), never the agent's.
-	g.resolveResource(item, g.persona, from.res)
+	item[g.persona] = g.label(g.persona, noAttributes, from.res)
 	if span.ParentSpanID().IsEmpty() { // a root: no agent above it, nothing to wait for
 		g.fallBack(b, &use, g.cfg.Attribution.Reasons.NoAgentSpan)
 		return
