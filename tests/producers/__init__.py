@@ -53,6 +53,19 @@ class NpmCli:
         return self.install_dir() / "node_modules" / ".bin" / self.command
 
 
+def clean_env(home: Path) -> dict[str, str]:
+    """A command-line producer's environment, before its own settings.
+
+    Nothing inherited but PATH; a throwaway HOME (its settings); loopback (the fake
+    provider, the collector) never proxied.
+    """
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
 def otel_env(
     persona: str | None,
     resource_attributes: Mapping[str, str] | None = None,

@@ -9,7 +9,6 @@ into ``${HYPERTOOL_CACHE:-~/.cache/hypertool}/npm/claude-code-<version>/`` and
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.producers import NpmCli, run_checked
+from tests.producers import NpmCli, clean_env, run_checked
 
 CLI = NpmCli("claude-code", "claude", "ensure_claude_code")
 version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
@@ -50,10 +49,7 @@ def environment(
     Nothing is inherited but PATH, so no OTEL_*, proxy or Anthropic setting of the
     machine leaks in; ``HOME`` is a throwaway folder.
     """
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "NO_PROXY": "127.0.0.1,localhost",
+    env = clean_env(home) | {
         "ANTHROPIC_BASE_URL": base_url,
         "ANTHROPIC_API_KEY": "test-key",
         "CLAUDE_CODE_ENABLE_TELEMETRY": "1",

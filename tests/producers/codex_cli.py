@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import tempfile
 import time
 from collections import Counter
@@ -24,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.producers import NpmCli, otel_env, run_checked
+from tests.producers import NpmCli, clean_env, otel_env, run_checked
 
 CLI = NpmCli("codex", "codex", "ensure_codex")
 version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
@@ -161,11 +160,8 @@ def environment(
     (codex_home / "config.toml").write_text(settings)
     if user:
         (codex_home / "auth.json").write_text(json.dumps(chatgpt_login(user)))
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
+    env = clean_env(home) | {
         "CODEX_HOME": str(codex_home),
-        "NO_PROXY": "127.0.0.1,localhost",
         API_KEY_VARIABLE: "test-key",
     }
     return env | otel_env(persona, resource_attributes, temporality)

@@ -14,13 +14,12 @@ call; with traces on, each ``llm_call`` span carries ``gen_ai.usage.*`` too.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.producers import NpmCli, otel_env, run_checked
+from tests.producers import NpmCli, clean_env, otel_env, run_checked
 
 CLI = NpmCli("gemini-cli", "gemini", "ensure_gemini_cli")
 version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
@@ -95,10 +94,7 @@ def environment(
     if user:
         accounts = {"active": user, "old": []}
         (gemini_dir / "google_accounts.json").write_text(json.dumps(accounts))
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "NO_PROXY": "127.0.0.1,localhost",
+    env = clean_env(home) | {
         "GEMINI_API_KEY": "test-key",
         "GOOGLE_GEMINI_BASE_URL": base_url,
         # Headless runs refuse an untrusted folder; the throwaway HOME is one.

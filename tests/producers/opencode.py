@@ -16,7 +16,6 @@ exits before the answer's spans leave, so a run here is ``opencode run --attach`
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import tempfile
@@ -30,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.producers import NpmCli, otel_env, run_checked
+from tests.producers import NpmCli, clean_env, otel_env, run_checked
 
 CLI = NpmCli("opencode", "opencode", "ensure_opencode")
 version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
@@ -104,10 +103,7 @@ def environment(
     settings = home / ".config" / "opencode" / "opencode.json"
     settings.parent.mkdir(parents=True, exist_ok=True)
     settings.write_text(json.dumps(config(base_url=base_url, user=user), indent=2))
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "NO_PROXY": "127.0.0.1,localhost",
+    env = clean_env(home) | {
         "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint,
         "OTEL_BSP_SCHEDULE_DELAY": str(SPAN_DELAY_MS),
         # No plugins, models.dev catalogue, update check, LSP download or sharing.

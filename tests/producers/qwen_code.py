@@ -14,14 +14,13 @@ its memory extractor, a subagent, makes one more call of its own.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.producers import NpmCli, otel_env, run_checked
+from tests.producers import NpmCli, clean_env, otel_env, run_checked
 
 CLI = NpmCli("qwen-code", "qwen", "ensure_qwen_code")
 version, install_dir, binary = CLI.version, CLI.install_dir, CLI.binary
@@ -81,10 +80,7 @@ def environment(
     qwen_dir = home / ".qwen"
     qwen_dir.mkdir(parents=True, exist_ok=True)
     (qwen_dir / "settings.json").write_text(json.dumps(user_settings()))
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "NO_PROXY": "127.0.0.1,localhost",
+    env = clean_env(home) | {
         "OPENAI_API_KEY": "test-key",
         "OPENAI_BASE_URL": f"{base_url}/v1",
         "OPENAI_MODEL": model,
