@@ -1,15 +1,16 @@
-"""The collector against its own limit: our pipeline beside a passthrough, fed by telemetrygen.
+"""The collector against its own limit: our pipeline beside a passthrough, at full load.
 
 telemetrygen (the collector-contrib load generator, at the collector's version, built once
-into the cache) sends, from WORKERS goroutines as fast as the collector answers (so the
-generator is not the bound), delta sums under our counter's name, then stage spans with
-the library's attributes. The same binary runs twice, alternately: with hypertool's
+into the cache) sends, from WORKERS goroutines as fast as the collector answers, delta
+sums under our counter's name; then SPAN_SENDERS threads send one encoded request of
+stage spans with the library's attributes again and again (cheap to send, so the
+collector, not the generator, is the bound). The same binary runs twice, alternately: with hypertool's
 configuration (the whole pipeline to the ledger and the prometheus exporter) and with a
 passthrough (collector-config/profiling/passthrough.yaml: OTLP in, memory_limiter, the
 prometheus exporter and a nop exporter out). For each signal and each configuration:
 items accepted per second, items refused (zero loss: the receiver acknowledges ours only
 once the ledger has journaled them), the collector's CPU and peak RSS from /proc.
-``profile`` then says where our pipeline's CPU goes under the same metrics load.
+``profile`` then says where our pipeline's CPU goes under the same load.
 """
 
 from __future__ import annotations
@@ -63,15 +64,13 @@ def _accepted(telemetry_port: int, signal: str) -> tuple[float, float]:
     return totals["accepted"], totals["refused"]
 
 
-def _generator(grpc_port: int, seconds: int, signal: str = "metrics") -> list[str]:
-    """The telemetrygen command line, unthrottled: our token counter, or stage spans."""
+def _generator(grpc_port: int, seconds: int) -> list[str]:
+    """The telemetrygen command line, unthrottled: our token counter (spans: _send_spans)."""
     common = [
-        str(telemetrygen()), signal, "--otlp-insecure",
+        str(telemetrygen()), "metrics", "--otlp-insecure",
         f"--otlp-endpoint=127.0.0.1:{grpc_port}", f"--duration={seconds}s",
         f"--workers={WORKERS}", "--rate=0", "--batch-size=1000", "--allow-export-failures",
     ]  # fmt: skip
-    if signal == "traces":
-        return [*common, *(f'--telemetry-attributes={k}="{v}"' for k, v in STAGE_SPAN.items())]
     return [
         *common, "--metric-type=Sum", "--aggregation-temporality=delta",
         "--otlp-metric-name=hypertool.persona.tokens_used",
@@ -150,7 +149,7 @@ def _load(pid: int, grpc_port: int, telemetry_port: int, signal: str) -> dict[st
         _send_spans(grpc_port, SECONDS)
     else:
         subprocess.run(
-            _generator(grpc_port, SECONDS, signal),
+            _generator(grpc_port, SECONDS),
             check=True,
             capture_output=True,
             timeout=SECONDS + 120,
@@ -270,7 +269,7 @@ def _start_load(grpc_port: int, seconds: int, signal: str) -> threading.Thread:
     if signal == "traces":
         thread = threading.Thread(target=_send_spans, args=(grpc_port, seconds))
     else:
-        command = _generator(grpc_port, seconds, signal)
+        command = _generator(grpc_port, seconds)
         thread = threading.Thread(
             target=subprocess.run,
             args=(command,),
