@@ -4,8 +4,8 @@ telemetrygen (the collector-contrib load generator, at the collector's version, 
 into the cache) sends, from WORKERS goroutines as fast as the collector answers, delta
 sums under our counter's name; then SPAN_SENDERS threads send one encoded request of
 stage spans with the library's attributes again and again (cheap to send, so the
-collector, not the generator, is the bound). The same binary runs twice, alternately: with hypertool's
-configuration (the whole pipeline to the ledger and the prometheus exporter) and with a
+collector, not the generator, is the bound). The same binary runs twice, alternately:
+with hypertool's configuration (the whole pipeline to the ledger and the prometheus exporter) and with a
 passthrough (collector-config/profiling/passthrough.yaml: OTLP in, memory_limiter, the
 prometheus exporter and a nop exporter out). For each signal and each configuration:
 items accepted per second, items refused (zero loss: the receiver acknowledges ours only
