@@ -7,9 +7,10 @@ stage spans with the library's attributes again and again (cheap to send, so the
 collector, not the generator, is the bound). The same binary runs twice, alternately:
 with hypertool's configuration (the whole pipeline to the ledger and the prometheus
 exporter) and with a passthrough (collector-config/profiling/passthrough.yaml: OTLP in,
-memory_limiter, the prometheus exporter and a nop exporter out). For each signal and each configuration:
-items accepted per second, items refused (zero loss: the receiver acknowledges ours only
-once the ledger has journaled them), the collector's CPU and peak RSS from /proc.
+memory_limiter, the prometheus exporter and a nop exporter out). For each signal and
+each configuration: items accepted per second, items refused (zero loss: the receiver
+acknowledges ours only once the ledger has journaled them), the collector's CPU and peak
+RSS from /proc.
 ``profile`` then says where our pipeline's CPU goes under the same load.
 """
 
