@@ -92,10 +92,20 @@ func (g *genai) logTokens(b *batch, from spanFrom, item []string, lr plog.LogRec
 	s := g.cfg.Series
 	g.emit(b, from.o, item, in, s.Input, 0, false, true)
 	g.emit(b, from.o, item, out, s.Output, 0, false, true)
-	if usd, ok := number(attrs, u.Cost); ok && g.badValue(usd) == "" {
+	// A cost that is no number, or a bad one, is not summed, and counted: its tokens are.
+	usd, reason := g.sumOf(attrs, []string{u.Cost})
+	switch {
+	case reason != "":
+		b.unused(from.o, g.cfg.Unused.Logs, reason, from.scope, 1)
+	case hasKey(attrs, u.Cost):
 		item[g.costSource] = s.Reported
 		g.addCost(b, from.o, item, usd)
 	}
+}
+
+func hasKey(attrs pcommon.Map, key string) bool {
+	_, ok := attrs.Get(key)
+	return ok
 }
 
 // sumOf adds up the attributes that are set; a value that is no number, or a bad one,
@@ -117,14 +127,6 @@ func (g *genai) sumOf(attrs pcommon.Map, keys []string) (float64, string) {
 		total += f
 	}
 	return total, g.badValue(total)
-}
-
-func number(attrs pcommon.Map, key string) (float64, bool) {
-	v, ok := attrs.Get(key)
-	if !ok {
-		return 0, false
-	}
-	return asNumber(v)
 }
 
 // asNumber reads an int, a double, or a number written as a string (some producers log

@@ -44,6 +44,7 @@ func TestUsageEventsOfLogOnlyProducersCount(t *testing.T) {
 		map[string]any{"event.name": "codex.sse_event", "event.kind": "response.completed", "model": "gpt-4o-mini", "input_token_count": -1},
 		map[string]any{"event.name": "gemini_cli.api_response", "model": "gpt-4o-mini", "input_token_count": 10, "output_token_count": 3, "thoughts_token_count": 2},
 		map[string]any{"event.name": "priced.call", "model": "house-model", "in": 5, "out": 1, "cost_usd": 0.25},
+		map[string]any{"event.name": "priced.call", "model": "house-model", "in": 2, "out": 1, "cost_usd": "n/a"},
 	)
 	if err := g.ConsumeLogs(context.Background(), ld); err != nil {
 		t.Fatal(err)
@@ -52,7 +53,7 @@ func TestUsageEventsOfLogOnlyProducersCount(t *testing.T) {
 		"tokens{chatmode=unknown,model=gpt-4o-mini,persona=coder}":      64,
 		"llm_tokens{model=gpt-4o-mini,persona=coder,token_type=output}": 14,
 		"cost{cost_source=estimated,model=gpt-4o-mini,persona=coder}":   (50*0.15 + 14*0.6) / 1e6,
-		"tokens{chatmode=unknown,model=house-model,persona=coder}":      6,
+		"tokens{chatmode=unknown,model=house-model,persona=coder}":      9,
 		"cost{cost_source=reported,model=house-model,persona=coder}":    0.25,
 		"unused{producer=codex_otel,reason=not_kept,signal=logs}":       1,
 		"unused{producer=codex_otel,reason=negative,signal=logs}":       1,
