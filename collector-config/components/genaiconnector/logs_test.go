@@ -57,7 +57,7 @@ func TestUsageEventsOfLogOnlyProducersCount(t *testing.T) {
 		"cost{cost_source=reported,model=house-model,persona=coder}":    0.25,
 		"unused{producer=codex_otel,reason=not_kept,signal=logs}":       1,
 		"unused{producer=codex_otel,reason=negative,signal=logs}":       1,
-		"unused{producer=codex_otel,reason=not_a_number,signal=logs}":   1, // the second priced call\'s cost
+		"unused{producer=codex_otel,reason=not_a_number,signal=logs}":   1, // the second priced call's cost
 	})
 	if _, ok := totals(sink)["unpriced{model=house-model,persona=coder}"]; ok {
 		t.Error("a call whose cost is reported is not unpriced")
