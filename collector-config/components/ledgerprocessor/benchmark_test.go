@@ -88,6 +88,13 @@ func fleetSums(delivery string) pmetric.Metrics {
 // BenchmarkConsumeMetrics: one agent export's sums, a new delivery each time, into the
 // streams they update, journaled (without fsync, the default) in a temporary directory.
 func BenchmarkConsumeMetrics(b *testing.B) {
+	benchmarkConsume(b, func(i int) pmetric.Metrics { return fleetSums("4f1c7a52:" + strconv.Itoa(i)) })
+}
+
+// benchmarkConsume times ConsumeMetrics on request(1), request(2), ... in a ledger
+// journaling in a temporary directory. ConsumeMetrics takes a request apart: each call
+// gets its own, made off the clock.
+func benchmarkConsume(b *testing.B, request func(i int) pmetric.Metrics) {
 	l := newLedger(renderedConfig(b, b.TempDir()), zap.NewNop(), consumertest.NewNop())
 	ctx := context.Background()
 	if err := l.Start(ctx, nil); err != nil {
@@ -98,7 +105,6 @@ func BenchmarkConsumeMetrics(b *testing.B) {
 			b.Error(err)
 		}
 	}()
-	// ConsumeMetrics takes the request apart: each call gets its own, made off the clock.
 	const batch = 256
 	requests := make([]pmetric.Metrics, batch)
 	b.ReportAllocs()
@@ -107,7 +113,7 @@ func BenchmarkConsumeMetrics(b *testing.B) {
 		if i%batch == 0 {
 			b.StopTimer()
 			for j := range requests {
-				requests[j] = fleetSums("4f1c7a52:" + strconv.Itoa(i+j+1))
+				requests[j] = request(i + j + 1)
 			}
 			b.StartTimer()
 		}
@@ -117,8 +123,8 @@ func BenchmarkConsumeMetrics(b *testing.B) {
 	}
 }
 
-// stageHistogram is what the genai connector hands the ledger for one request of
-// telemetrygen's span load (bench/collector_limit.py): 512 stage spans of one label set
+// stageHistogram is what the genai connector hands the ledger for one request of the
+// span load of bench/collector_limit.py: 512 stage spans of one label set
 // make one delta histogram point, from the producer the connector names, with no
 // delivery id.
 func stageHistogram() pmetric.Metrics {
@@ -157,32 +163,7 @@ func stageHistogram() pmetric.Metrics {
 // BenchmarkConsumeStageHistogram: the ledger's part of one request of the span load, one
 // histogram point into its stream, journaled as BenchmarkConsumeMetrics.
 func BenchmarkConsumeStageHistogram(b *testing.B) {
-	l := newLedger(renderedConfig(b, b.TempDir()), zap.NewNop(), consumertest.NewNop())
-	ctx := context.Background()
-	if err := l.Start(ctx, nil); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		if err := l.Shutdown(ctx); err != nil {
-			b.Error(err)
-		}
-	}()
-	const batch = 256
-	requests := make([]pmetric.Metrics, batch)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if i%batch == 0 {
-			b.StopTimer()
-			for j := range requests {
-				requests[j] = stageHistogram()
-			}
-			b.StartTimer()
-		}
-		if err := l.ConsumeMetrics(ctx, requests[i%batch]); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchmarkConsume(b, func(int) pmetric.Metrics { return stageHistogram() })
 }
 
 // The benchmark's requests are what it claims: each applied once, into 13 streams.
